@@ -1,0 +1,1095 @@
+//! Import and validation (数据导入与校验).
+//!
+//! Every way data enters riskmap (the `import` command, HTTP writes) goes
+//! through this module. It parses GeoJSON FeatureCollections and CSV (with
+//! `lon`/`lat` or `wkt` columns), converts the declared input CRS to WGS84 and
+//! checks everything the import schema demands. It reports **every** error it
+//! finds (up to [`MAX_REPORTED_ERRORS`]), each naming the record (index and id)
+//! and the field, and yields features only when there is none: a caller that
+//! writes the result in one transaction therefore never stores a partial import.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use geo::{Geometry, MapCoords, Validation};
+use geojson::GeometryValue;
+use riskmap_spatial::Crs;
+use serde_json::{Map, Value};
+
+use crate::model::{
+    Accident, AccidentSeverity, Collection, District, Enterprise, Feature, Park, ParkKind,
+    Pipeline, PipelineKind, ProtectionTarget, Record, Substance, TargetCategory, Unit, UnitKind,
+};
+use crate::standards::gb18218::Gb18218;
+
+/// At most this many errors are listed; the total is still counted.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+
+/// Input file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A GeoJSON FeatureCollection (or a single Feature).
+    GeoJson,
+    /// CSV with a header row and `lon`,`lat` or `wkt` columns.
+    Csv,
+}
+
+impl Format {
+    /// Guesses the format from a file name (`.csv` → CSV, anything else GeoJSON).
+    pub fn from_path(path: &str) -> Format {
+        if path.to_ascii_lowercase().ends_with(".csv") {
+            Format::Csv
+        } else {
+            Format::GeoJson
+        }
+    }
+}
+
+/// One validation error, naming the record and the field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportError {
+    /// 0-based index of the record in the input (`None` for file-level errors).
+    pub index: Option<usize>,
+    /// The record's id, when it has one.
+    pub id: Option<String>,
+    /// The field path, e.g. `units[0].substances[1].quantity_t` or `geometry`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.index, &self.id) {
+            (Some(i), Some(id)) => write!(f, "record {i} (id {id:?})")?,
+            (Some(i), None) => write!(f, "record {i}")?,
+            (None, _) => write!(f, "file")?,
+        }
+        write!(f, ", field `{}`: {}", self.field, self.message)
+    }
+}
+
+/// All errors of a rejected import.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportErrors {
+    /// The first [`MAX_REPORTED_ERRORS`] errors, in input order.
+    pub errors: Vec<ImportError>,
+    /// How many errors there were in all.
+    pub total: usize,
+}
+
+impl ImportErrors {
+    fn file(field: &str, message: impl Into<String>) -> Self {
+        ImportErrors {
+            errors: vec![ImportError {
+                index: None,
+                id: None,
+                field: field.into(),
+                message: message.into(),
+            }],
+            total: 1,
+        }
+    }
+}
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} error(s); nothing was imported", self.total)?;
+        for e in &self.errors {
+            writeln!(f, "  {e}")?;
+        }
+        if self.total > self.errors.len() {
+            writeln!(f, "  … and {} more", self.total - self.errors.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportErrors {}
+
+/// Collects errors across records, keeping the first [`MAX_REPORTED_ERRORS`].
+#[derive(Default)]
+struct Collector {
+    errors: Vec<ImportError>,
+    total: usize,
+}
+
+impl Collector {
+    fn push(&mut self, index: usize, id: Option<&str>, field: String, message: String) {
+        self.total += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(ImportError {
+                index: Some(index),
+                id: id.map(str::to_string),
+                field,
+                message,
+            });
+        }
+    }
+
+    fn finish(self, features: Vec<Feature>) -> Result<Vec<Feature>, ImportErrors> {
+        if self.total == 0 {
+            Ok(features)
+        } else {
+            Err(ImportErrors {
+                errors: self.errors,
+                total: self.total,
+            })
+        }
+    }
+}
+
+/// Parses and validates a whole file.
+pub fn parse(
+    collection: Collection,
+    format: Format,
+    text: &str,
+    crs: Crs,
+) -> Result<Vec<Feature>, ImportErrors> {
+    match format {
+        Format::GeoJson => parse_geojson(collection, text, crs),
+        Format::Csv => parse_csv(collection, text, crs),
+    }
+}
+
+/// Parses and validates a GeoJSON FeatureCollection (or one Feature).
+pub fn parse_geojson(
+    collection: Collection,
+    text: &str,
+    crs: Crs,
+) -> Result<Vec<Feature>, ImportErrors> {
+    let root: Value = serde_json::from_str(text)
+        .map_err(|e| ImportErrors::file("(json)", format!("not valid JSON: {e}")))?;
+    let items: Vec<&Value> = match root.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => match root.get("features") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            _ => {
+                return Err(ImportErrors::file(
+                    "features",
+                    "a FeatureCollection needs a `features` array",
+                ));
+            }
+        },
+        Some("Feature") => vec![&root],
+        other => {
+            return Err(ImportErrors::file(
+                "type",
+                format!("expected a GeoJSON FeatureCollection or Feature, found {other:?}"),
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut col = Collector::default();
+    let mut seen = HashSet::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match validate_geojson_feature(collection, item, crs, None) {
+            Ok(f) => {
+                if !seen.insert(f.id.clone()) {
+                    col.push(index, Some(&f.id), "id".into(), "duplicate id in this file".into());
+                } else {
+                    out.push(f);
+                }
+            }
+            Err(errs) => {
+                for e in errs.errors {
+                    col.push(index, e.id.as_deref(), e.field, e.message);
+                }
+            }
+        }
+    }
+    col.finish(out)
+}
+
+/// Validates one GeoJSON Feature object (as sent to the HTTP write endpoints).
+///
+/// `id` overrides the feature's own id (a `PUT` to `/items/{id}`); a feature
+/// that carries a different id is rejected. Errors carry `index: Some(0)`.
+pub fn validate_geojson_feature(
+    collection: Collection,
+    item: &Value,
+    crs: Crs,
+    id: Option<&str>,
+) -> Result<Feature, ImportErrors> {
+    let mut errs = RecordErrors::default();
+    let Some(obj) = item.as_object() else {
+        errs.push("(feature)", "expected a GeoJSON Feature object");
+        return Err(errs.into_errors(None));
+    };
+    if obj.get("type").and_then(Value::as_str) != Some("Feature") {
+        errs.push("type", "expected \"Feature\"");
+    }
+    let props = match obj.get("properties") {
+        Some(Value::Object(m)) => m.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => {
+            errs.push("properties", "must be an object");
+            Map::new()
+        }
+    };
+    let feature_id = match obj.get("id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let geometry = match obj.get("geometry") {
+        None | Some(Value::Null) => {
+            errs.push("geometry", "required");
+            None
+        }
+        Some(g) => match serde_json::from_value::<geojson::Geometry>(g.clone()) {
+            Ok(g) => Some(g.value),
+            Err(e) => {
+                errs.push("geometry", format!("not a valid GeoJSON geometry: {e}"));
+                None
+            }
+        },
+    };
+    finish_record(collection, feature_id, geometry, props, crs, id, errs)
+}
+
+/// Parses and validates CSV: a header row, `lon`,`lat` (or `lng`/`longitude`,
+/// `latitude`) or `wkt` columns for the geometry, one column per property.
+/// Nested lists (`units`, `accidents`, `processes`, `hazard_categories`) are
+/// JSON strings; empty cells are absent values.
+pub fn parse_csv(collection: Collection, text: &str, crs: Crs) -> Result<Vec<Feature>, ImportErrors> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| ImportErrors::file("(header)", format!("cannot read the CSV header: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let pos = |names: &[&str]| headers.iter().position(|h| names.contains(&h.to_ascii_lowercase().as_str()));
+    let lon_i = pos(&["lon", "lng", "longitude"]);
+    let lat_i = pos(&["lat", "latitude"]);
+    let wkt_i = pos(&["wkt", "geometry", "geom"]);
+    if wkt_i.is_none() && (lon_i.is_none() || lat_i.is_none()) {
+        return Err(ImportErrors::file(
+            "(header)",
+            "the CSV needs a `wkt` column or both `lon` and `lat` columns",
+        ));
+    }
+    let mut out = Vec::new();
+    let mut col = Collector::default();
+    let mut seen = HashSet::new();
+    for (index, row) in rdr.records().enumerate() {
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                col.push(index, None, "(row)".into(), format!("unreadable CSV row: {e}"));
+                continue;
+            }
+        };
+        let mut errs = RecordErrors::default();
+        let mut props = Map::new();
+        for (i, cell) in row.iter().enumerate() {
+            if Some(i) == lon_i || Some(i) == lat_i || Some(i) == wkt_i || cell.trim().is_empty() {
+                continue;
+            }
+            let key = headers.get(i).cloned().unwrap_or_default();
+            let value = if JSON_COLUMNS.contains(&key.as_str()) {
+                match serde_json::from_str::<Value>(cell) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        errs.push(&key, format!("must be a JSON list: {e}"));
+                        continue;
+                    }
+                }
+            } else {
+                Value::String(cell.trim().to_string())
+            };
+            props.insert(key, value);
+        }
+        let geometry = read_csv_geometry(&row, lon_i, lat_i, wkt_i, &mut errs);
+        let id = match props.remove("id") {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        match finish_record(collection, id, geometry, props, crs, None, errs) {
+            Ok(f) => {
+                if !seen.insert(f.id.clone()) {
+                    col.push(index, Some(&f.id), "id".into(), "duplicate id in this file".into());
+                } else {
+                    out.push(f);
+                }
+            }
+            Err(e) => {
+                for e in e.errors {
+                    col.push(index, e.id.as_deref(), e.field, e.message);
+                }
+            }
+        }
+    }
+    col.finish(out)
+}
+
+const JSON_COLUMNS: [&str; 4] = ["units", "accidents", "processes", "hazard_categories"];
+
+fn read_csv_geometry(
+    row: &csv::StringRecord,
+    lon_i: Option<usize>,
+    lat_i: Option<usize>,
+    wkt_i: Option<usize>,
+    errs: &mut RecordErrors,
+) -> Option<GeometryValue> {
+    if let Some(s) = wkt_i.and_then(|i| row.get(i)).filter(|s| !s.trim().is_empty()) {
+        return match wkt::Wkt::<f64>::from_str(s.trim()) {
+            Ok(w) => match Geometry::<f64>::try_from(w) {
+                Ok(g) => Some(GeometryValue::from(&g)),
+                Err(e) => {
+                    errs.push("wkt", format!("unsupported WKT geometry: {e}"));
+                    None
+                }
+            },
+            Err(e) => {
+                errs.push("wkt", format!("not valid WKT: {e}"));
+                None
+            }
+        };
+    }
+    let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(str::trim).filter(|s| !s.is_empty());
+    match (cell(lon_i), cell(lat_i)) {
+        (Some(x), Some(y)) => {
+            let x = x.parse::<f64>().map_err(|_| errs.push("lon", format!("not a number: {x:?}"))).ok();
+            let y = y.parse::<f64>().map_err(|_| errs.push("lat", format!("not a number: {y:?}"))).ok();
+            Some(GeometryValue::new_point([x?, y?]))
+        }
+        _ => {
+            errs.push("geometry", "required: give `wkt`, or `lon` and `lat`");
+            None
+        }
+    }
+}
+
+/// Errors of one record, before it has an index.
+#[derive(Default)]
+struct RecordErrors(Vec<(String, String)>);
+
+impl RecordErrors {
+    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push((field.into(), message.into()));
+    }
+
+    fn into_errors(self, id: Option<&str>) -> ImportErrors {
+        let total = self.0.len();
+        ImportErrors {
+            errors: self
+                .0
+                .into_iter()
+                .map(|(field, message)| ImportError {
+                    index: Some(0),
+                    id: id.map(str::to_string),
+                    field,
+                    message,
+                })
+                .collect(),
+            total,
+        }
+    }
+}
+
+fn finish_record(
+    collection: Collection,
+    feature_id: Option<String>,
+    geometry: Option<GeometryValue>,
+    mut props: Map<String, Value>,
+    crs: Crs,
+    forced_id: Option<&str>,
+    mut errs: RecordErrors,
+) -> Result<Feature, ImportErrors> {
+    // The id: the Feature's `id`, else `properties.id` (districts: `code`).
+    let prop_id = match props.remove("id") {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::Null) | None => None,
+        Some(_) => {
+            errs.push("id", "must be a string");
+            None
+        }
+    };
+    let mut id = feature_id.or(prop_id);
+    if collection == Collection::Districts && id.is_none() {
+        id = props.get("code").and_then(Value::as_str).map(str::to_string);
+    }
+    if let Some(forced) = forced_id {
+        match &id {
+            Some(own) if own != forced => {
+                errs.push("id", format!("the body's id {own:?} differs from the URL's {forced:?}"));
+            }
+            _ => id = Some(forced.to_string()),
+        }
+    }
+    match &id {
+        None => errs.push("id", "required"),
+        Some(s) if s.trim().is_empty() => errs.push("id", "must not be empty"),
+        Some(s) if s.len() > 200 => errs.push("id", "longer than 200 characters"),
+        _ => {}
+    }
+    let geometry = geometry.and_then(|g| validate_geometry(collection, &g, crs, "geometry", &mut errs));
+    let record = validate_properties(collection, &props, crs, &mut errs);
+    if let (Some(Record::District(d)), Some(id)) = (&record, &id)
+        && &d.code != id
+    {
+        errs.push("code", format!("a district's id must be its code ({:?} ≠ {id:?})", d.code));
+    }
+    match (errs.0.is_empty(), id, geometry, record) {
+        (true, Some(id), Some(geometry), Some(record)) => Ok(Feature {
+            id,
+            geometry,
+            record,
+        }),
+        (_, id, _, _) => Err(errs.into_errors(id.as_deref())),
+    }
+}
+
+/// Checks a geometry's structure, coordinate ranges and validity; converts it to WGS84.
+fn validate_geometry(
+    collection: Collection,
+    g: &GeometryValue,
+    crs: Crs,
+    field: &str,
+    errs: &mut RecordErrors,
+) -> Option<Geometry<f64>> {
+    let allowed = collection.allowed_geometries();
+    check_geometry_type(g, allowed, field, errs)?;
+    let before = errs.0.len();
+    check_positions(g, field, errs);
+    if errs.0.len() > before {
+        return None;
+    }
+    let geom = match Geometry::<f64>::try_from(g.clone()) {
+        Ok(geom) => geom,
+        Err(e) => {
+            errs.push(field, format!("cannot read geometry: {e}"));
+            return None;
+        }
+    };
+    let geom = geom.map_coords(|c| {
+        let (x, y) = crs.to_wgs84(c.x, c.y);
+        geo::coord! { x: x, y: y }
+    });
+    let problems = geom.validation_errors();
+    if !problems.is_empty() {
+        for p in problems.iter().take(5) {
+            errs.push(field, format!("invalid {}: {p}", g.type_name()));
+        }
+        return None;
+    }
+    Some(geom)
+}
+
+fn check_geometry_type(
+    g: &GeometryValue,
+    allowed: &[&str],
+    field: &str,
+    errs: &mut RecordErrors,
+) -> Option<()> {
+    if allowed.contains(&g.type_name()) {
+        Some(())
+    } else {
+        errs.push(
+            field,
+            format!("type {} not allowed here; expected {}", g.type_name(), allowed.join(" or ")),
+        );
+        None
+    }
+}
+
+fn check_position(p: &geojson::Position, path: &str, errs: &mut RecordErrors) -> bool {
+    let s = p.as_slice();
+    if s.len() < 2 {
+        errs.push(path, "a position needs longitude and latitude");
+        return false;
+    }
+    let (x, y) = (s[0], s[1]);
+    if !x.is_finite() || !y.is_finite() {
+        errs.push(path, "coordinates must be finite numbers");
+        return false;
+    }
+    if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
+        errs.push(
+            path,
+            format!("({x}, {y}) is out of range: longitude must be within ±180 and latitude within ±90 (is the CRS projected, or are axes swapped?)"),
+        );
+        return false;
+    }
+    true
+}
+
+fn check_line(line: &[geojson::Position], min: usize, ring: bool, path: &str, errs: &mut RecordErrors) {
+    if line.len() < min {
+        errs.push(path, format!("needs at least {min} positions, has {}", line.len()));
+        return;
+    }
+    for (i, p) in line.iter().enumerate() {
+        if !check_position(p, &format!("{path}[{i}]"), errs) {
+            return;
+        }
+    }
+    if ring && line.first().map(|p| p.as_slice()) != line.last().map(|p| p.as_slice()) {
+        errs.push(path, "ring is not closed: its first and last positions differ");
+    }
+}
+
+fn check_positions(g: &GeometryValue, field: &str, errs: &mut RecordErrors) {
+    let c = format!("{field}.coordinates");
+    match g {
+        GeometryValue::Point { coordinates } => {
+            check_position(coordinates, &c, errs);
+        }
+        GeometryValue::MultiPoint { coordinates } => {
+            for (i, p) in coordinates.iter().enumerate() {
+                check_position(p, &format!("{c}[{i}]"), errs);
+            }
+        }
+        GeometryValue::LineString { coordinates } => check_line(coordinates, 2, false, &c, errs),
+        GeometryValue::MultiLineString { coordinates } => {
+            if coordinates.is_empty() {
+                errs.push(&c, "empty MultiLineString");
+            }
+            for (i, l) in coordinates.iter().enumerate() {
+                check_line(l, 2, false, &format!("{c}[{i}]"), errs);
+            }
+        }
+        GeometryValue::Polygon { coordinates } => check_rings(coordinates, &c, errs),
+        GeometryValue::MultiPolygon { coordinates } => {
+            if coordinates.is_empty() {
+                errs.push(&c, "empty MultiPolygon");
+            }
+            for (i, p) in coordinates.iter().enumerate() {
+                check_rings(p, &format!("{c}[{i}]"), errs);
+            }
+        }
+        GeometryValue::GeometryCollection { .. } => errs.push(field, "GeometryCollection is not supported"),
+    }
+}
+
+fn check_rings(rings: &[Vec<geojson::Position>], path: &str, errs: &mut RecordErrors) {
+    if rings.is_empty() {
+        errs.push(path, "a polygon needs an exterior ring");
+    }
+    for (i, r) in rings.iter().enumerate() {
+        check_line(r, 4, true, &format!("{path}[{i}]"), errs);
+    }
+}
+
+/// Reads typed fields from a property map, recording one error per bad field.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    fn new(map: &'a Map<String, Value>, prefix: impl Into<String>) -> Self {
+        Fields {
+            map,
+            prefix: prefix.into(),
+        }
+    }
+
+    fn path(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, key: &str, required: bool, errs: &mut RecordErrors) -> Option<String> {
+        match self.get(key) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::String(_)) | None => {
+                if required {
+                    errs.push(self.path(key), "required");
+                }
+                None
+            }
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                errs.push(self.path(key), "must be a string");
+                None
+            }
+        }
+    }
+
+    fn number(&self, key: &str, required: bool, errs: &mut RecordErrors) -> Option<f64> {
+        let v = match self.get(key) {
+            None => {
+                if required {
+                    errs.push(self.path(key), "required");
+                }
+                return None;
+            }
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            Some(_) => None,
+        };
+        match v {
+            Some(x) if x.is_finite() => Some(x),
+            _ => {
+                errs.push(self.path(key), format!("must be a number, got {}", self.map[key]));
+                None
+            }
+        }
+    }
+
+    fn positive(&self, key: &str, required: bool, errs: &mut RecordErrors) -> Option<f64> {
+        let x = self.number(key, required, errs)?;
+        if x > 0.0 {
+            Some(x)
+        } else {
+            errs.push(self.path(key), format!("must be greater than 0, got {x}"));
+            None
+        }
+    }
+
+    fn integer(&self, key: &str, min: i64, max: i64, errs: &mut RecordErrors) -> Option<i64> {
+        let x = self.number(key, false, errs)?;
+        if x.fract() != 0.0 || x < min as f64 || x > max as f64 {
+            errs.push(self.path(key), format!("must be a whole number from {min} to {max}, got {x}"));
+            return None;
+        }
+        Some(x as i64)
+    }
+
+    fn count(&self, key: &str, errs: &mut RecordErrors) -> Option<u32> {
+        self.integer(key, 0, u32::MAX as i64, errs).map(|x| x as u32)
+    }
+
+    fn choice<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        names: &[&str],
+        required: bool,
+        errs: &mut RecordErrors,
+    ) -> Option<T> {
+        let s = self.string(key, required, errs)?;
+        match serde_json::from_value::<T>(Value::String(s.clone())) {
+            Ok(t) if names.contains(&s.as_str()) => Some(t),
+            _ => {
+                errs.push(self.path(key), format!("unknown value {s:?}; expected one of {}", names.join(", ")));
+                None
+            }
+        }
+    }
+
+    fn list(&self, key: &str, errs: &mut RecordErrors) -> Vec<&'a Value> {
+        match self.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(_) => {
+                errs.push(self.path(key), "must be a list");
+                Vec::new()
+            }
+        }
+    }
+
+    fn strings(&self, key: &str, errs: &mut RecordErrors) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, v) in self.list(key, errs).into_iter().enumerate() {
+            match v.as_str() {
+                Some(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+                _ => errs.push(format!("{}[{i}]", self.path(key)), "must be a non-empty string"),
+            }
+        }
+        out
+    }
+
+    fn extra(&self, known: &[&str]) -> Map<String, Value> {
+        self.map
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+fn validate_properties(
+    collection: Collection,
+    props: &Map<String, Value>,
+    crs: Crs,
+    errs: &mut RecordErrors,
+) -> Option<Record> {
+    let f = Fields::new(props, "");
+    let before = errs.0.len();
+    let record = match collection {
+        Collection::Enterprises => Record::Enterprise(enterprise(&f, crs, errs)),
+        Collection::Parks => {
+            let score = f.number("assessment_score", false, errs);
+            if let Some(s) = score
+                && !(0.0..=100.0).contains(&s)
+            {
+                errs.push("assessment_score", format!("must be within 0–100, got {s}"));
+            }
+            Record::Park(Park {
+                name: f.string("name", true, errs).unwrap_or_default(),
+                kind: f
+                    .choice("kind", &["chemical", "industrial", "logistics", "other"], true, errs)
+                    .unwrap_or(ParkKind::Other),
+                assessment_score: score,
+                extra: f.extra(&["name", "kind", "assessment_score"]),
+            })
+        }
+        Collection::Pipelines => Record::Pipeline(Pipeline {
+            name: f.string("name", true, errs).unwrap_or_default(),
+            kind: f
+                .choice("kind", &["gas_transmission", "oil", "urban_gas", "other"], true, errs)
+                .unwrap_or(PipelineKind::Other),
+            diameter_mm: f.positive("diameter_mm", true, errs).unwrap_or_default(),
+            maop_mpa: f.positive("maop_mpa", true, errs).unwrap_or_default(),
+            medium: f.string("medium", false, errs),
+            material: f.string("material", false, errs),
+            year_built: f.integer("year_built", 1850, 2100, errs).map(|y| y as u16),
+            operator: f.string("operator", false, errs),
+            extra: f.extra(&[
+                "name", "kind", "diameter_mm", "maop_mpa", "medium", "material", "year_built", "operator",
+            ]),
+        }),
+        Collection::ProtectionTargets => Record::ProtectionTarget(ProtectionTarget {
+            name: f.string("name", false, errs),
+            category: f
+                .choice("category", &TargetCategory::NAMES, true, errs)
+                .unwrap_or(TargetCategory::Other),
+            population: f.count("population", errs),
+            households: f.count("households", errs),
+            beds: f.count("beds", errs),
+            floor_area_m2: f.number("floor_area_m2", false, errs).and_then(|a| {
+                if a < 0.0 {
+                    errs.push("floor_area_m2", "must not be negative");
+                    None
+                } else {
+                    Some(a)
+                }
+            }),
+            extra: f.extra(&["name", "category", "population", "households", "beds", "floor_area_m2"]),
+        }),
+        Collection::Districts => {
+            let code = f.string("code", true, errs).unwrap_or_default();
+            if !code.is_empty() && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())) {
+                errs.push("code", format!("must be a 6-digit division code, got {code:?}"));
+            }
+            Record::District(District {
+                code,
+                name: f.string("name", true, errs).unwrap_or_default(),
+                level: f.string("level", false, errs),
+                extra: f.extra(&["code", "name", "level"]),
+            })
+        }
+    };
+    (errs.0.len() == before).then_some(record)
+}
+
+fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
+    let credit_code = f.string("credit_code", false, errs);
+    if let Some(code) = &credit_code
+        && let Err(msg) = check_credit_code(code)
+    {
+        errs.push("credit_code", msg);
+    }
+    let district_code = f.string("district_code", false, errs);
+    if let Some(code) = &district_code
+        && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
+    {
+        errs.push("district_code", format!("must be a 6-digit division code, got {code:?}"));
+    }
+    let mut accidents = Vec::new();
+    for (i, a) in f.list("accidents", errs).into_iter().enumerate() {
+        let path = format!("accidents[{i}]");
+        let Some(m) = a.as_object() else {
+            errs.push(path, "must be an object {date, severity, deaths}");
+            continue;
+        };
+        let af = Fields::new(m, path);
+        let date = af.string("date", true, errs).unwrap_or_default();
+        if !date.is_empty() && !is_iso_date(&date) {
+            errs.push(af.path("date"), format!("must be a date YYYY-MM-DD, got {date:?}"));
+        }
+        let severity = af.choice(
+            "severity",
+            &["general", "larger", "major", "especially_major"],
+            true,
+            errs,
+        );
+        accidents.push(Accident {
+            date,
+            severity: severity.unwrap_or(AccidentSeverity::General),
+            deaths: af.count("deaths", errs).unwrap_or(0),
+        });
+    }
+    let mut units = Vec::new();
+    let mut unit_ids = HashSet::new();
+    for (i, u) in f.list("units", errs).into_iter().enumerate() {
+        let path = format!("units[{i}]");
+        let Some(m) = u.as_object() else {
+            errs.push(path, "must be an object {id, kind, substances, …}");
+            continue;
+        };
+        let uf = Fields::new(m, path.clone());
+        let id = uf.string("id", true, errs).unwrap_or_default();
+        if !id.is_empty() && !unit_ids.insert(id.clone()) {
+            errs.push(uf.path("id"), format!("duplicate unit id {id:?}"));
+        }
+        let geometry = match uf.get("geometry") {
+            None => None,
+            Some(g) => match serde_json::from_value::<geojson::Geometry>(g.clone()) {
+                Ok(g) => validate_geometry(Collection::Enterprises, &g.value, crs, &uf.path("geometry"), errs),
+                Err(e) => {
+                    errs.push(uf.path("geometry"), format!("not a valid GeoJSON geometry: {e}"));
+                    None
+                }
+            },
+        };
+        let mut substances = Vec::new();
+        for (j, s) in uf.list("substances", errs).into_iter().enumerate() {
+            let spath = format!("{path}.substances[{j}]");
+            let Some(sm) = s.as_object() else {
+                errs.push(spath, "must be an object {name, cas, quantity_t}");
+                continue;
+            };
+            substances.extend(substance(&Fields::new(sm, spath), errs));
+        }
+        units.push(Unit {
+            id,
+            name: uf.string("name", false, errs),
+            kind: uf
+                .choice("kind", &["production", "storage"], true, errs)
+                .unwrap_or(UnitKind::Storage),
+            geometry,
+            substances,
+            processes: uf.strings("processes", errs),
+        });
+    }
+    Enterprise {
+        name: f.string("name", true, errs).unwrap_or_default(),
+        credit_code,
+        industry: f.string("industry", false, errs),
+        district_code,
+        park_id: f.string("park_id", false, errs),
+        employees: f.count("employees", errs),
+        standardization_level: f.integer("standardization_level", 1, 3, errs).map(|x| x as u8),
+        accidents,
+        units,
+        extra: f.extra(&[
+            "name",
+            "credit_code",
+            "industry",
+            "district_code",
+            "park_id",
+            "employees",
+            "standardization_level",
+            "accidents",
+            "units",
+        ]),
+    }
+}
+
+fn substance(f: &Fields<'_>, errs: &mut RecordErrors) -> Option<Substance> {
+    let name = f.string("name", false, errs);
+    let cas = f.string("cas", false, errs);
+    let quantity_t = f.positive("quantity_t", true, errs);
+    let hazard_categories = f.strings("hazard_categories", errs);
+    let table = Gb18218::builtin();
+    let mut ok = true;
+    for (k, c) in hazard_categories.iter().enumerate() {
+        if table.category(c).is_none() {
+            errs.push(
+                format!("{}[{k}]", f.path("hazard_categories")),
+                format!("unknown GB 18218-2018 Table 2 category {c:?} (expected J1–J5, W1.1–W11)"),
+            );
+            ok = false;
+        }
+    }
+    if name.is_none() && cas.is_none() {
+        errs.push(f.path("name"), "a substance needs a name or a CAS number");
+        ok = false;
+    } else if hazard_categories.is_empty() && table.find_substance(name.as_deref(), cas.as_deref()).is_none() {
+        errs.push(
+            f.path(if cas.is_some() { "cas" } else { "name" }),
+            format!(
+                "unknown chemical {}{}: not in GB 18218-2018 Table 1; give `hazard_categories` (Table 2, e.g. [\"W5.3\"])",
+                name.as_deref().unwrap_or(""),
+                cas.as_deref().map(|c| format!(" (CAS {c})")).unwrap_or_default()
+            ),
+        );
+        ok = false;
+    }
+    let quantity_t = quantity_t?;
+    ok.then_some(Substance {
+        name,
+        cas,
+        quantity_t,
+        hazard_categories,
+    })
+}
+
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d))
+}
+
+/// Checks a unified social credit code (统一社会信用代码) against GB 32100-2015:
+/// 18 characters from `0-9A-HJ-NP-RTUWXY`, the last one a mod-31 check character.
+pub fn check_credit_code(code: &str) -> Result<(), String> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let bytes = code.as_bytes();
+    if bytes.len() != 18 {
+        return Err(format!("must be 18 characters (GB 32100-2015), got {}", code.chars().count()));
+    }
+    let mut values = [0u32; 18];
+    for (i, b) in bytes.iter().enumerate() {
+        match ALPHABET.iter().position(|a| a == b) {
+            Some(v) => values[i] = v as u32,
+            None => return Err(format!("character {:?} at position {} is not allowed (GB 32100-2015)", *b as char, i + 1)),
+        }
+    }
+    let sum: u32 = WEIGHTS.iter().zip(values.iter()).map(|(w, v)| w * v).sum();
+    let check = (31 - sum % 31) % 31;
+    if values[17] == check {
+        Ok(())
+    } else {
+        Err(format!(
+            "check character is {:?}, expected {:?} (GB 32100-2015)",
+            bytes[17] as char, ALPHABET[check as usize] as char
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fc(features: Vec<Value>) -> String {
+        json!({"type": "FeatureCollection", "features": features}).to_string()
+    }
+
+    fn target(id: &str, lon: f64, lat: f64) -> Value {
+        json!({"type": "Feature", "id": id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+               "properties": {"name": "第一小学", "category": "school", "population": 800}})
+    }
+
+    #[test]
+    fn credit_codes() {
+        assert!(check_credit_code("91350100M000100Y43").is_ok());
+        assert!(check_credit_code("91350100M000100Y44").is_err());
+        assert!(check_credit_code("91350100M000100Y4").is_err());
+        assert!(check_credit_code("91350100M000100YI3").is_err());
+    }
+
+    #[test]
+    fn accepts_a_valid_target_and_keeps_extra_properties() {
+        let mut t = target("t1", 120.3, 30.2);
+        t["properties"]["source"] = json!("OpenStreetMap");
+        let out = parse_geojson(Collection::ProtectionTargets, &fc(vec![t]), Crs::Wgs84).unwrap();
+        assert_eq!(out.len(), 1);
+        let Record::ProtectionTarget(p) = &out[0].record else { panic!() };
+        assert_eq!(p.population, Some(800));
+        assert_eq!(p.extra["source"], json!("OpenStreetMap"));
+    }
+
+    #[test]
+    fn reports_every_bad_record_with_index_id_and_field() {
+        let mut bad_cat = target("b1", 120.0, 30.0);
+        bad_cat["properties"]["category"] = json!("castle");
+        let bad_coord = target("b2", 200.0, 30.0);
+        let mut bad_pop = target("b3", 120.0, 30.0);
+        bad_pop["properties"]["population"] = json!(-5);
+        let text = fc(vec![target("ok", 120.0, 30.0), bad_cat, bad_coord, bad_pop]);
+        let err = parse_geojson(Collection::ProtectionTargets, &text, Crs::Wgs84).unwrap_err();
+        assert_eq!(err.total, 3, "{err}");
+        let got: Vec<(Option<usize>, Option<&str>, &str)> = err
+            .errors
+            .iter()
+            .map(|e| (e.index, e.id.as_deref(), e.field.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(1), Some("b1"), "category"),
+                (Some(2), Some("b2"), "geometry.coordinates"),
+                (Some(3), Some("b3"), "population"),
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_self_intersecting_and_unclosed_polygons() {
+        let bowtie = json!({"type": "Feature", "id": "p1", "properties": {"name": "A", "kind": "chemical"},
+            "geometry": {"type": "Polygon", "coordinates": [[[0.0,0.0],[1.0,1.0],[1.0,0.0],[0.0,1.0],[0.0,0.0]]]}});
+        let open = json!({"type": "Feature", "id": "p2", "properties": {"name": "B", "kind": "chemical"},
+            "geometry": {"type": "Polygon", "coordinates": [[[0.0,0.0],[1.0,0.0],[1.0,1.0],[0.0,1.0]]]}});
+        let err = parse_geojson(Collection::Parks, &fc(vec![bowtie, open]), Crs::Wgs84).unwrap_err();
+        assert_eq!(err.total, 2, "{err}");
+        assert!(err.errors[0].message.contains("self-intersection"), "{err}");
+        assert!(err.errors[1].message.contains("not closed"), "{err}");
+    }
+
+    #[test]
+    fn substances_must_be_known_or_categorised() {
+        let ent = |subs: Value| {
+            json!({"type": "Feature", "id": "e1", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
+                "properties": {"name": "示例化工", "units": [{"id": "T1", "kind": "storage", "substances": subs}]}})
+        };
+        let ok = ent(json!([{"name": "液氯", "quantity_t": 30}, {"cas": "67-56-1", "quantity_t": 100},
+                             {"name": "乙酸丁酯", "quantity_t": 800, "hazard_categories": ["W5.4"]}]));
+        assert!(parse_geojson(Collection::Enterprises, &fc(vec![ok]), Crs::Wgs84).is_ok());
+        let bad = ent(json!([{"name": "神秘物质", "quantity_t": 3}, {"name": "液氯", "quantity_t": 0},
+                              {"name": "X", "quantity_t": 1, "hazard_categories": ["Z9"]}]));
+        let err = parse_geojson(Collection::Enterprises, &fc(vec![bad]), Crs::Wgs84).unwrap_err();
+        let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "units[0].substances[0].name",
+                "units[0].substances[1].quantity_t",
+                "units[0].substances[2].hazard_categories[0]",
+            ],
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn gcj02_input_is_converted_to_wgs84() {
+        let (glon, glat) = Crs::Wgs84.from_wgs84(120.3, 30.2);
+        let (glon, glat) = riskmap_spatial::crs::wgs84_to_gcj02(glon, glat);
+        let out = parse_geojson(Collection::ProtectionTargets, &fc(vec![target("t", glon, glat)]), Crs::Gcj02).unwrap();
+        let geo::Geometry::Point(p) = out[0].geometry else { panic!() };
+        assert!((p.x() - 120.3).abs() < 1e-8 && (p.y() - 30.2).abs() < 1e-8);
+    }
+
+    #[test]
+    fn csv_with_lon_lat_and_wkt() {
+        let text = "id,name,category,population,lon,lat\nt1,一中,school,1200,120.1,30.2\nt2,,hospital,abc,120.2,30.3\n";
+        let err = parse_csv(Collection::ProtectionTargets, text, Crs::Wgs84).unwrap_err();
+        assert_eq!(err.total, 1);
+        assert_eq!((err.errors[0].index, err.errors[0].field.as_str()), (Some(1), "population"));
+        let text = "id,name,kind,diameter_mm,maop_mpa,wkt\ng1,西气东输支线,gas_transmission,1016,10,\"LINESTRING(120 30, 120.1 30.1)\"\n";
+        let out = parse_csv(Collection::Pipelines, text, Crs::Wgs84).unwrap();
+        let Record::Pipeline(p) = &out[0].record else { panic!() };
+        assert_eq!((p.diameter_mm, p.maop_mpa), (1016.0, 10.0));
+    }
+
+    #[test]
+    fn duplicate_ids_and_wrong_geometry_type() {
+        let line = json!({"type": "Feature", "id": "t1", "properties": {"category": "school"},
+            "geometry": {"type": "LineString", "coordinates": [[120.0, 30.0], [120.1, 30.1]]}});
+        let text = fc(vec![target("t1", 120.0, 30.0), target("t1", 120.0, 30.0), line]);
+        let err = parse_geojson(Collection::ProtectionTargets, &text, Crs::Wgs84).unwrap_err();
+        assert_eq!(err.total, 2, "{err}");
+        assert_eq!(err.errors[0].field, "id");
+        assert_eq!(err.errors[1].field, "geometry");
+    }
+}

@@ -1,0 +1,23 @@
+//! The domain of riskmap: what a hazardous-chemical enterprise (企业), a chemical
+//! park (化工园区), a pipeline (管道), a protection target (防护目标) and an
+//! administrative district (行政区划) are, how they are validated on import, and
+//! the standards that score them.
+//!
+//! # Layout
+//! - [`model`]: the domain types and the [`Feature`] that carries one of them
+//!   with its geometry.
+//! - [`catalog`]: the in-memory catalogue with its R*-tree, which serves reads.
+//! - [`import`]: GeoJSON and CSV parsing with full validation, reporting every
+//!   error by record and field.
+//! - [`standards`]: standards as data (GB 18218-2018 tables).
+//!
+//! This crate does no IO: it takes text and data and returns data.
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod import;
+pub mod model;
+pub mod standards;
+
+pub use catalog::Catalog;
+pub use model::{Collection, Feature, Record};

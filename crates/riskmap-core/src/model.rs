@@ -1,0 +1,516 @@
+//! Domain types (领域模型).
+//!
+//! A [`Feature`] is one stored object: an id, a WGS84 geometry and a typed
+//! [`Record`] for its collection. Records serialise to the flat property map of
+//! the import schema (`design.md` §4), so what is imported is what is served.
+//! Properties the schema does not name are kept in `extra` and round-trip.
+
+use std::fmt;
+use std::str::FromStr;
+
+use geo::{BoundingRect, Geometry, Rect};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The five stored collections (数据集).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    /// 企业: hazardous-chemical and other enterprises.
+    Enterprises,
+    /// 园区: chemical and industrial parks.
+    Parks,
+    /// 管道/生命线: oil and gas pipelines, urban gas mains.
+    Pipelines,
+    /// 防护目标: schools, hospitals, homes… that must be protected.
+    ProtectionTargets,
+    /// 行政区划: administrative districts.
+    Districts,
+}
+
+impl Collection {
+    /// Every stored collection, in a stable order.
+    pub const ALL: [Collection; 5] = [
+        Collection::Enterprises,
+        Collection::Parks,
+        Collection::Pipelines,
+        Collection::ProtectionTargets,
+        Collection::Districts,
+    ];
+
+    /// The collection id used in URLs, table names and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collection::Enterprises => "enterprises",
+            Collection::Parks => "parks",
+            Collection::Pipelines => "pipelines",
+            Collection::ProtectionTargets => "protection_targets",
+            Collection::Districts => "districts",
+        }
+    }
+
+    /// The Chinese title.
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            Collection::Enterprises => "企业",
+            Collection::Parks => "园区",
+            Collection::Pipelines => "管道",
+            Collection::ProtectionTargets => "防护目标",
+            Collection::Districts => "行政区划",
+        }
+    }
+
+    /// The English title.
+    pub fn title_en(self) -> &'static str {
+        match self {
+            Collection::Enterprises => "Enterprises",
+            Collection::Parks => "Parks",
+            Collection::Pipelines => "Pipelines",
+            Collection::ProtectionTargets => "Protection targets",
+            Collection::Districts => "Administrative districts",
+        }
+    }
+
+    /// Geometry types a feature of this collection may have.
+    pub fn allowed_geometries(self) -> &'static [&'static str] {
+        match self {
+            Collection::Enterprises | Collection::ProtectionTargets => {
+                &["Point", "Polygon", "MultiPolygon"]
+            }
+            Collection::Parks | Collection::Districts => &["Polygon", "MultiPolygon"],
+            Collection::Pipelines => &["LineString", "MultiLineString"],
+        }
+    }
+}
+
+impl fmt::Display for Collection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A collection name riskmap does not store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts")]
+pub struct UnknownCollection(pub String);
+
+impl FromStr for Collection {
+    type Err = UnknownCollection;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Collection::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownCollection(s.to_string()))
+    }
+}
+
+/// Kind of a unit inside an enterprise: 生产单元 or 储存单元 (GB 18218-2018 3.4/3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// 生产单元: a production unit, bounded by isolation valves (切断阀).
+    Production,
+    /// 储存单元: a storage unit, a tank farm within its bund (罐区) or a warehouse (库房).
+    Storage,
+}
+
+/// One hazardous substance held in a unit (危险化学品及其数量).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Substance {
+    /// Name (品名), Chinese or English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// CAS registry number (CAS号).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cas: Option<String>,
+    /// Maximum quantity present, in tonnes (实际存在量 q, t).
+    pub quantity_t: f64,
+    /// GB 18218-2018 Table 2 hazard categories (危险性类别, e.g. `W5.3`), needed
+    /// when the substance is not named in Table 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazard_categories: Vec<String>,
+}
+
+/// A production or storage unit (生产单元/储存单元) of an enterprise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Unit id, unique within the enterprise (e.g. `T-101`).
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Production or storage.
+    pub kind: UnitKind,
+    /// Unit outline or location in WGS84, when known.
+    #[serde(default, with = "geometry_serde", skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<Geometry<f64>>,
+    /// Inventory (危险化学品清单).
+    #[serde(default)]
+    pub substances: Vec<Substance>,
+    /// Key supervised hazardous processes (重点监管危险化工工艺) run in the unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<String>,
+}
+
+/// Severity of a production-safety accident (生产安全事故等级).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccidentSeverity {
+    /// 一般事故.
+    General,
+    /// 较大事故.
+    Larger,
+    /// 重大事故.
+    Major,
+    /// 特别重大事故.
+    EspeciallyMajor,
+}
+
+/// One accident in an enterprise's history (事故记录).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accident {
+    /// Date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Severity class.
+    pub severity: AccidentSeverity,
+    /// Deaths (死亡人数).
+    #[serde(default)]
+    pub deaths: u32,
+}
+
+/// An enterprise (企业).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enterprise {
+    /// Name (企业名称).
+    pub name: String,
+    /// Unified social credit code (统一社会信用代码, GB 32100-2015).
+    #[serde(default)]
+    pub credit_code: Option<String>,
+    /// Industry (行业), e.g. 化工, 石化, 仓储物流, 机械制造.
+    #[serde(default)]
+    pub industry: Option<String>,
+    /// 6-digit administrative division code (行政区划代码).
+    #[serde(default)]
+    pub district_code: Option<String>,
+    /// Park id when inside a park (所属园区).
+    #[serde(default)]
+    pub park_id: Option<String>,
+    /// Employees (从业人员数).
+    #[serde(default)]
+    pub employees: Option<u32>,
+    /// Work-safety standardisation level (安全生产标准化等级), 1 (一级) to 3 (三级).
+    #[serde(default)]
+    pub standardization_level: Option<u8>,
+    /// Accident history (事故记录).
+    #[serde(default)]
+    pub accidents: Vec<Accident>,
+    /// Production and storage units (生产单元/储存单元).
+    #[serde(default)]
+    pub units: Vec<Unit>,
+    /// Properties outside the schema, kept as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Kind of park (园区类型).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParkKind {
+    /// 化工园区.
+    Chemical,
+    /// 工业园区.
+    Industrial,
+    /// 物流园区.
+    Logistics,
+    /// Other.
+    Other,
+}
+
+/// A park (园区).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Park {
+    /// Name (园区名称).
+    pub name: String,
+    /// Kind.
+    pub kind: ParkKind,
+    /// Safety-risk assessment score 0–100 (化工园区安全风险评估得分), when assessed.
+    #[serde(default)]
+    pub assessment_score: Option<f64>,
+    /// Properties outside the schema, kept as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Kind of pipeline (管道类型).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineKind {
+    /// 输气管道: gas transmission pipeline.
+    GasTransmission,
+    /// 输油管道: oil pipeline.
+    Oil,
+    /// 城镇燃气管道: urban gas main.
+    UrbanGas,
+    /// Other lifelines.
+    Other,
+}
+
+/// A pipeline (管道).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// Name (管道名称).
+    pub name: String,
+    /// Kind.
+    pub kind: PipelineKind,
+    /// Outside diameter in mm (管径).
+    pub diameter_mm: f64,
+    /// Maximum allowable operating pressure in MPa (最大允许操作压力 MAOP).
+    pub maop_mpa: f64,
+    /// Medium (输送介质), e.g. 天然气, 原油.
+    #[serde(default)]
+    pub medium: Option<String>,
+    /// Pipe material (管材), e.g. L485.
+    #[serde(default)]
+    pub material: Option<String>,
+    /// Year built (建成年份).
+    #[serde(default)]
+    pub year_built: Option<u16>,
+    /// Operator (运营单位).
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// Properties outside the schema, kept as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Category of a protection target (防护目标类别).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetCategory {
+    /// 学校.
+    School,
+    /// 幼儿园.
+    Kindergarten,
+    /// 医院.
+    Hospital,
+    /// 养老院/福利院.
+    NursingHome,
+    /// 住宅/居住区.
+    Residential,
+    /// 办公场所.
+    Office,
+    /// 商场.
+    Mall,
+    /// 宾馆.
+    Hotel,
+    /// 体育场馆.
+    Stadium,
+    /// 交通枢纽.
+    TransportHub,
+    /// 文物保护单位.
+    CulturalRelic,
+    /// 宗教场所.
+    Religious,
+    /// Other.
+    Other,
+}
+
+impl TargetCategory {
+    /// Every category, as named in the import schema.
+    pub const NAMES: [&'static str; 13] = [
+        "school",
+        "kindergarten",
+        "hospital",
+        "nursing_home",
+        "residential",
+        "office",
+        "mall",
+        "hotel",
+        "stadium",
+        "transport_hub",
+        "cultural_relic",
+        "religious",
+        "other",
+    ];
+}
+
+/// A protection target (防护目标, GB 36894-2018).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProtectionTarget {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Category.
+    pub category: TargetCategory,
+    /// People present (人数).
+    #[serde(default)]
+    pub population: Option<u32>,
+    /// Households (户数).
+    #[serde(default)]
+    pub households: Option<u32>,
+    /// Beds (床位数).
+    #[serde(default)]
+    pub beds: Option<u32>,
+    /// Floor area in m² (建筑面积).
+    #[serde(default)]
+    pub floor_area_m2: Option<f64>,
+    /// Properties outside the schema, kept as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An administrative district (行政区划). Its feature id is its 6-digit code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct District {
+    /// 6-digit administrative division code (行政区划代码, GB/T 2260).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level (级别): province, city, district, county, street…
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Properties outside the schema, kept as given.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The typed payload of a feature, one variant per collection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// An enterprise.
+    Enterprise(Enterprise),
+    /// A park.
+    Park(Park),
+    /// A pipeline.
+    Pipeline(Pipeline),
+    /// A protection target.
+    ProtectionTarget(ProtectionTarget),
+    /// A district.
+    District(District),
+}
+
+impl Record {
+    /// The collection this record belongs to.
+    pub fn collection(&self) -> Collection {
+        match self {
+            Record::Enterprise(_) => Collection::Enterprises,
+            Record::Park(_) => Collection::Parks,
+            Record::Pipeline(_) => Collection::Pipelines,
+            Record::ProtectionTarget(_) => Collection::ProtectionTargets,
+            Record::District(_) => Collection::Districts,
+        }
+    }
+
+    /// Display name, when the record has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Record::Enterprise(e) => Some(&e.name),
+            Record::Park(p) => Some(&p.name),
+            Record::Pipeline(p) => Some(&p.name),
+            Record::ProtectionTarget(t) => t.name.as_deref(),
+            Record::District(d) => Some(&d.name),
+        }
+    }
+
+    /// The flat property map of the import schema.
+    pub fn to_properties(&self) -> Map<String, Value> {
+        let v = match self {
+            Record::Enterprise(r) => serde_json::to_value(r),
+            Record::Park(r) => serde_json::to_value(r),
+            Record::Pipeline(r) => serde_json::to_value(r),
+            Record::ProtectionTarget(r) => serde_json::to_value(r),
+            Record::District(r) => serde_json::to_value(r),
+        };
+        match v {
+            Ok(Value::Object(m)) => m,
+            // Records are plain data with string keys: serialisation cannot fail.
+            _ => Map::new(),
+        }
+    }
+
+    /// Rebuilds a record from properties this crate wrote ([`Record::to_properties`]).
+    ///
+    /// Use [`crate::import`] for untrusted input: it validates and reports every
+    /// error; this is for data already validated, e.g. read back from the store.
+    pub fn from_trusted_properties(
+        collection: Collection,
+        props: Map<String, Value>,
+    ) -> Result<Record, serde_json::Error> {
+        let v = Value::Object(props);
+        Ok(match collection {
+            Collection::Enterprises => Record::Enterprise(serde_json::from_value(v)?),
+            Collection::Parks => Record::Park(serde_json::from_value(v)?),
+            Collection::Pipelines => Record::Pipeline(serde_json::from_value(v)?),
+            Collection::ProtectionTargets => Record::ProtectionTarget(serde_json::from_value(v)?),
+            Collection::Districts => Record::District(serde_json::from_value(v)?),
+        })
+    }
+}
+
+/// One stored feature: id, WGS84 geometry and its typed record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// Feature id, unique within its collection.
+    pub id: String,
+    /// Geometry in WGS84 longitude/latitude.
+    pub geometry: Geometry<f64>,
+    /// The typed payload.
+    pub record: Record,
+}
+
+impl Feature {
+    /// The collection of this feature.
+    pub fn collection(&self) -> Collection {
+        self.record.collection()
+    }
+
+    /// Bounding box of the geometry. Validated geometries are never empty; an
+    /// empty one yields a degenerate box at the origin.
+    pub fn bbox(&self) -> Rect<f64> {
+        self.geometry
+            .bounding_rect()
+            .unwrap_or_else(|| Rect::new((0.0, 0.0), (0.0, 0.0)))
+    }
+}
+
+/// Serde for an optional `geo::Geometry` as a GeoJSON geometry object.
+pub mod geometry_serde {
+    use geo::Geometry;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Serialises as a GeoJSON geometry object.
+    pub fn serialize<S: Serializer>(g: &Option<Geometry<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        match g {
+            Some(g) => geojson::Geometry::new(geojson::GeometryValue::from(g)).serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserialises from a GeoJSON geometry object.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Geometry<f64>>, D::Error> {
+        let g: Option<geojson::Geometry> = Option::deserialize(d)?;
+        g.map(|g| Geometry::<f64>::try_from(g).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_names_round_trip() {
+        for c in Collection::ALL {
+            assert_eq!(c.as_str().parse::<Collection>().unwrap(), c);
+        }
+        assert!("roads".parse::<Collection>().is_err());
+    }
+
+    #[test]
+    fn target_category_names_match_serde() {
+        for n in TargetCategory::NAMES {
+            let c: TargetCategory = serde_json::from_value(Value::String(n.into())).unwrap();
+            assert_eq!(serde_json::to_value(c).unwrap(), Value::String(n.into()));
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Storage of riskmap (数据存储): the source of truth for every feature.
+//!
+//! # Layout
+//! - [`Store`]: the one storage trait. Every backend passes the same
+//!   conformance suite (`tests/conformance.rs`).
+//! - [`sqlite`]: the embedded default, a SQLite file under `--data-dir`.
+//! - [`postgres`]: PostGIS, for shared and production use.
+//! - [`codec`]: how a [`Feature`] becomes a row and back.
+//!
+//! Only this crate knows SQL. Writes are transactional: an import lands whole
+//! or not at all, also when the process is killed in the middle of it.
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use geo::{Intersects, Rect};
+use riskmap_core::{Collection, Feature};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Storage errors.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored row could not be decoded (the database was edited by hand?).
+    #[error("corrupt row {collection}/{id}: {message}")]
+    Corrupt {
+        /// Collection of the row.
+        collection: Collection,
+        /// Id of the row.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The data directory could not be created.
+    #[error("cannot create data directory {1}: {0}")]
+    DataDir(#[source] std::io::Error, PathBuf),
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportSummary {
+    /// Features that did not exist before.
+    pub inserted: usize,
+    /// Features that replaced one with the same id.
+    pub replaced: usize,
+}
+
+/// Progress callback for long imports: `(written, total)`.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
+
+/// The storage trait: the same behaviour on every backend.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Backend name (`sqlite` or `postgis`).
+    fn backend(&self) -> &'static str;
+
+    /// Number of features in a collection.
+    async fn count(&self, collection: Collection) -> StoreResult<u64>;
+
+    /// One feature by id.
+    async fn get(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>>;
+
+    /// Every feature of a collection, ordered by id.
+    async fn all(&self, collection: Collection) -> StoreResult<Vec<Feature>>;
+
+    /// Features whose geometry intersects `bbox` (WGS84; touching counts), ordered by id.
+    async fn query_bbox(&self, collection: Collection, bbox: Rect<f64>) -> StoreResult<Vec<Feature>>;
+
+    /// Inserts or replaces `features` (all of `collection`) in one transaction:
+    /// on any error, and if the process dies, nothing of it is stored.
+    async fn import(
+        &self,
+        collection: Collection,
+        features: &[Feature],
+        progress: Option<Progress<'_>>,
+    ) -> StoreResult<ImportSummary>;
+
+    /// Inserts or replaces one feature; returns the one it replaced.
+    async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>>;
+
+    /// Deletes one feature; returns it if it existed.
+    async fn delete(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>>;
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    /// Embedded SQLite in this directory (`riskmap.sqlite` inside it).
+    Sqlite {
+        /// The data directory (`--data-dir`).
+        dir: PathBuf,
+    },
+    /// PostGIS at this URL (`--database-url`).
+    Postgres {
+        /// `postgres://…` connection URL.
+        url: String,
+    },
+}
+
+/// Opens (creating and migrating when needed) the configured store.
+pub async fn open(config: &StoreConfig) -> StoreResult<Arc<dyn Store>> {
+    Ok(match config {
+        StoreConfig::Sqlite { dir } => Arc::new(SqliteStore::open(dir).await?),
+        StoreConfig::Postgres { url } => Arc::new(PostgresStore::connect(url).await?),
+    })
+}
+
+/// Exact bbox filter shared by backends whose index only pre-filters by box.
+pub(crate) fn intersects_bbox(feature: &Feature, bbox: &Rect<f64>) -> bool {
+    feature.geometry.intersects(bbox)
+}

@@ -1,0 +1,200 @@
+//! The embedded default backend: SQLite (bundled) in WAL mode.
+//!
+//! Geometries are GeoJSON text with their bounding box in four indexed
+//! columns; a bbox query pre-filters on those columns and keeps the features
+//! whose geometry really intersects the box.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use geo::Rect;
+use riskmap_core::{Collection, Feature};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
+use crate::{ImportSummary, Progress, Store, StoreError, StoreResult, intersects_bbox};
+
+/// SQLite store in a data directory.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "riskmap.sqlite";
+
+impl SqliteStore {
+    /// Opens `dir/riskmap.sqlite`, creating the directory and the database and
+    /// running migrations when needed.
+    pub async fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir(e, dir.to_path_buf()))?;
+        let path = dir.join(DB_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool, path })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn row_to_feature(collection: Collection, row: &sqlx::sqlite::SqliteRow) -> StoreResult<Feature> {
+        let id: String = row.try_get("id")?;
+        let geometry: String = row.try_get("geometry")?;
+        let properties: String = row.try_get("properties")?;
+        let geometry = geometry_from_geojson(collection, &id, &geometry)?;
+        let properties = serde_json::from_str(&properties).map_err(|e| StoreError::Corrupt {
+            collection,
+            id: id.clone(),
+            message: format!("properties: {e}"),
+        })?;
+        decode(collection, id, geometry, properties)
+    }
+
+    async fn upsert<'e, E>(executor: E, feature: &Feature) -> StoreResult<()>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    {
+        let b = feature.bbox();
+        let sql = format!(
+            "INSERT INTO {t} (id, name, geometry, properties, minx, miny, maxx, maxy) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, geometry = excluded.geometry, \
+             properties = excluded.properties, minx = excluded.minx, miny = excluded.miny, \
+             maxx = excluded.maxx, maxy = excluded.maxy, \
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            t = feature.collection().as_str()
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(&feature.id)
+            .bind(feature.record.name())
+            .bind(geometry_to_geojson(&feature.geometry))
+            .bind(properties_json(feature).to_string())
+            .bind(b.min().x)
+            .bind(b.min().y)
+            .bind(b.max().x)
+            .bind(b.max().y)
+            .execute(executor)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn count(&self, collection: Collection) -> StoreResult<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", collection.as_str());
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+        Ok(n as u64)
+    }
+
+    async fn get(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
+        let sql = format!("SELECT id, geometry, properties FROM {} WHERE id = ?1", collection.as_str());
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| Self::row_to_feature(collection, &r)).transpose()
+    }
+
+    async fn all(&self, collection: Collection) -> StoreResult<Vec<Feature>> {
+        let sql = format!("SELECT id, geometry, properties FROM {} ORDER BY id", collection.as_str());
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Self::row_to_feature(collection, r)).collect()
+    }
+
+    async fn query_bbox(&self, collection: Collection, bbox: Rect<f64>) -> StoreResult<Vec<Feature>> {
+        let sql = format!(
+            "SELECT id, geometry, properties FROM {} \
+             WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4 ORDER BY id",
+            collection.as_str()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(bbox.max().x)
+            .bind(bbox.min().x)
+            .bind(bbox.max().y)
+            .bind(bbox.min().y)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let f = Self::row_to_feature(collection, r)?;
+            if intersects_bbox(&f, &bbox) {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn import(
+        &self,
+        collection: Collection,
+        features: &[Feature],
+        progress: Option<Progress<'_>>,
+    ) -> StoreResult<ImportSummary> {
+        let mut tx = self.pool.begin().await?;
+        let mut summary = ImportSummary::default();
+        let exists_sql = format!("SELECT 1 FROM {} WHERE id = ?1", collection.as_str());
+        for (i, f) in features.iter().enumerate() {
+            debug_assert_eq!(f.collection(), collection);
+            let existed = sqlx::query(AssertSqlSafe(exists_sql.clone()))
+                .bind(&f.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            Self::upsert(&mut *tx, f).await?;
+            if existed {
+                summary.replaced += 1;
+            } else {
+                summary.inserted += 1;
+            }
+            if let Some(p) = progress
+                && (i + 1) % 10_000 == 0
+            {
+                p(i + 1, features.len());
+            }
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>> {
+        let collection = feature.collection();
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT id, geometry, properties FROM {} WHERE id = ?1", collection.as_str());
+        let old = sqlx::query(AssertSqlSafe(sql))
+            .bind(&feature.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| Self::row_to_feature(collection, &r))
+            .transpose()?;
+        Self::upsert(&mut *tx, feature).await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    async fn delete(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
+        let sql = format!(
+            "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties",
+            collection.as_str()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| Self::row_to_feature(collection, &r)).transpose()
+    }
+}
