@@ -1,1 +1,50 @@
-//! server
+//! The riskmap HTTP service (axum).
+//!
+//! # Layout
+//! - [`state`]: [`AppState`]: the store, the in-memory [`riskmap_core::Catalog`]
+//!   and the admin tokens; every write goes through [`AppState::write`], which
+//!   stores first and then updates the catalogue.
+//! - [`ogc`]: OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS for
+//!   EPSG:4490, Part 4-style writes).
+//! - [`error`]: [`ApiError`], the one error type handlers return.
+//!
+//! Handlers extract, call and map: no SQL and no geometry math here.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod ogc;
+pub mod state;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
+
+pub use error::ApiError;
+pub use state::{AppState, ServerConfig};
+
+/// Largest accepted request body (uploads), in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The whole application as a router, ready for `axum::serve` or `oneshot` in tests.
+pub fn app(state: AppState) -> Router {
+    ogc::routes()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(CorsLayer::permissive())
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,1 +1,198 @@
-fn main() {}
+//! The `riskmap` command. It parses the command line and hands over to the
+//! library crates: `serve` to `riskmap_server`, `import` to
+//! `riskmap_core::import` and `riskmap_store`.
+
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use riskmap_core::Collection;
+use riskmap_core::import::{self, Format};
+use riskmap_spatial::Crs;
+use riskmap_store::{StoreConfig, sqlite};
+
+/// riskmap: 安全风险四色图与外部安全防护距离服务.
+#[derive(Debug, Parser)]
+#[command(name = "riskmap", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives: embedded SQLite (default) or PostGIS.
+#[derive(Debug, Args, Clone)]
+struct StoreArgs {
+    /// PostGIS connection URL (postgres://…); overrides --data-dir.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Directory of the embedded database.
+    #[arg(long, default_value = "./riskmap-data", global = true)]
+    data_dir: PathBuf,
+}
+
+impl StoreArgs {
+    fn config(&self) -> StoreConfig {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => StoreConfig::Postgres { url: url.clone() },
+            _ => StoreConfig::Sqlite {
+                dir: self.data_dir.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web map, OGC API – Features and the risk API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Bearer token that may write (POST/PUT/DELETE); none: read-only.
+        #[arg(long, env = "RISKMAP_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// Do not load the demo city into a new embedded database.
+        #[arg(long)]
+        no_demo: bool,
+        /// Load the demo city even into PostGIS or a non-empty store (existing ids are replaced).
+        #[arg(long)]
+        load_demo: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Import a GeoJSON or CSV file into a collection, all or nothing.
+    Import {
+        /// enterprises, parks, pipelines, protection_targets or districts.
+        collection: Collection,
+        /// A GeoJSON FeatureCollection, or CSV with lon/lat or wkt columns.
+        file: PathBuf,
+        /// CRS of the input: EPSG:4326 (default), EPSG:4490 or GCJ02.
+        #[arg(long, default_value = "EPSG:4326")]
+        crs: Crs,
+        /// Force the format instead of guessing it from the file name.
+        #[arg(long, value_parser = ["geojson", "csv"])]
+        format: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            addr,
+            admin_token,
+            no_demo,
+            load_demo,
+            store,
+        } => serve(addr, admin_token, no_demo, load_demo, store).await,
+        Command::Import {
+            collection,
+            file,
+            crs,
+            format,
+            store,
+        } => run_import(collection, file, crs, format, store).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(
+    addr: SocketAddr,
+    admin_token: Option<String>,
+    no_demo: bool,
+    load_demo: bool,
+    store_args: StoreArgs,
+) -> anyhow::Result<ExitCode> {
+    let config = store_args.config();
+    let fresh = matches!(&config, StoreConfig::Sqlite { dir } if !dir.join(sqlite::DB_FILE).exists());
+    let store = riskmap_store::open(&config)
+        .await
+        .with_context(|| format!("cannot open the store ({})", describe(&config)))?;
+    if load_demo || (fresh && !no_demo) {
+        let n = demo::load(store.as_ref()).await?;
+        tracing::info!(features = n, "loaded the demo city (data/demo)");
+    }
+    let tokens: Vec<String> = admin_token.into_iter().filter(|t| !t.trim().is_empty()).collect();
+    if tokens.is_empty() {
+        tracing::info!("no admin token configured: the server is read-only");
+    }
+    let state = riskmap_server::AppState::load(store, riskmap_server::ServerConfig { admin_tokens: tokens })
+        .await
+        .context("cannot load the catalogue from the store")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!("riskmap serving http://{local}/ ({})", describe(&config));
+    // Machine-readable line for tests and scripts that start the server on port 0.
+    eprintln!("listening on http://{local}");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    riskmap_server::run(listener, state, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_import(
+    collection: Collection,
+    file: PathBuf,
+    crs: Crs,
+    format: Option<String>,
+    store_args: StoreArgs,
+) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let format = match format.as_deref() {
+        Some("csv") => Format::Csv,
+        Some(_) => Format::GeoJson,
+        None => Format::from_path(&file.to_string_lossy()),
+    };
+    let features = match import::parse(collection, format, &text, crs) {
+        Ok(f) => f,
+        Err(errors) => {
+            eprint!("{}: {errors}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let config = store_args.config();
+    let store = riskmap_store::open(&config)
+        .await
+        .with_context(|| format!("cannot open the store ({})", describe(&config)))?;
+    eprintln!("writing {} feature(s) to {collection} in one transaction", features.len());
+    let progress = |done: usize, total: usize| eprintln!("  {done}/{total}");
+    let summary = store.import(collection, &features, Some(&progress)).await?;
+    println!(
+        "imported {} feature(s) into {collection}: {} new, {} replaced ({})",
+        features.len(),
+        summary.inserted,
+        summary.replaced,
+        describe(&config)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(config: &StoreConfig) -> String {
+    match config {
+        StoreConfig::Sqlite { dir } => format!("embedded SQLite in {}", dir.display()),
+        StoreConfig::Postgres { .. } => "PostGIS".to_string(),
+    }
+}

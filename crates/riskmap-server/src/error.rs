@@ -1,0 +1,81 @@
+//! The API's error type: every handler returns `Result<_, ApiError>`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use riskmap_core::import::ImportErrors;
+use serde_json::json;
+
+/// An error answered to a client, as an OGC-style exception document
+/// `{"code", "description", "errors"?}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a malformed request parameter.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400: the uploaded data failed validation; nothing was written.
+    #[error("{0}")]
+    Invalid(ImportErrors),
+    /// 401: no or wrong bearer token (or no token configured: read-only server).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 413: the request body is larger than [`crate::MAX_BODY_BYTES`].
+    #[error("request body too large: the limit is {} MiB", crate::MAX_BODY_BYTES / (1024 * 1024))]
+    PayloadTooLarge,
+    /// 404: no such collection or feature.
+    #[error("{0}")]
+    NotFound(String),
+    /// 500: the store failed. Details are logged, not sent.
+    #[error("an internal storage error occurred")]
+    Store(#[from] riskmap_store::StoreError),
+}
+
+impl ApiError {
+    /// The HTTP status for this error.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "InvalidParameterValue",
+            ApiError::Invalid(_) => "InvalidData",
+            ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::NotFound(_) => "NotFound",
+            ApiError::PayloadTooLarge => "PayloadTooLarge",
+            ApiError::Store(_) => "ServerError",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Store(e) = &self {
+            tracing::error!(error = %e, "storage error");
+        }
+        let mut body = json!({"code": self.code(), "description": self.to_string()});
+        if let ApiError::Invalid(errs) = &self {
+            body["description"] = json!(format!("{} error(s); nothing was written", errs.total));
+            body["total"] = json!(errs.total);
+            body["errors"] = json!(errs
+                .errors
+                .iter()
+                .map(|e| json!({"index": e.index, "id": e.id, "field": e.field, "message": e.message, "text": e.to_string()}))
+                .collect::<Vec<_>>());
+        }
+        let mut resp = (self.status_code(), Json(body)).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"riskmap\""),
+            );
+        }
+        resp
+    }
+}

@@ -1,0 +1,473 @@
+//! OGC API – Features: landing page, conformance, collections, items, and
+//! Part 4-style writes (`POST` items, `PUT`/`DELETE` an item) behind a bearer token.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use geo::{Geometry, MapCoords, Rect};
+use riskmap_core::import;
+use riskmap_core::{Collection, Feature};
+use riskmap_spatial::Crs;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// OGC CRS84 (longitude, latitude): the default and storage CRS.
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+/// EPSG:4326 with its authority axis order (latitude, longitude).
+pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
+/// CGCS2000 (EPSG:4490), latitude first.
+pub const EPSG_4490: &str = "http://www.opengis.net/def/crs/EPSG/0/4490";
+
+const GEOJSON: &str = "application/geo+json";
+const DEFAULT_LIMIT: usize = 10;
+const MAX_LIMIT: usize = 10_000;
+
+/// The OGC API – Features routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(landing))
+        .route("/health", get(health))
+        .route("/conformance", get(conformance))
+        .route("/collections", get(collections))
+        .route("/collections/{collection}", get(collection))
+        .route("/collections/{collection}/items", get(items).post(create_items))
+        .route(
+            "/collections/{collection}/items/{id}",
+            get(item).put(replace_item).delete(delete_item),
+        )
+}
+
+/// An output CRS as OGC API – Features Part 2 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OutputCrs {
+    uri: &'static str,
+    /// Authority axis order is latitude first.
+    lat_first: bool,
+}
+
+impl OutputCrs {
+    const DEFAULT: OutputCrs = OutputCrs {
+        uri: CRS84,
+        lat_first: false,
+    };
+
+    fn parse(param: Option<&str>, name: &str) -> Result<Self, ApiError> {
+        let Some(raw) = param else {
+            return Ok(Self::DEFAULT);
+        };
+        let s = raw.trim().trim_start_matches('<').trim_end_matches('>');
+        let upper = s.to_ascii_uppercase();
+        let found = match upper.as_str() {
+            u if u == CRS84.to_ascii_uppercase() || u == "CRS84" || u == "OGC:CRS84" => Self::DEFAULT,
+            u if u == EPSG_4326.to_ascii_uppercase() || u == "EPSG:4326" => OutputCrs {
+                uri: EPSG_4326,
+                lat_first: true,
+            },
+            u if u == EPSG_4490.to_ascii_uppercase() || u == "EPSG:4490" => OutputCrs {
+                uri: EPSG_4490,
+                lat_first: true,
+            },
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "unsupported {name} {raw:?}: use {CRS84}, {EPSG_4326} or {EPSG_4490}"
+                )));
+            }
+        };
+        Ok(found)
+    }
+
+    fn content_crs(self) -> HeaderValue {
+        HeaderValue::from_static(match self.uri {
+            EPSG_4326 => "<http://www.opengis.net/def/crs/EPSG/0/4326>",
+            EPSG_4490 => "<http://www.opengis.net/def/crs/EPSG/0/4490>",
+            _ => "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+        })
+    }
+
+    /// CGCS2000 and WGS84 coincide at our precision (see `riskmap_spatial::crs`);
+    /// only the axis order differs.
+    fn geometry(self, g: &Geometry<f64>) -> Geometry<f64> {
+        if self.lat_first {
+            g.map_coords(|c| geo::coord! { x: c.y, y: c.x })
+        } else {
+            g.clone()
+        }
+    }
+}
+
+/// The base URL for links, from the request's Host (and proxy) headers.
+fn base_url(headers: &HeaderMap) -> String {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let proto = get("x-forwarded-proto").unwrap_or("http");
+    let host = get("x-forwarded-host").or_else(|| get("host")).unwrap_or("127.0.0.1:8080");
+    format!("{proto}://{host}")
+}
+
+fn parse_collection(name: &str) -> Result<Collection, ApiError> {
+    name.parse::<Collection>().map_err(|e| ApiError::NotFound(e.to_string()))
+}
+
+fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
+    match f {
+        Some(f) => f.eq_ignore_ascii_case("html"),
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FormatParam {
+    f: Option<String>,
+}
+
+async fn landing(
+    headers: HeaderMap,
+    Query(q): Query<FormatParam>,
+) -> Response {
+    let base = base_url(&headers);
+    if wants_html(&headers, q.f.as_deref()) {
+        let mut list = String::new();
+        for c in Collection::ALL {
+            list.push_str(&format!(
+                "<li><a href=\"/collections/{id}/items?f=json\">{zh}</a> <small>{en} · <code>{id}</code></small></li>",
+                id = c.as_str(),
+                zh = c.title_zh(),
+                en = c.title_en()
+            ));
+        }
+        return Html(format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>riskmap 安全风险地图</title></head>\
+             <body><h1>riskmap 安全风险四色图服务</h1><p>OGC API – Features：<a href=\"/collections?f=json\">数据集 collections</a> · \
+             <a href=\"/conformance?f=json\">conformance</a> · <a href=\"/health\">health</a></p><ul>{list}</ul></body></html>"
+        ))
+        .into_response();
+    }
+    Json(json!({
+        "title": "riskmap",
+        "description": "安全风险四色图与外部安全防护距离服务 · work-safety risk map and external safety distance service",
+        "links": [
+            {"href": format!("{base}/?f=json"), "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": format!("{base}/?f=html"), "rel": "alternate", "type": "text/html", "title": "this document as HTML"},
+            {"href": format!("{base}/conformance"), "rel": "conformance", "type": "application/json", "title": "conformance classes"},
+            {"href": format!("{base}/collections"), "rel": "data", "type": "application/json", "title": "collections"},
+        ]
+    }))
+    .into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    let cat = state.catalog();
+    let counts: serde_json::Map<String, Value> = Collection::ALL
+        .into_iter()
+        .map(|c| (c.as_str().to_string(), json!(cat.len(c))))
+        .collect();
+    Json(json!({"status": "ok", "backend": state.store().backend(), "features": counts}))
+}
+
+async fn conformance() -> Json<Value> {
+    Json(json!({"conformsTo": [
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+        "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    ]}))
+}
+
+fn collection_doc(state: &AppState, c: Collection, base: &str) -> Value {
+    let extent = state.catalog().extent(c);
+    let mut doc = json!({
+        "id": c.as_str(),
+        "title": format!("{} {}", c.title_zh(), c.title_en()),
+        "itemType": "feature",
+        "crs": [CRS84, EPSG_4326, EPSG_4490],
+        "storageCrs": CRS84,
+        "links": [
+            {"href": format!("{base}/collections/{}", c.as_str()), "rel": "self", "type": "application/json"},
+            {"href": format!("{base}/collections/{}/items", c.as_str()), "rel": "items", "type": GEOJSON},
+        ]
+    });
+    if let Some(r) = extent {
+        doc["extent"] = json!({"spatial": {"bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]], "crs": CRS84}});
+    }
+    doc
+}
+
+async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&headers);
+    let list: Vec<Value> = Collection::ALL
+        .into_iter()
+        .map(|c| collection_doc(&state, c, &base))
+        .collect();
+    Json(json!({
+        "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],
+        "crs": [CRS84, EPSG_4326, EPSG_4490],
+        "collections": list,
+    }))
+}
+
+async fn collection(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let c = parse_collection(&name)?;
+    Ok(Json(collection_doc(&state, c, &base_url(&headers))))
+}
+
+/// Query parameters of `/items`.
+#[derive(Debug, Deserialize)]
+struct ItemsQuery {
+    bbox: Option<String>,
+    #[serde(rename = "bbox-crs")]
+    bbox_crs: Option<String>,
+    crs: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+fn parse_usize(v: Option<&str>, name: &str, default: usize) -> Result<usize, ApiError> {
+    match v {
+        None => Ok(default),
+        Some(s) => s
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| ApiError::BadRequest(format!("{name} must be a non-negative integer, got {s:?}"))),
+    }
+}
+
+fn parse_bbox(raw: &str, crs: OutputCrs) -> Result<Rect<f64>, ApiError> {
+    let nums: Result<Vec<f64>, _> = raw.split(',').map(|s| s.trim().parse::<f64>()).collect();
+    let nums = nums.map_err(|_| ApiError::BadRequest(format!("bbox must be 4 comma-separated numbers, got {raw:?}")))?;
+    let [a, b, c, d] = match nums.len() {
+        4 => [nums[0], nums[1], nums[2], nums[3]],
+        6 => [nums[0], nums[1], nums[3], nums[4]],
+        _ => return Err(ApiError::BadRequest(format!("bbox must have 4 (or 6) numbers, got {}", nums.len()))),
+    };
+    let (minx, miny, maxx, maxy) = if crs.lat_first { (b, a, d, c) } else { (a, b, c, d) };
+    if nums.iter().any(|x| !x.is_finite()) || minx > maxx || miny > maxy {
+        return Err(ApiError::BadRequest(format!(
+            "bbox {raw:?} is not a box: expected minx,miny,maxx,maxy with min ≤ max"
+        )));
+    }
+    Ok(Rect::new((minx, miny), (maxx, maxy)))
+}
+
+fn feature_json(f: &Feature, crs: OutputCrs, base: &str) -> Value {
+    let c = f.collection().as_str();
+    json!({
+        "type": "Feature",
+        "id": f.id,
+        "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&crs.geometry(&f.geometry))),
+        "properties": f.record.to_properties(),
+        "links": [{"href": format!("{base}/collections/{c}/items/{}", f.id), "rel": "self", "type": GEOJSON}],
+    })
+}
+
+fn geojson_response(body: Value, crs: OutputCrs) -> Response {
+    let mut resp = Json(body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    h.insert("content-crs", crs.content_crs());
+    resp
+}
+
+async fn items(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ItemsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = parse_collection(&name)?;
+    let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
+    let bbox_crs = OutputCrs::parse(q.bbox_crs.as_deref(), "bbox-crs")?;
+    let limit = parse_usize(q.limit.as_deref(), "limit", DEFAULT_LIMIT)?.clamp(1, MAX_LIMIT);
+    let offset = parse_usize(q.offset.as_deref(), "offset", 0)?;
+    let bbox = q.bbox.as_deref().map(|b| parse_bbox(b, bbox_crs)).transpose()?;
+    let base = base_url(&headers);
+
+    let (matched, page): (usize, Vec<Arc<Feature>>) = {
+        let cat = state.catalog();
+        match bbox {
+            Some(b) => {
+                let all = cat.query_bbox(c, b);
+                (all.len(), all.into_iter().skip(offset).take(limit).collect())
+            }
+            None => (cat.len(c), cat.iter(c).skip(offset).take(limit).cloned().collect()),
+        }
+    };
+    let features: Vec<Value> = page.iter().map(|f| feature_json(f, crs, &base)).collect();
+    let returned = features.len();
+
+    let link = |off: usize| {
+        let mut qs = vec![format!("limit={limit}"), format!("offset={off}")];
+        if let Some(b) = &q.bbox {
+            qs.push(format!("bbox={b}"));
+        }
+        if let Some(bc) = &q.bbox_crs {
+            qs.push(format!("bbox-crs={bc}"));
+        }
+        if let Some(cr) = &q.crs {
+            qs.push(format!("crs={cr}"));
+        }
+        format!("{base}/collections/{}/items?{}", c.as_str(), qs.join("&"))
+    };
+    let mut links = vec![
+        json!({"href": link(offset), "rel": "self", "type": GEOJSON}),
+        json!({"href": format!("{base}/collections/{}", c.as_str()), "rel": "collection", "type": "application/json"}),
+    ];
+    if offset + returned < matched {
+        links.push(json!({"href": link(offset + returned), "rel": "next", "type": GEOJSON}));
+    }
+    if offset > 0 {
+        links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": GEOJSON}));
+    }
+    Ok(geojson_response(
+        json!({
+            "type": "FeatureCollection",
+            "features": features,
+            "numberMatched": matched,
+            "numberReturned": returned,
+            "links": links,
+        }),
+        crs,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct CrsParam {
+    crs: Option<String>,
+}
+
+async fn item(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+    Query(q): Query<CrsParam>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = parse_collection(&name)?;
+    let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
+    let f = state
+        .catalog()
+        .get(c, &id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {c}")))?;
+    Ok(geojson_response(feature_json(&f, crs, &base_url(&headers)), crs))
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured tokens.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.config().admin_tokens.is_empty() {
+        return Err(ApiError::Unauthorized(
+            "this server is read-only: start it with --admin-token or RISKMAP_ADMIN_TOKEN to allow writes",
+        ));
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or(ApiError::Unauthorized("missing `Authorization: Bearer <token>` header"))?;
+    if state.token_allowed(token.trim()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("invalid bearer token"))
+    }
+}
+
+/// The input CRS of a write: `?crs=` or the `Content-Crs` header; CRS84 by default.
+/// Besides the OGC URIs, `GCJ02` is accepted for data from Chinese web maps.
+fn input_crs(q: &CrsParam, headers: &HeaderMap) -> Result<Crs, ApiError> {
+    let raw = q
+        .crs
+        .clone()
+        .or_else(|| headers.get("content-crs").and_then(|v| v.to_str().ok()).map(str::to_string));
+    let Some(raw) = raw else { return Ok(Crs::Wgs84) };
+    let trimmed = raw.trim().trim_start_matches('<').trim_end_matches('>');
+    trimmed
+        .parse::<Crs>()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(format!("cannot read the request body: {e}"))
+        }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+}
+
+async fn create_items(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<CrsParam>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let c = parse_collection(&name)?;
+    let crs = input_crs(&q, &headers)?;
+    let value = body_json(body)?;
+    let features = import::parse_geojson(c, &value.to_string(), crs).map_err(ApiError::Invalid)?;
+    let ids: Vec<String> = features.iter().map(|f| f.id.clone()).collect();
+    let summary = state.write(c, features).await?;
+    let base = base_url(&headers);
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(json!({"inserted": summary.inserted, "replaced": summary.replaced, "ids": ids})),
+    )
+        .into_response();
+    if let [id] = ids.as_slice()
+        && let Ok(v) = HeaderValue::from_str(&format!("{base}/collections/{}/items/{id}", c.as_str()))
+    {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+async fn replace_item(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+    Query(q): Query<CrsParam>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let c = parse_collection(&name)?;
+    let crs = input_crs(&q, &headers)?;
+    let value = body_json(body)?;
+    let feature = import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)?;
+    let base = base_url(&headers);
+    let out = feature_json(&feature, OutputCrs::DEFAULT, &base);
+    let summary = state.write(c, vec![feature]).await?;
+    let status = if summary.inserted > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    let mut resp = (status, Json(out)).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    Ok(resp)
+}
+
+async fn delete_item(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    authorize(&state, &headers)?;
+    let c = parse_collection(&name)?;
+    if state.delete(c, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no feature {id:?} in {c}")))
+    }
+}

@@ -1,0 +1,89 @@
+//! Helpers for end-to-end tests: run the real `riskmap` binary.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `riskmap` with a clean environment for the store settings.
+pub fn riskmap() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_riskmap"));
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("RISKMAP_ADMIN_TOKEN")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A running `riskmap serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    /// stderr lines after the "listening on" line.
+    pub log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts `riskmap serve --addr 127.0.0.1:0 <args>` and waits until it listens.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = riskmap()
+            .arg("serve")
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start riskmap serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("listening on ") {
+                        return Server {
+                            child,
+                            base: url.trim().to_string(),
+                            log: rx,
+                        };
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("riskmap serve did not start; stderr:\n{}", seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
