@@ -186,7 +186,12 @@ pub fn parse_geojson(
         match validate_geojson_feature(collection, item, crs, None) {
             Ok(f) => {
                 if !seen.insert(f.id.clone()) {
-                    col.push(index, Some(&f.id), "id".into(), "duplicate id in this file".into());
+                    col.push(
+                        index,
+                        Some(&f.id),
+                        "id".into(),
+                        "duplicate id in this file".into(),
+                    );
                 } else {
                     out.push(f);
                 }
@@ -252,7 +257,11 @@ pub fn validate_geojson_feature(
 /// `latitude`) or `wkt` columns for the geometry, one column per property.
 /// Nested lists (`units`, `accidents`, `processes`, `hazard_categories`) are
 /// JSON strings; empty cells are absent values.
-pub fn parse_csv(collection: Collection, text: &str, crs: Crs) -> Result<Vec<Feature>, ImportErrors> {
+pub fn parse_csv(
+    collection: Collection,
+    text: &str,
+    crs: Crs,
+) -> Result<Vec<Feature>, ImportErrors> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
@@ -263,7 +272,11 @@ pub fn parse_csv(collection: Collection, text: &str, crs: Crs) -> Result<Vec<Fea
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    let pos = |names: &[&str]| headers.iter().position(|h| names.contains(&h.to_ascii_lowercase().as_str()));
+    let pos = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.contains(&h.to_ascii_lowercase().as_str()))
+    };
     let lon_i = pos(&["lon", "lng", "longitude"]);
     let lat_i = pos(&["lat", "latitude"]);
     let wkt_i = pos(&["wkt", "geometry", "geom"]);
@@ -280,7 +293,12 @@ pub fn parse_csv(collection: Collection, text: &str, crs: Crs) -> Result<Vec<Fea
         let row = match row {
             Ok(r) => r,
             Err(e) => {
-                col.push(index, None, "(row)".into(), format!("unreadable CSV row: {e}"));
+                col.push(
+                    index,
+                    None,
+                    "(row)".into(),
+                    format!("unreadable CSV row: {e}"),
+                );
                 continue;
             }
         };
@@ -312,7 +330,12 @@ pub fn parse_csv(collection: Collection, text: &str, crs: Crs) -> Result<Vec<Fea
         match finish_record(collection, id, geometry, props, crs, None, errs) {
             Ok(f) => {
                 if !seen.insert(f.id.clone()) {
-                    col.push(index, Some(&f.id), "id".into(), "duplicate id in this file".into());
+                    col.push(
+                        index,
+                        Some(&f.id),
+                        "id".into(),
+                        "duplicate id in this file".into(),
+                    );
                 } else {
                     out.push(f);
                 }
@@ -336,7 +359,10 @@ fn read_csv_geometry(
     wkt_i: Option<usize>,
     errs: &mut RecordErrors,
 ) -> Option<GeometryValue> {
-    if let Some(s) = wkt_i.and_then(|i| row.get(i)).filter(|s| !s.trim().is_empty()) {
+    if let Some(s) = wkt_i
+        .and_then(|i| row.get(i))
+        .filter(|s| !s.trim().is_empty())
+    {
         return match wkt::Wkt::<f64>::from_str(s.trim()) {
             Ok(w) => match Geometry::<f64>::try_from(w) {
                 Ok(g) => Some(GeometryValue::from(&g)),
@@ -351,11 +377,21 @@ fn read_csv_geometry(
             }
         };
     }
-    let cell = |i: Option<usize>| i.and_then(|i| row.get(i)).map(str::trim).filter(|s| !s.is_empty());
+    let cell = |i: Option<usize>| {
+        i.and_then(|i| row.get(i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     match (cell(lon_i), cell(lat_i)) {
         (Some(x), Some(y)) => {
-            let x = x.parse::<f64>().map_err(|_| errs.push("lon", format!("not a number: {x:?}"))).ok();
-            let y = y.parse::<f64>().map_err(|_| errs.push("lat", format!("not a number: {y:?}"))).ok();
+            let x = x
+                .parse::<f64>()
+                .map_err(|_| errs.push("lon", format!("not a number: {x:?}")))
+                .ok();
+            let y = y
+                .parse::<f64>()
+                .map_err(|_| errs.push("lat", format!("not a number: {y:?}")))
+                .ok();
             Some(GeometryValue::new_point([x?, y?]))
         }
         _ => {
@@ -413,12 +449,18 @@ fn finish_record(
     };
     let mut id = feature_id.or(prop_id);
     if collection == Collection::Districts && id.is_none() {
-        id = props.get("code").and_then(Value::as_str).map(str::to_string);
+        id = props
+            .get("code")
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
     if let Some(forced) = forced_id {
         match &id {
             Some(own) if own != forced => {
-                errs.push("id", format!("the body's id {own:?} differs from the URL's {forced:?}"));
+                errs.push(
+                    "id",
+                    format!("the body's id {own:?} differs from the URL's {forced:?}"),
+                );
             }
             _ => id = Some(forced.to_string()),
         }
@@ -429,12 +471,16 @@ fn finish_record(
         Some(s) if s.len() > 200 => errs.push("id", "longer than 200 characters"),
         _ => {}
     }
-    let geometry = geometry.and_then(|g| validate_geometry(collection, &g, crs, "geometry", &mut errs));
+    let geometry =
+        geometry.and_then(|g| validate_geometry(collection, &g, crs, "geometry", &mut errs));
     let record = validate_properties(collection, &props, crs, &mut errs);
     if let (Some(Record::District(d)), Some(id)) = (&record, &id)
         && &d.code != id
     {
-        errs.push("code", format!("a district's id must be its code ({:?} ≠ {id:?})", d.code));
+        errs.push(
+            "code",
+            format!("a district's id must be its code ({:?} ≠ {id:?})", d.code),
+        );
     }
     match (errs.0.is_empty(), id, geometry, record) {
         (true, Some(id), Some(geometry), Some(record)) => Ok(Feature {
@@ -493,7 +539,11 @@ fn check_geometry_type(
     } else {
         errs.push(
             field,
-            format!("type {} not allowed here; expected {}", g.type_name(), allowed.join(" or ")),
+            format!(
+                "type {} not allowed here; expected {}",
+                g.type_name(),
+                allowed.join(" or ")
+            ),
         );
         None
     }
@@ -520,9 +570,18 @@ fn check_position(p: &geojson::Position, path: &str, errs: &mut RecordErrors) ->
     true
 }
 
-fn check_line(line: &[geojson::Position], min: usize, ring: bool, path: &str, errs: &mut RecordErrors) {
+fn check_line(
+    line: &[geojson::Position],
+    min: usize,
+    ring: bool,
+    path: &str,
+    errs: &mut RecordErrors,
+) {
     if line.len() < min {
-        errs.push(path, format!("needs at least {min} positions, has {}", line.len()));
+        errs.push(
+            path,
+            format!("needs at least {min} positions, has {}", line.len()),
+        );
         return;
     }
     for (i, p) in line.iter().enumerate() {
@@ -531,7 +590,10 @@ fn check_line(line: &[geojson::Position], min: usize, ring: bool, path: &str, er
         }
     }
     if ring && line.first().map(|p| p.as_slice()) != line.last().map(|p| p.as_slice()) {
-        errs.push(path, "ring is not closed: its first and last positions differ");
+        errs.push(
+            path,
+            "ring is not closed: its first and last positions differ",
+        );
     }
 }
 
@@ -564,7 +626,9 @@ fn check_positions(g: &GeometryValue, field: &str, errs: &mut RecordErrors) {
                 check_rings(p, &format!("{c}[{i}]"), errs);
             }
         }
-        GeometryValue::GeometryCollection { .. } => errs.push(field, "GeometryCollection is not supported"),
+        GeometryValue::GeometryCollection { .. } => {
+            errs.push(field, "GeometryCollection is not supported")
+        }
     }
 }
 
@@ -635,7 +699,10 @@ impl<'a> Fields<'a> {
         match v {
             Some(x) if x.is_finite() => Some(x),
             _ => {
-                errs.push(self.path(key), format!("must be a number, got {}", self.map[key]));
+                errs.push(
+                    self.path(key),
+                    format!("must be a number, got {}", self.map[key]),
+                );
                 None
             }
         }
@@ -654,14 +721,18 @@ impl<'a> Fields<'a> {
     fn integer(&self, key: &str, min: i64, max: i64, errs: &mut RecordErrors) -> Option<i64> {
         let x = self.number(key, false, errs)?;
         if x.fract() != 0.0 || x < min as f64 || x > max as f64 {
-            errs.push(self.path(key), format!("must be a whole number from {min} to {max}, got {x}"));
+            errs.push(
+                self.path(key),
+                format!("must be a whole number from {min} to {max}, got {x}"),
+            );
             return None;
         }
         Some(x as i64)
     }
 
     fn count(&self, key: &str, errs: &mut RecordErrors) -> Option<u32> {
-        self.integer(key, 0, u32::MAX as i64, errs).map(|x| x as u32)
+        self.integer(key, 0, u32::MAX as i64, errs)
+            .map(|x| x as u32)
     }
 
     fn choice<T: serde::de::DeserializeOwned>(
@@ -675,7 +746,10 @@ impl<'a> Fields<'a> {
         match serde_json::from_value::<T>(Value::String(s.clone())) {
             Ok(t) if names.contains(&s.as_str()) => Some(t),
             _ => {
-                errs.push(self.path(key), format!("unknown value {s:?}; expected one of {}", names.join(", ")));
+                errs.push(
+                    self.path(key),
+                    format!("unknown value {s:?}; expected one of {}", names.join(", ")),
+                );
                 None
             }
         }
@@ -697,7 +771,10 @@ impl<'a> Fields<'a> {
         for (i, v) in self.list(key, errs).into_iter().enumerate() {
             match v.as_str() {
                 Some(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
-                _ => errs.push(format!("{}[{i}]", self.path(key)), "must be a non-empty string"),
+                _ => errs.push(
+                    format!("{}[{i}]", self.path(key)),
+                    "must be a non-empty string",
+                ),
             }
         }
         out
@@ -732,7 +809,12 @@ fn validate_properties(
             Record::Park(Park {
                 name: f.string("name", true, errs).unwrap_or_default(),
                 kind: f
-                    .choice("kind", &["chemical", "industrial", "logistics", "other"], true, errs)
+                    .choice(
+                        "kind",
+                        &["chemical", "industrial", "logistics", "other"],
+                        true,
+                        errs,
+                    )
                     .unwrap_or(ParkKind::Other),
                 assessment_score: score,
                 extra: f.extra(&["name", "kind", "assessment_score"]),
@@ -741,7 +823,12 @@ fn validate_properties(
         Collection::Pipelines => Record::Pipeline(Pipeline {
             name: f.string("name", true, errs).unwrap_or_default(),
             kind: f
-                .choice("kind", &["gas_transmission", "oil", "urban_gas", "other"], true, errs)
+                .choice(
+                    "kind",
+                    &["gas_transmission", "oil", "urban_gas", "other"],
+                    true,
+                    errs,
+                )
                 .unwrap_or(PipelineKind::Other),
             diameter_mm: f.positive("diameter_mm", true, errs).unwrap_or_default(),
             maop_mpa: f.positive("maop_mpa", true, errs).unwrap_or_default(),
@@ -750,7 +837,14 @@ fn validate_properties(
             year_built: f.integer("year_built", 1850, 2100, errs).map(|y| y as u16),
             operator: f.string("operator", false, errs),
             extra: f.extra(&[
-                "name", "kind", "diameter_mm", "maop_mpa", "medium", "material", "year_built", "operator",
+                "name",
+                "kind",
+                "diameter_mm",
+                "maop_mpa",
+                "medium",
+                "material",
+                "year_built",
+                "operator",
             ]),
         }),
         Collection::ProtectionTargets => Record::ProtectionTarget(ProtectionTarget {
@@ -769,12 +863,22 @@ fn validate_properties(
                     Some(a)
                 }
             }),
-            extra: f.extra(&["name", "category", "population", "households", "beds", "floor_area_m2"]),
+            extra: f.extra(&[
+                "name",
+                "category",
+                "population",
+                "households",
+                "beds",
+                "floor_area_m2",
+            ]),
         }),
         Collection::Districts => {
             let code = f.string("code", true, errs).unwrap_or_default();
-            if !code.is_empty() && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())) {
-                errs.push("code", format!("must be a 6-digit division code, got {code:?}"));
+            if !code.is_empty() && !is_division_code(&code) {
+                errs.push(
+                    "code",
+                    format!("must be a 6-digit division code, got {code:?}"),
+                );
             }
             Record::District(District {
                 code,
@@ -796,9 +900,12 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
     }
     let district_code = f.string("district_code", false, errs);
     if let Some(code) = &district_code
-        && !(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
+        && !is_division_code(code)
     {
-        errs.push("district_code", format!("must be a 6-digit division code, got {code:?}"));
+        errs.push(
+            "district_code",
+            format!("must be a 6-digit division code, got {code:?}"),
+        );
     }
     let mut accidents = Vec::new();
     for (i, a) in f.list("accidents", errs).into_iter().enumerate() {
@@ -810,7 +917,10 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
         let af = Fields::new(m, path);
         let date = af.string("date", true, errs).unwrap_or_default();
         if !date.is_empty() && !is_iso_date(&date) {
-            errs.push(af.path("date"), format!("must be a date YYYY-MM-DD, got {date:?}"));
+            errs.push(
+                af.path("date"),
+                format!("must be a date YYYY-MM-DD, got {date:?}"),
+            );
         }
         let severity = af.choice(
             "severity",
@@ -840,9 +950,18 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
         let geometry = match uf.get("geometry") {
             None => None,
             Some(g) => match serde_json::from_value::<geojson::Geometry>(g.clone()) {
-                Ok(g) => validate_geometry(Collection::Enterprises, &g.value, crs, &uf.path("geometry"), errs),
+                Ok(g) => validate_geometry(
+                    Collection::Enterprises,
+                    &g.value,
+                    crs,
+                    &uf.path("geometry"),
+                    errs,
+                ),
                 Err(e) => {
-                    errs.push(uf.path("geometry"), format!("not a valid GeoJSON geometry: {e}"));
+                    errs.push(
+                        uf.path("geometry"),
+                        format!("not a valid GeoJSON geometry: {e}"),
+                    );
                     None
                 }
             },
@@ -874,7 +993,9 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
         district_code,
         park_id: f.string("park_id", false, errs),
         employees: f.count("employees", errs),
-        standardization_level: f.integer("standardization_level", 1, 3, errs).map(|x| x as u8),
+        standardization_level: f
+            .integer("standardization_level", 1, 3, errs)
+            .map(|x| x as u8),
         accidents,
         units,
         extra: f.extra(&[
@@ -910,7 +1031,11 @@ fn substance(f: &Fields<'_>, errs: &mut RecordErrors) -> Option<Substance> {
     if name.is_none() && cas.is_none() {
         errs.push(f.path("name"), "a substance needs a name or a CAS number");
         ok = false;
-    } else if hazard_categories.is_empty() && table.find_substance(name.as_deref(), cas.as_deref()).is_none() {
+    } else if hazard_categories.is_empty()
+        && table
+            .find_substance(name.as_deref(), cas.as_deref())
+            .is_none()
+    {
         errs.push(
             f.path(if cas.is_some() { "cas" } else { "name" }),
             format!(
@@ -930,6 +1055,11 @@ fn substance(f: &Fields<'_>, errs: &mut RecordErrors) -> Option<Substance> {
     })
 }
 
+/// A 6-digit administrative division code (行政区划代码, GB/T 2260).
+fn is_division_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn is_iso_date(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -943,16 +1073,27 @@ fn is_iso_date(s: &str) -> bool {
 /// 18 characters from `0-9A-HJ-NP-RTUWXY`, the last one a mod-31 check character.
 pub fn check_credit_code(code: &str) -> Result<(), String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const WEIGHTS: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     let bytes = code.as_bytes();
     if bytes.len() != 18 {
-        return Err(format!("must be 18 characters (GB 32100-2015), got {}", code.chars().count()));
+        return Err(format!(
+            "must be 18 characters (GB 32100-2015), got {}",
+            code.chars().count()
+        ));
     }
     let mut values = [0u32; 18];
     for (i, b) in bytes.iter().enumerate() {
         match ALPHABET.iter().position(|a| a == b) {
             Some(v) => values[i] = v as u32,
-            None => return Err(format!("character {:?} at position {} is not allowed (GB 32100-2015)", *b as char, i + 1)),
+            None => {
+                return Err(format!(
+                    "character {:?} at position {} is not allowed (GB 32100-2015)",
+                    *b as char,
+                    i + 1
+                ));
+            }
         }
     }
     let sum: u32 = WEIGHTS.iter().zip(values.iter()).map(|(w, v)| w * v).sum();
@@ -995,7 +1136,9 @@ mod tests {
         t["properties"]["source"] = json!("OpenStreetMap");
         let out = parse_geojson(Collection::ProtectionTargets, &fc(vec![t]), Crs::Wgs84).unwrap();
         assert_eq!(out.len(), 1);
-        let Record::ProtectionTarget(p) = &out[0].record else { panic!() };
+        let Record::ProtectionTarget(p) = &out[0].record else {
+            panic!()
+        };
         assert_eq!(p.population, Some(800));
         assert_eq!(p.extra["source"], json!("OpenStreetMap"));
     }
@@ -1031,7 +1174,8 @@ mod tests {
             "geometry": {"type": "Polygon", "coordinates": [[[0.0,0.0],[1.0,1.0],[1.0,0.0],[0.0,1.0],[0.0,0.0]]]}});
         let open = json!({"type": "Feature", "id": "p2", "properties": {"name": "B", "kind": "chemical"},
             "geometry": {"type": "Polygon", "coordinates": [[[0.0,0.0],[1.0,0.0],[1.0,1.0],[0.0,1.0]]]}});
-        let err = parse_geojson(Collection::Parks, &fc(vec![bowtie, open]), Crs::Wgs84).unwrap_err();
+        let err =
+            parse_geojson(Collection::Parks, &fc(vec![bowtie, open]), Crs::Wgs84).unwrap_err();
         assert_eq!(err.total, 2, "{err}");
         assert!(err.errors[0].message.contains("self-intersection"), "{err}");
         assert!(err.errors[1].message.contains("not closed"), "{err}");
@@ -1043,11 +1187,15 @@ mod tests {
             json!({"type": "Feature", "id": "e1", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
                 "properties": {"name": "示例化工", "units": [{"id": "T1", "kind": "storage", "substances": subs}]}})
         };
-        let ok = ent(json!([{"name": "液氯", "quantity_t": 30}, {"cas": "67-56-1", "quantity_t": 100},
-                             {"name": "乙酸丁酯", "quantity_t": 800, "hazard_categories": ["W5.4"]}]));
+        let ok = ent(
+            json!([{"name": "液氯", "quantity_t": 30}, {"cas": "67-56-1", "quantity_t": 100},
+                             {"name": "乙酸丁酯", "quantity_t": 800, "hazard_categories": ["W5.4"]}]),
+        );
         assert!(parse_geojson(Collection::Enterprises, &fc(vec![ok]), Crs::Wgs84).is_ok());
-        let bad = ent(json!([{"name": "神秘物质", "quantity_t": 3}, {"name": "液氯", "quantity_t": 0},
-                              {"name": "X", "quantity_t": 1, "hazard_categories": ["Z9"]}]));
+        let bad = ent(
+            json!([{"name": "神秘物质", "quantity_t": 3}, {"name": "液氯", "quantity_t": 0},
+                              {"name": "X", "quantity_t": 1, "hazard_categories": ["Z9"]}]),
+        );
         let err = parse_geojson(Collection::Enterprises, &fc(vec![bad]), Crs::Wgs84).unwrap_err();
         let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
@@ -1065,8 +1213,15 @@ mod tests {
     fn gcj02_input_is_converted_to_wgs84() {
         let (glon, glat) = Crs::Wgs84.from_wgs84(120.3, 30.2);
         let (glon, glat) = riskmap_spatial::crs::wgs84_to_gcj02(glon, glat);
-        let out = parse_geojson(Collection::ProtectionTargets, &fc(vec![target("t", glon, glat)]), Crs::Gcj02).unwrap();
-        let geo::Geometry::Point(p) = out[0].geometry else { panic!() };
+        let out = parse_geojson(
+            Collection::ProtectionTargets,
+            &fc(vec![target("t", glon, glat)]),
+            Crs::Gcj02,
+        )
+        .unwrap();
+        let geo::Geometry::Point(p) = out[0].geometry else {
+            panic!()
+        };
         assert!((p.x() - 120.3).abs() < 1e-8 && (p.y() - 30.2).abs() < 1e-8);
     }
 
@@ -1075,10 +1230,15 @@ mod tests {
         let text = "id,name,category,population,lon,lat\nt1,一中,school,1200,120.1,30.2\nt2,,hospital,abc,120.2,30.3\n";
         let err = parse_csv(Collection::ProtectionTargets, text, Crs::Wgs84).unwrap_err();
         assert_eq!(err.total, 1);
-        assert_eq!((err.errors[0].index, err.errors[0].field.as_str()), (Some(1), "population"));
+        assert_eq!(
+            (err.errors[0].index, err.errors[0].field.as_str()),
+            (Some(1), "population")
+        );
         let text = "id,name,kind,diameter_mm,maop_mpa,wkt\ng1,西气东输支线,gas_transmission,1016,10,\"LINESTRING(120 30, 120.1 30.1)\"\n";
         let out = parse_csv(Collection::Pipelines, text, Crs::Wgs84).unwrap();
-        let Record::Pipeline(p) = &out[0].record else { panic!() };
+        let Record::Pipeline(p) = &out[0].record else {
+            panic!()
+        };
         assert_eq!((p.diameter_mm, p.maop_mpa), (1016.0, 10.0));
     }
 
@@ -1086,7 +1246,11 @@ mod tests {
     fn duplicate_ids_and_wrong_geometry_type() {
         let line = json!({"type": "Feature", "id": "t1", "properties": {"category": "school"},
             "geometry": {"type": "LineString", "coordinates": [[120.0, 30.0], [120.1, 30.1]]}});
-        let text = fc(vec![target("t1", 120.0, 30.0), target("t1", 120.0, 30.0), line]);
+        let text = fc(vec![
+            target("t1", 120.0, 30.0),
+            target("t1", 120.0, 30.0),
+            line,
+        ]);
         let err = parse_geojson(Collection::ProtectionTargets, &text, Crs::Wgs84).unwrap_err();
         assert_eq!(err.total, 2, "{err}");
         assert_eq!(err.errors[0].field, "id");

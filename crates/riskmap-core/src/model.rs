@@ -91,7 +91,9 @@ impl fmt::Display for Collection {
 
 /// A collection name riskmap does not store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts")]
+#[error(
+    "unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts"
+)]
 pub struct UnknownCollection(pub String);
 
 impl FromStr for Collection {
@@ -142,7 +144,11 @@ pub struct Unit {
     /// Production or storage.
     pub kind: UnitKind,
     /// Unit outline or location in WGS84, when known.
-    #[serde(default, with = "geometry_serde", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "geometry_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub geometry: Option<Geometry<f64>>,
     /// Inventory (危险化学品清单).
     #[serde(default)]

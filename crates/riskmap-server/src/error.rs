@@ -1,8 +1,8 @@
 //! The API's error type: every handler returns `Result<_, ApiError>`.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use riskmap_core::import::ImportErrors;
 use serde_json::json;
 

@@ -39,7 +39,10 @@ pub fn routes() -> Router<AppState> {
         .route("/conformance", get(conformance))
         .route("/collections", get(collections))
         .route("/collections/{collection}", get(collection))
-        .route("/collections/{collection}/items", get(items).post(create_items))
+        .route(
+            "/collections/{collection}/items",
+            get(items).post(create_items),
+        )
         .route(
             "/collections/{collection}/items/{id}",
             get(item).put(replace_item).delete(delete_item),
@@ -67,7 +70,9 @@ impl OutputCrs {
         let s = raw.trim().trim_start_matches('<').trim_end_matches('>');
         let upper = s.to_ascii_uppercase();
         let found = match upper.as_str() {
-            u if u == CRS84.to_ascii_uppercase() || u == "CRS84" || u == "OGC:CRS84" => Self::DEFAULT,
+            u if u == CRS84.to_ascii_uppercase() || u == "CRS84" || u == "OGC:CRS84" => {
+                Self::DEFAULT
+            }
             u if u == EPSG_4326.to_ascii_uppercase() || u == "EPSG:4326" => OutputCrs {
                 uri: EPSG_4326,
                 lat_first: true,
@@ -108,12 +113,15 @@ impl OutputCrs {
 fn base_url(headers: &HeaderMap) -> String {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let proto = get("x-forwarded-proto").unwrap_or("http");
-    let host = get("x-forwarded-host").or_else(|| get("host")).unwrap_or("127.0.0.1:8080");
+    let host = get("x-forwarded-host")
+        .or_else(|| get("host"))
+        .unwrap_or("127.0.0.1:8080");
     format!("{proto}://{host}")
 }
 
 fn parse_collection(name: &str) -> Result<Collection, ApiError> {
-    name.parse::<Collection>().map_err(|e| ApiError::NotFound(e.to_string()))
+    name.parse::<Collection>()
+        .map_err(|e| ApiError::NotFound(e.to_string()))
 }
 
 fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
@@ -131,10 +139,7 @@ struct FormatParam {
     f: Option<String>,
 }
 
-async fn landing(
-    headers: HeaderMap,
-    Query(q): Query<FormatParam>,
-) -> Response {
+async fn landing(headers: HeaderMap, Query(q): Query<FormatParam>) -> Response {
     let base = base_url(&headers);
     if wants_html(&headers, q.f.as_deref()) {
         let mut list = String::new();
@@ -239,22 +244,34 @@ struct ItemsQuery {
 fn parse_usize(v: Option<&str>, name: &str, default: usize) -> Result<usize, ApiError> {
     match v {
         None => Ok(default),
-        Some(s) => s
-            .trim()
-            .parse::<usize>()
-            .map_err(|_| ApiError::BadRequest(format!("{name} must be a non-negative integer, got {s:?}"))),
+        Some(s) => s.trim().parse::<usize>().map_err(|_| {
+            ApiError::BadRequest(format!("{name} must be a non-negative integer, got {s:?}"))
+        }),
     }
 }
 
 fn parse_bbox(raw: &str, crs: OutputCrs) -> Result<Rect<f64>, ApiError> {
     let nums: Result<Vec<f64>, _> = raw.split(',').map(|s| s.trim().parse::<f64>()).collect();
-    let nums = nums.map_err(|_| ApiError::BadRequest(format!("bbox must be 4 comma-separated numbers, got {raw:?}")))?;
+    let nums = nums.map_err(|_| {
+        ApiError::BadRequest(format!(
+            "bbox must be 4 comma-separated numbers, got {raw:?}"
+        ))
+    })?;
     let [a, b, c, d] = match nums.len() {
         4 => [nums[0], nums[1], nums[2], nums[3]],
         6 => [nums[0], nums[1], nums[3], nums[4]],
-        _ => return Err(ApiError::BadRequest(format!("bbox must have 4 (or 6) numbers, got {}", nums.len()))),
+        _ => {
+            return Err(ApiError::BadRequest(format!(
+                "bbox must have 4 (or 6) numbers, got {}",
+                nums.len()
+            )));
+        }
     };
-    let (minx, miny, maxx, maxy) = if crs.lat_first { (b, a, d, c) } else { (a, b, c, d) };
+    let (minx, miny, maxx, maxy) = if crs.lat_first {
+        (b, a, d, c)
+    } else {
+        (a, b, c, d)
+    };
     if nums.iter().any(|x| !x.is_finite()) || minx > maxx || miny > maxy {
         return Err(ApiError::BadRequest(format!(
             "bbox {raw:?} is not a box: expected minx,miny,maxx,maxy with min ≤ max"
@@ -293,7 +310,11 @@ async fn items(
     let bbox_crs = OutputCrs::parse(q.bbox_crs.as_deref(), "bbox-crs")?;
     let limit = parse_usize(q.limit.as_deref(), "limit", DEFAULT_LIMIT)?.clamp(1, MAX_LIMIT);
     let offset = parse_usize(q.offset.as_deref(), "offset", 0)?;
-    let bbox = q.bbox.as_deref().map(|b| parse_bbox(b, bbox_crs)).transpose()?;
+    let bbox = q
+        .bbox
+        .as_deref()
+        .map(|b| parse_bbox(b, bbox_crs))
+        .transpose()?;
     let base = base_url(&headers);
 
     let (matched, page): (usize, Vec<Arc<Feature>>) = {
@@ -301,9 +322,15 @@ async fn items(
         match bbox {
             Some(b) => {
                 let all = cat.query_bbox(c, b);
-                (all.len(), all.into_iter().skip(offset).take(limit).collect())
+                (
+                    all.len(),
+                    all.into_iter().skip(offset).take(limit).collect(),
+                )
             }
-            None => (cat.len(c), cat.iter(c).skip(offset).take(limit).cloned().collect()),
+            None => (
+                cat.len(c),
+                cat.iter(c).skip(offset).take(limit).cloned().collect(),
+            ),
         }
     };
     let features: Vec<Value> = page.iter().map(|f| feature_json(f, crs, &base)).collect();
@@ -330,7 +357,9 @@ async fn items(
         links.push(json!({"href": link(offset + returned), "rel": "next", "type": GEOJSON}));
     }
     if offset > 0 {
-        links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": GEOJSON}));
+        links.push(
+            json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": GEOJSON}),
+        );
     }
     Ok(geojson_response(
         json!({
@@ -362,7 +391,10 @@ async fn item(
         .get(c, &id)
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {c}")))?;
-    Ok(geojson_response(feature_json(&f, crs, &base_url(&headers)), crs))
+    Ok(geojson_response(
+        feature_json(&f, crs, &base_url(&headers)),
+        crs,
+    ))
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured tokens.
@@ -375,8 +407,13 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .ok_or(ApiError::Unauthorized("missing `Authorization: Bearer <token>` header"))?;
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or(ApiError::Unauthorized(
+            "missing `Authorization: Bearer <token>` header",
+        ))?;
     if state.token_allowed(token.trim()) {
         Ok(())
     } else {
@@ -387,11 +424,15 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 /// The input CRS of a write: `?crs=` or the `Content-Crs` header; CRS84 by default.
 /// Besides the OGC URIs, `GCJ02` is accepted for data from Chinese web maps.
 fn input_crs(q: &CrsParam, headers: &HeaderMap) -> Result<Crs, ApiError> {
-    let raw = q
-        .crs
-        .clone()
-        .or_else(|| headers.get("content-crs").and_then(|v| v.to_str().ok()).map(str::to_string));
-    let Some(raw) = raw else { return Ok(Crs::Wgs84) };
+    let raw = q.crs.clone().or_else(|| {
+        headers
+            .get("content-crs")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let Some(raw) = raw else {
+        return Ok(Crs::Wgs84);
+    };
     let trimmed = raw.trim().trim_start_matches('<').trim_end_matches('>');
     trimmed
         .parse::<Crs>()
@@ -406,7 +447,8 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
 
 async fn create_items(
@@ -430,7 +472,8 @@ async fn create_items(
     )
         .into_response();
     if let [id] = ids.as_slice()
-        && let Ok(v) = HeaderValue::from_str(&format!("{base}/collections/{}/items/{id}", c.as_str()))
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("{base}/collections/{}/items/{id}", c.as_str()))
     {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -448,13 +491,19 @@ async fn replace_item(
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
     let value = body_json(body)?;
-    let feature = import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)?;
+    let feature =
+        import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)?;
     let base = base_url(&headers);
     let out = feature_json(&feature, OutputCrs::DEFAULT, &base);
     let summary = state.write(c, vec![feature]).await?;
-    let status = if summary.inserted > 0 { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if summary.inserted > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let mut resp = (status, Json(out)).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
     Ok(resp)
 }
 

@@ -65,7 +65,11 @@ impl AppState {
     }
 
     /// Writes features (one transaction) and then updates the catalogue.
-    pub async fn write(&self, collection: Collection, features: Vec<Feature>) -> StoreResult<ImportSummary> {
+    pub async fn write(
+        &self,
+        collection: Collection,
+        features: Vec<Feature>,
+    ) -> StoreResult<ImportSummary> {
         let _guard = self.write_lock.lock().await;
         let summary = self.store.import(collection, &features, None).await?;
         let mut cat = self.catalog.write().unwrap_or_else(|e| e.into_inner());

@@ -183,7 +183,10 @@ mod tests {
         for (lon, lat) in [(120.3, 30.25), (118.6, 24.9), (75.99, 39.47), (116.4, 39.9)] {
             let (g1, g2) = wgs84_to_gcj02(lon, lat);
             let (w1, w2) = gcj02_to_wgs84(g1, g2);
-            assert!((w1 - lon).abs() < 1e-8 && (w2 - lat).abs() < 1e-8, "{lon},{lat}");
+            assert!(
+                (w1 - lon).abs() < 1e-8 && (w2 - lat).abs() < 1e-8,
+                "{lon},{lat}"
+            );
         }
     }
 

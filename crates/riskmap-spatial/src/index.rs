@@ -97,7 +97,10 @@ mod tests {
     }
 
     fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
-        a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+        a.min().x <= b.max().x
+            && b.min().x <= a.max().x
+            && a.min().y <= b.max().y
+            && b.min().y <= a.max().y
     }
 
     proptest! {

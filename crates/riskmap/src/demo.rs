@@ -10,11 +10,26 @@ use riskmap_store::Store;
 
 /// Each collection's demo file, as committed under `data/demo/`.
 pub(crate) const FILES: [(Collection, &str); 5] = [
-    (Collection::Districts, include_str!("../../../data/demo/districts.geojson")),
-    (Collection::Parks, include_str!("../../../data/demo/parks.geojson")),
-    (Collection::ProtectionTargets, include_str!("../../../data/demo/protection_targets.geojson")),
-    (Collection::Enterprises, include_str!("../../../data/demo/enterprises.geojson")),
-    (Collection::Pipelines, include_str!("../../../data/demo/pipelines.geojson")),
+    (
+        Collection::Districts,
+        include_str!("../../../data/demo/districts.geojson"),
+    ),
+    (
+        Collection::Parks,
+        include_str!("../../../data/demo/parks.geojson"),
+    ),
+    (
+        Collection::ProtectionTargets,
+        include_str!("../../../data/demo/protection_targets.geojson"),
+    ),
+    (
+        Collection::Enterprises,
+        include_str!("../../../data/demo/enterprises.geojson"),
+    ),
+    (
+        Collection::Pipelines,
+        include_str!("../../../data/demo/pipelines.geojson"),
+    ),
 ];
 
 /// Validates and stores the demo city; returns the number of features.

@@ -124,7 +124,8 @@ async fn serve(
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
     let config = store_args.config();
-    let fresh = matches!(&config, StoreConfig::Sqlite { dir } if !dir.join(sqlite::DB_FILE).exists());
+    let fresh =
+        matches!(&config, StoreConfig::Sqlite { dir } if !dir.join(sqlite::DB_FILE).exists());
     let store = riskmap_store::open(&config)
         .await
         .with_context(|| format!("cannot open the store ({})", describe(&config)))?;
@@ -132,13 +133,21 @@ async fn serve(
         let n = demo::load(store.as_ref()).await?;
         tracing::info!(features = n, "loaded the demo city (data/demo)");
     }
-    let tokens: Vec<String> = admin_token.into_iter().filter(|t| !t.trim().is_empty()).collect();
+    let tokens: Vec<String> = admin_token
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .collect();
     if tokens.is_empty() {
         tracing::info!("no admin token configured: the server is read-only");
     }
-    let state = riskmap_server::AppState::load(store, riskmap_server::ServerConfig { admin_tokens: tokens })
-        .await
-        .context("cannot load the catalogue from the store")?;
+    let state = riskmap_server::AppState::load(
+        store,
+        riskmap_server::ServerConfig {
+            admin_tokens: tokens,
+        },
+    )
+    .await
+    .context("cannot load the catalogue from the store")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -160,7 +169,8 @@ async fn run_import(
     format: Option<String>,
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let format = match format.as_deref() {
         Some("csv") => Format::Csv,
         Some(_) => Format::GeoJson,
@@ -177,7 +187,10 @@ async fn run_import(
     let store = riskmap_store::open(&config)
         .await
         .with_context(|| format!("cannot open the store ({})", describe(&config)))?;
-    eprintln!("writing {} feature(s) to {collection} in one transaction", features.len());
+    eprintln!(
+        "writing {} feature(s) to {collection} in one transaction",
+        features.len()
+    );
     let progress = |done: usize, total: usize| eprintln!("  {done}/{total}");
     let summary = store.import(collection, &features, Some(&progress)).await?;
     println!(

@@ -1,6 +1,8 @@
 //! End-to-end: `riskmap import` reports every error and changes nothing on
 //! failure, also when killed with SIGKILL in the middle of a large import.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -18,11 +20,20 @@ fn target(id: &str, lon: f64, lat: f64) -> Value {
 }
 
 fn write_fc(path: &Path, features: Vec<Value>) {
-    std::fs::write(path, json!({"type": "FeatureCollection", "features": features}).to_string()).unwrap();
+    std::fs::write(
+        path,
+        json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
 }
 
 async fn count(dir: &Path) -> u64 {
-    SqliteStore::open(dir).await.unwrap().count(Collection::ProtectionTargets).await.unwrap()
+    SqliteStore::open(dir)
+        .await
+        .unwrap()
+        .count(Collection::ProtectionTargets)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -30,7 +41,12 @@ async fn three_bad_records_are_all_reported_and_nothing_changes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let good = dir.path().join("good.geojson");
-    write_fc(&good, (0..20).map(|i| target(&format!("g{i}"), 120.3 + i as f64 * 0.001, 30.3)).collect());
+    write_fc(
+        &good,
+        (0..20)
+            .map(|i| target(&format!("g{i}"), 120.3 + i as f64 * 0.001, 30.3))
+            .collect(),
+    );
     let out = riskmap()
         .args(["import", "protection_targets"])
         .arg(&good)
@@ -38,11 +54,20 @@ async fn three_bad_records_are_all_reported_and_nothing_changes() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(count(&data).await, 20);
 
-    let mut features: Vec<Value> = (0..10).map(|i| target(&format!("n{i}"), 120.4, 30.3 + i as f64 * 0.001)).collect();
-    features[2]["properties"].as_object_mut().unwrap().remove("category");
+    let mut features: Vec<Value> = (0..10)
+        .map(|i| target(&format!("n{i}"), 120.4, 30.3 + i as f64 * 0.001))
+        .collect();
+    features[2]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("category");
     features[5]["geometry"]["coordinates"] = json!([300.0, 30.0]);
     features[7]["properties"]["households"] = json!("many");
     let bad = dir.path().join("bad.geojson");
@@ -62,7 +87,10 @@ async fn three_bad_records_are_all_reported_and_nothing_changes() {
         "record 5 (id \"n5\"), field `geometry.coordinates`",
         "record 7 (id \"n7\"), field `households`",
     ] {
-        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
     }
     assert_eq!(count(&data).await, 20);
 }
@@ -74,7 +102,13 @@ async fn gcj02_csv_import_lands_in_wgs84() {
     let csv = dir.path().join("targets.csv");
     // GCJ-02 of WGS84 (120.30, 30.30), computed with the forward transform.
     let (glon, glat) = riskmap_spatial::crs::wgs84_to_gcj02(120.30, 30.30);
-    std::fs::write(&csv, format!("id,name,category,population,lon,lat\nk1,阳光幼儿园,kindergarten,180,{glon},{glat}\n")).unwrap();
+    std::fs::write(
+        &csv,
+        format!(
+            "id,name,category,population,lon,lat\nk1,阳光幼儿园,kindergarten,180,{glon},{glat}\n"
+        ),
+    )
+    .unwrap();
     let out = riskmap()
         .args(["import", "protection_targets"])
         .arg(&csv)
@@ -82,11 +116,24 @@ async fn gcj02_csv_import_lands_in_wgs84() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let store = SqliteStore::open(&data).await.unwrap();
-    let f = store.get(Collection::ProtectionTargets, "k1").await.unwrap().unwrap();
-    let geo::Geometry::Point(p) = f.geometry else { panic!() };
-    assert!((p.x() - 120.30).abs() < 1e-8 && (p.y() - 30.30).abs() < 1e-8, "{p:?}");
+    let f = store
+        .get(Collection::ProtectionTargets, "k1")
+        .await
+        .unwrap()
+        .unwrap();
+    let geo::Geometry::Point(p) = f.geometry else {
+        panic!()
+    };
+    assert!(
+        (p.x() - 120.30).abs() < 1e-8 && (p.y() - 30.30).abs() < 1e-8,
+        "{p:?}"
+    );
 }
 
 #[tokio::test]
@@ -94,8 +141,22 @@ async fn sigkill_during_a_large_import_leaves_the_store_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let base = dir.path().join("base.geojson");
-    write_fc(&base, (0..100).map(|i| target(&format!("b{i}"), 120.2, 30.2 + i as f64 * 0.0001)).collect());
-    assert!(riskmap().args(["import", "protection_targets"]).arg(&base).arg("--data-dir").arg(&data).status().unwrap().success());
+    write_fc(
+        &base,
+        (0..100)
+            .map(|i| target(&format!("b{i}"), 120.2, 30.2 + i as f64 * 0.0001))
+            .collect(),
+    );
+    assert!(
+        riskmap()
+            .args(["import", "protection_targets"])
+            .arg(&base)
+            .arg("--data-dir")
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success()
+    );
     assert_eq!(count(&data).await, 100);
 
     // 150,000 records, some replacing the base ones: the write takes seconds.
@@ -103,7 +164,13 @@ async fn sigkill_during_a_large_import_leaves_the_store_as_it_was() {
     write_fc(
         &big,
         (0..150_000)
-            .map(|i| target(&format!("b{i}"), 120.0 + (i % 1000) as f64 * 0.0005, 30.0 + (i / 1000) as f64 * 0.0005))
+            .map(|i| {
+                target(
+                    &format!("b{i}"),
+                    120.0 + (i % 1000) as f64 * 0.0005,
+                    30.0 + (i / 1000) as f64 * 0.0005,
+                )
+            })
             .collect(),
     );
     let mut child = riskmap()
@@ -120,7 +187,10 @@ async fn sigkill_during_a_large_import_leaves_the_store_as_it_was() {
     // Wait until the transaction has written 10,000 rows, then kill -9.
     let mut seen = Vec::new();
     loop {
-        let line = lines.next().expect("import ended before writing 10,000 rows").unwrap();
+        let line = lines
+            .next()
+            .expect("import ended before writing 10,000 rows")
+            .unwrap();
         if line.trim().starts_with("10000/") {
             break;
         }
@@ -128,12 +198,30 @@ async fn sigkill_during_a_large_import_leaves_the_store_as_it_was() {
     }
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the import finished before it was killed: {seen:?}");
+    assert!(
+        !status.success(),
+        "the import finished before it was killed: {seen:?}"
+    );
 
     assert_eq!(count(&data).await, 100);
     let store = SqliteStore::open(&data).await.unwrap();
-    let b0 = store.get(Collection::ProtectionTargets, "b0").await.unwrap().unwrap();
-    let geo::Geometry::Point(p) = b0.geometry else { panic!() };
-    assert!((p.x() - 120.2).abs() < 1e-12, "b0 was replaced by the killed import");
-    assert!(store.get(Collection::ProtectionTargets, "b5000").await.unwrap().is_none());
+    let b0 = store
+        .get(Collection::ProtectionTargets, "b0")
+        .await
+        .unwrap()
+        .unwrap();
+    let geo::Geometry::Point(p) = b0.geometry else {
+        panic!()
+    };
+    assert!(
+        (p.x() - 120.2).abs() < 1e-12,
+        "b0 was replaced by the killed import"
+    );
+    assert!(
+        store
+            .get(Collection::ProtectionTargets, "b5000")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,6 +1,8 @@
 //! End-to-end: `riskmap serve` on a fresh data directory serves the demo city
 //! through OGC API – Features, and writes need the admin token.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Server, client, repo_root};
@@ -9,7 +11,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-const COLLECTIONS: [&str; 5] = ["enterprises", "parks", "pipelines", "protection_targets", "districts"];
+const COLLECTIONS: [&str; 5] = [
+    "enterprises",
+    "parks",
+    "pipelines",
+    "protection_targets",
+    "districts",
+];
 
 /// The demo file of a collection, parsed independently of riskmap's importer.
 fn demo_features(collection: &str) -> Vec<(String, Geometry<f64>)> {
@@ -70,11 +78,26 @@ async fn fresh_serve_loads_demo_and_bbox_matches_brute_force() {
     for collection in COLLECTIONS {
         let demo = demo_features(collection);
         assert!(!demo.is_empty(), "{collection} demo is empty");
-        assert_eq!(health["features"][collection], json!(demo.len()), "{collection} count");
+        assert_eq!(
+            health["features"][collection],
+            json!(demo.len()),
+            "{collection} count"
+        );
         // The demo area with a margin, and random boxes inside it of 0.2–20 km.
         for i in 0..12 {
-            let (w, h) = if i == 0 { (2.0, 2.0) } else { (rng.random_range(0.002..0.2), rng.random_range(0.002..0.2)) };
-            let (x, y) = if i == 0 { (119.0, 29.5) } else { (rng.random_range(120.2..120.6), rng.random_range(30.15..30.4)) };
+            let (w, h) = if i == 0 {
+                (2.0, 2.0)
+            } else {
+                (rng.random_range(0.002..0.2), rng.random_range(0.002..0.2))
+            };
+            let (x, y) = if i == 0 {
+                (119.0, 29.5)
+            } else {
+                (
+                    rng.random_range(120.2..120.6),
+                    rng.random_range(30.15..30.4),
+                )
+            };
             let rect = Rect::new((x, y), (x + w, y + h));
             let mut want: Vec<String> = demo
                 .iter()
@@ -84,7 +107,10 @@ async fn fresh_serve_loads_demo_and_bbox_matches_brute_force() {
             want.sort();
             let url = server.url(&format!(
                 "/collections/{collection}/items?bbox={},{},{},{}&limit=10000",
-                x, y, x + w, y + h
+                x,
+                y,
+                x + w,
+                y + h
             ));
             let fc = get_json(&url).await;
             assert_eq!(fc["numberMatched"], json!(want.len()), "{url}");
@@ -117,7 +143,9 @@ async fn paging_links_and_cgcs2000_output() {
     assert_eq!(seen.len(), total);
 
     let (id, g) = demo_features("enterprises").into_iter().next().unwrap();
-    let url = server.url(&format!("/collections/enterprises/items/{id}?crs=http://www.opengis.net/def/crs/EPSG/0/4490"));
+    let url = server.url(&format!(
+        "/collections/enterprises/items/{id}?crs=http://www.opengis.net/def/crs/EPSG/0/4490"
+    ));
     let resp = client().get(&url).send().await.unwrap();
     assert_eq!(
         resp.headers()["content-crs"].to_str().unwrap(),
@@ -125,24 +153,44 @@ async fn paging_links_and_cgcs2000_output() {
     );
     let body: Value = resp.json().await.unwrap();
     let first = &body["geometry"]["coordinates"][0][0];
-    let Geometry::Polygon(p) = g else { panic!("demo enterprise 0 is a polygon") };
+    let Geometry::Polygon(p) = g else {
+        panic!("demo enterprise 0 is a polygon")
+    };
     let c = p.exterior().0[0];
     // EPSG:4490 has latitude first.
-    assert!((first[0].as_f64().unwrap() - c.y).abs() < 1e-9 && (first[1].as_f64().unwrap() - c.x).abs() < 1e-9);
+    assert!(
+        (first[0].as_f64().unwrap() - c.y).abs() < 1e-9
+            && (first[1].as_f64().unwrap() - c.x).abs() < 1e-9
+    );
 
-    let bad = client().get(server.url("/collections/enterprises/items?bbox=1,2,3")).send().await.unwrap();
+    let bad = client()
+        .get(server.url("/collections/enterprises/items?bbox=1,2,3"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
-    let nf = client().get(server.url("/collections/roads/items")).send().await.unwrap();
+    let nf = client()
+        .get(server.url("/collections/roads/items"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(nf.status(), 404);
 }
 
 #[tokio::test]
 async fn writes_need_the_token_and_show_in_the_next_bbox_query() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap(), "--admin-token", "s3cret"]);
+    let server = Server::start(&[
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--admin-token",
+        "s3cret",
+    ]);
     let c = client();
     let item = server.url("/collections/protection_targets/items/new-school");
-    let bbox = server.url("/collections/protection_targets/items?bbox=120.4499,30.2999,120.4501,30.3001&limit=1000");
+    let bbox = server.url(
+        "/collections/protection_targets/items?bbox=120.4499,30.2999,120.4501,30.3001&limit=1000",
+    );
     let body = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.45, 30.30]},
         "properties": {"name": "新建小学（测试）", "category": "school", "population": 900}});
     let before = ids_of(&get_json(&bbox).await);
@@ -159,14 +207,26 @@ async fn writes_need_the_token_and_show_in_the_next_bbox_query() {
         assert_eq!(ids_of(&get_json(&bbox).await), before);
     }
 
-    let resp = c.put(&item).bearer_auth("s3cret").json(&body).send().await.unwrap();
+    let resp = c
+        .put(&item)
+        .bearer_auth("s3cret")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     assert!(ids_of(&get_json(&bbox).await).contains(&"new-school".to_string()));
 
     // Invalid data: 400 naming the field, nothing changes.
     let mut bad = body.clone();
     bad["properties"]["population"] = json!(-3);
-    let resp = c.put(&item).bearer_auth("s3cret").json(&bad).send().await.unwrap();
+    let resp = c
+        .put(&item)
+        .bearer_auth("s3cret")
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["errors"][0]["field"], "population");
@@ -175,7 +235,15 @@ async fn writes_need_the_token_and_show_in_the_next_bbox_query() {
 
     // Delete.
     assert_eq!(c.delete(&item).send().await.unwrap().status(), 401);
-    assert_eq!(c.delete(&item).bearer_auth("s3cret").send().await.unwrap().status(), 204);
+    assert_eq!(
+        c.delete(&item)
+            .bearer_auth("s3cret")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     assert_eq!(ids_of(&get_json(&bbox).await), before);
 }
 

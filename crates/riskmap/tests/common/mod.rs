@@ -1,5 +1,5 @@
 //! Helpers for end-to-end tests: run the real `riskmap` binary.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::zombie_processes)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
