@@ -22,7 +22,9 @@ pub fn geometry_from_geojson(
         id: id.to_string(),
         message,
     };
-    let g: geojson::Geometry = text.parse().map_err(|e| corrupt(format!("geometry: {e}")))?;
+    let g: geojson::Geometry = text
+        .parse()
+        .map_err(|e| corrupt(format!("geometry: {e}")))?;
     Geometry::<f64>::try_from(g).map_err(|e| corrupt(format!("geometry: {e}")))
 }
 
@@ -42,11 +44,12 @@ pub fn decode(
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    let record = Record::from_trusted_properties(collection, map).map_err(|e| StoreError::Corrupt {
-        collection,
-        id: id.clone(),
-        message: format!("properties: {e}"),
-    })?;
+    let record =
+        Record::from_trusted_properties(collection, map).map_err(|e| StoreError::Corrupt {
+            collection,
+            id: id.clone(),
+            message: format!("properties: {e}"),
+        })?;
     Ok(Feature {
         id,
         geometry,

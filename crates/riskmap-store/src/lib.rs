@@ -81,7 +81,11 @@ pub trait Store: Send + Sync + 'static {
     async fn all(&self, collection: Collection) -> StoreResult<Vec<Feature>>;
 
     /// Features whose geometry intersects `bbox` (WGS84; touching counts), ordered by id.
-    async fn query_bbox(&self, collection: Collection, bbox: Rect<f64>) -> StoreResult<Vec<Feature>>;
+    async fn query_bbox(
+        &self,
+        collection: Collection,
+        bbox: Rect<f64>,
+    ) -> StoreResult<Vec<Feature>>;
 
     /// Inserts or replaces `features` (all of `collection`) in one transaction:
     /// on any error, and if the process dies, nothing of it is stored.

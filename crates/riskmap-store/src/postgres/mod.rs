@@ -3,12 +3,16 @@
 //!
 //! Geometries cross the wire as GeoJSON (`ST_GeomFromGeoJSON` in,
 //! `ST_AsGeoJSON(geom, 15)` out: 15 decimals, about 0.1 nm); bbox queries use
-//! the index (`&&`) and `ST_Intersects` for the exact test.
+//! the index (`&&`) and `ST_Intersects` for the exact test. The query box is
+//! built as a `box2d` cast to geometry, which stays exact for degenerate
+//! (zero-width or zero-height) boxes, where `ST_MakeEnvelope` yields a collapsed
+//! polygon that intersects nothing. Results are ordered by id bytewise
+//! (`COLLATE "C"`), as on SQLite, whatever the database's collation.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use geo::Rect;
+use geo::{CoordsIter, Rect};
 use riskmap_core::{Collection, Feature};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
@@ -22,7 +26,33 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-const SELECT: &str = "SELECT id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties";
+const SELECT: &str =
+    "SELECT id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties";
+
+/// The query box `($1, $2)–($3, $4)`: a point or line when degenerate.
+const BOX: &str = "ST_SetSRID(ST_MakeBox2D(ST_Point($1, $2), ST_Point($3, $4))::geometry, 4326)";
+
+/// Rejects non-finite coordinates: GeoJSON has no NaN or infinity (they would
+/// be written as `null`), and PostGIS would silently read `null` as 0.
+fn check_finite(feature: &Feature) -> StoreResult<()> {
+    match feature
+        .geometry
+        .coords_iter()
+        .find(|c| !(c.x.is_finite() && c.y.is_finite()))
+    {
+        None => Ok(()),
+        Some(c) => Err(StoreError::Database(sqlx::Error::Encode(
+            format!(
+                "{}/{}: non-finite coordinate ({}, {}) in geometry",
+                feature.collection(),
+                feature.id,
+                c.x,
+                c.y
+            )
+            .into(),
+        ))),
+    }
+}
 
 impl PostgresStore {
     /// Connects and runs the migrations in `migrations/postgres` (which enable
@@ -33,7 +63,9 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        sqlx::migrate!("../../migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
         Ok(Self { pool })
     }
 
@@ -60,6 +92,7 @@ impl PostgresStore {
     where
         E: sqlx::Executor<'e, Database = sqlx::Postgres>,
     {
+        check_finite(feature)?;
         let sql = format!(
             "INSERT INTO {t} (id, name, geom, properties) \
              VALUES ($1, $2, ST_SetSRID(ST_GeomFromGeoJSON($3), 4326), $4::jsonb) \
@@ -87,26 +120,42 @@ impl Store for PostgresStore {
 
     async fn count(&self, collection: Collection) -> StoreResult<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", collection.as_str());
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
     async fn get(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
         let sql = format!("{SELECT} FROM {} WHERE id = $1", collection.as_str());
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| Self::row_to_feature(collection, &r)).transpose()
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Self::row_to_feature(collection, &r))
+            .transpose()
     }
 
     async fn all(&self, collection: Collection) -> StoreResult<Vec<Feature>> {
-        let sql = format!("{SELECT} FROM {} ORDER BY id", collection.as_str());
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Self::row_to_feature(collection, r)).collect()
+        let sql = format!(
+            "{SELECT} FROM {} ORDER BY id COLLATE \"C\"",
+            collection.as_str()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Self::row_to_feature(collection, r))
+            .collect()
     }
 
-    async fn query_bbox(&self, collection: Collection, bbox: Rect<f64>) -> StoreResult<Vec<Feature>> {
+    async fn query_bbox(
+        &self,
+        collection: Collection,
+        bbox: Rect<f64>,
+    ) -> StoreResult<Vec<Feature>> {
         let sql = format!(
-            "{SELECT} FROM {} WHERE geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) \
-             AND ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326)) ORDER BY id",
+            "{SELECT} FROM {} WHERE geom && {BOX} AND ST_Intersects(geom, {BOX}) ORDER BY id COLLATE \"C\"",
             collection.as_str()
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -116,7 +165,9 @@ impl Store for PostgresStore {
             .bind(bbox.max().y)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| Self::row_to_feature(collection, r)).collect()
+        rows.iter()
+            .map(|r| Self::row_to_feature(collection, r))
+            .collect()
     }
 
     async fn import(
@@ -147,7 +198,10 @@ impl Store for PostgresStore {
     async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>> {
         let collection = feature.collection();
         let mut tx = self.pool.begin().await?;
-        let sql = format!("{SELECT} FROM {} WHERE id = $1 FOR UPDATE", collection.as_str());
+        let sql = format!(
+            "{SELECT} FROM {} WHERE id = $1 FOR UPDATE",
+            collection.as_str()
+        );
         let old = sqlx::query(AssertSqlSafe(sql))
             .bind(&feature.id)
             .fetch_optional(&mut *tx)
@@ -164,7 +218,11 @@ impl Store for PostgresStore {
             "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties",
             collection.as_str()
         );
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| Self::row_to_feature(collection, &r)).transpose()
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Self::row_to_feature(collection, &r))
+            .transpose()
     }
 }

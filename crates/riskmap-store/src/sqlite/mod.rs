@@ -9,9 +9,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use geo::Rect;
+use geo::{CoordsIter, Rect};
 use riskmap_core::{Collection, Feature};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
@@ -22,6 +24,28 @@ use crate::{ImportSummary, Progress, Store, StoreError, StoreResult, intersects_
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+}
+
+/// Rejects non-finite coordinates: GeoJSON has no NaN or infinity (they would
+/// be written as `null` and the row could not be read back).
+fn check_finite(feature: &Feature) -> StoreResult<()> {
+    match feature
+        .geometry
+        .coords_iter()
+        .find(|c| !(c.x.is_finite() && c.y.is_finite()))
+    {
+        None => Ok(()),
+        Some(c) => Err(StoreError::Database(sqlx::Error::Encode(
+            format!(
+                "{}/{}: non-finite coordinate ({}, {}) in geometry",
+                feature.collection(),
+                feature.id,
+                c.x,
+                c.y
+            )
+            .into(),
+        ))),
+    }
 }
 
 /// File name of the database inside the data directory.
@@ -53,7 +77,10 @@ impl SqliteStore {
         &self.path
     }
 
-    fn row_to_feature(collection: Collection, row: &sqlx::sqlite::SqliteRow) -> StoreResult<Feature> {
+    fn row_to_feature(
+        collection: Collection,
+        row: &sqlx::sqlite::SqliteRow,
+    ) -> StoreResult<Feature> {
         let id: String = row.try_get("id")?;
         let geometry: String = row.try_get("geometry")?;
         let properties: String = row.try_get("properties")?;
@@ -70,6 +97,7 @@ impl SqliteStore {
     where
         E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
     {
+        check_finite(feature)?;
         let b = feature.bbox();
         let sql = format!(
             "INSERT INTO {t} (id, name, geometry, properties, minx, miny, maxx, maxy) \
@@ -103,23 +131,43 @@ impl Store for SqliteStore {
 
     async fn count(&self, collection: Collection) -> StoreResult<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", collection.as_str());
-        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 
     async fn get(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
-        let sql = format!("SELECT id, geometry, properties FROM {} WHERE id = ?1", collection.as_str());
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| Self::row_to_feature(collection, &r)).transpose()
+        let sql = format!(
+            "SELECT id, geometry, properties FROM {} WHERE id = ?1",
+            collection.as_str()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Self::row_to_feature(collection, &r))
+            .transpose()
     }
 
     async fn all(&self, collection: Collection) -> StoreResult<Vec<Feature>> {
-        let sql = format!("SELECT id, geometry, properties FROM {} ORDER BY id", collection.as_str());
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Self::row_to_feature(collection, r)).collect()
+        let sql = format!(
+            "SELECT id, geometry, properties FROM {} ORDER BY id",
+            collection.as_str()
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Self::row_to_feature(collection, r))
+            .collect()
     }
 
-    async fn query_bbox(&self, collection: Collection, bbox: Rect<f64>) -> StoreResult<Vec<Feature>> {
+    async fn query_bbox(
+        &self,
+        collection: Collection,
+        bbox: Rect<f64>,
+    ) -> StoreResult<Vec<Feature>> {
         let sql = format!(
             "SELECT id, geometry, properties FROM {} \
              WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4 ORDER BY id",
@@ -148,7 +196,9 @@ impl Store for SqliteStore {
         features: &[Feature],
         progress: Option<Progress<'_>>,
     ) -> StoreResult<ImportSummary> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE takes the write lock up front, so a second writer waits out
+        // the busy timeout instead of failing when it upgrades from a read.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut summary = ImportSummary::default();
         let exists_sql = format!("SELECT 1 FROM {} WHERE id = ?1", collection.as_str());
         for (i, f) in features.iter().enumerate() {
@@ -176,8 +226,13 @@ impl Store for SqliteStore {
 
     async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>> {
         let collection = feature.collection();
-        let mut tx = self.pool.begin().await?;
-        let sql = format!("SELECT id, geometry, properties FROM {} WHERE id = ?1", collection.as_str());
+        // IMMEDIATE takes the write lock up front, so a second writer waits out
+        // the busy timeout instead of failing when it upgrades from a read.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let sql = format!(
+            "SELECT id, geometry, properties FROM {} WHERE id = ?1",
+            collection.as_str()
+        );
         let old = sqlx::query(AssertSqlSafe(sql))
             .bind(&feature.id)
             .fetch_optional(&mut *tx)
@@ -194,7 +249,11 @@ impl Store for SqliteStore {
             "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties",
             collection.as_str()
         );
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| Self::row_to_feature(collection, &r)).transpose()
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Self::row_to_feature(collection, &r))
+            .transpose()
     }
 }

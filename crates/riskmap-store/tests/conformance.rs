@@ -1,0 +1,919 @@
+//! The storage conformance suite: every [`Store`] backend must pass the same
+//! tests. Each test is one `async fn(Arc<dyn Store>)`; the `conformance!`
+//! macro at the bottom runs it once on SQLite (a fresh temp dir per test) and
+//! once on PostGIS (a fresh database per test).
+//!
+//! PostGIS tests need `DATABASE_URL`; run them with
+//! `scripts/with-postgis cargo test -p riskmap-store`. Without `DATABASE_URL`
+//! they are skipped, unless `RISKMAP_REQUIRE_PG=1` (set by that script), in
+//! which case they fail.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use geo::{BoundingRect, Geometry, Intersects, LineString, Point, Polygon, Rect, coord};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use riskmap_core::import::parse_geojson;
+use riskmap_core::{Collection, Feature};
+use riskmap_store::{ImportSummary, PostgresStore, SqliteStore, Store};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+// ---------------------------------------------------------------------------
+// Test data
+// ---------------------------------------------------------------------------
+
+/// Validated features of `collection` from GeoJSON Feature objects, through
+/// the same import validation as real data.
+fn parse(collection: Collection, features: Vec<Value>) -> Vec<Feature> {
+    let text = json!({"type": "FeatureCollection", "features": features}).to_string();
+    match parse_geojson(collection, &text, "EPSG:4326".parse().expect("known CRS")) {
+        Ok(f) => f,
+        Err(e) => panic!("test data for {collection} is invalid: {e}"),
+    }
+}
+
+fn point(id: &str, lon: f64, lat: f64, properties: Value) -> Value {
+    json!({"type": "Feature", "id": id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+           "properties": properties})
+}
+
+/// A closed axis-aligned rectangle ring.
+fn rect_ring(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
+    json!([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]])
+}
+
+/// A closed regular hexagon ring.
+fn hexagon_ring(cx: f64, cy: f64, r: f64) -> Value {
+    let mut ring: Vec<[f64; 2]> = (0..6)
+        .map(|k| {
+            let a = std::f64::consts::FRAC_PI_3 * f64::from(k);
+            [cx + r * a.cos(), cy + r * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    json!(ring)
+}
+
+/// One realistic feature per collection, as GeoJSON (version `v` changes the properties).
+fn realistic(collection: Collection, v: u32) -> Vec<Value> {
+    let note = format!("v{v}");
+    match collection {
+        Collection::Enterprises => vec![json!({
+            "type": "Feature", "id": "ent-330102-0001",
+            "geometry": {"type": "Point", "coordinates": [120.171_234_567_89, 30.251_234_567_89]},
+            "properties": {
+                "name": "杭州某某氯碱化工有限公司", "credit_code": "91350100M000100Y43",
+                "industry": "化工", "district_code": "330102", "park_id": "park-01",
+                "employees": 320 + v, "standardization_level": 2,
+                "accidents": [{"date": "2019-07-12", "severity": "general", "deaths": 0}],
+                "units": [
+                    {"id": "T-101", "name": "液氯储罐区", "kind": "storage",
+                     "geometry": {"type": "Polygon", "coordinates": [rect_ring(120.1710, 30.2510, 120.1714, 30.2513)]},
+                     "substances": [{"name": "液氯", "quantity_t": 30}, {"name": "甲醇", "quantity_t": 100.0 + f64::from(v)}]},
+                    {"id": "P-201", "name": "氯化车间", "kind": "production",
+                     "substances": [{"cas": "67-56-1", "quantity_t": 5.5}], "processes": ["氯化工艺"]}
+                ],
+                "source": "2024 普查", "note": note
+            }
+        })],
+        Collection::Parks => vec![json!({
+            "type": "Feature", "id": "park-01",
+            "geometry": {"type": "Polygon", "coordinates": [
+                [[120.15, 30.24], [120.19, 30.24], [120.20, 30.27], [120.16, 30.28], [120.15, 30.24]]]},
+            "properties": {"name": "杭州湾精细化工园区", "kind": "chemical", "assessment_score": 82.5 + f64::from(v),
+                           "note": note}
+        })],
+        Collection::Pipelines => vec![json!({
+            "type": "Feature", "id": "pl-xqd2-hz",
+            "geometry": {"type": "LineString", "coordinates": [
+                [120.05, 30.10], [120.112_345_678_901_23, 30.153_456_789_012_34], [120.21, 30.19], [120.33, 30.21]]},
+            "properties": {"name": "西气东输二线杭州支线", "kind": "gas_transmission",
+                           "diameter_mm": 1016, "maop_mpa": 10.0 + f64::from(v), "medium": "天然气",
+                           "material": "L485", "year_built": 2012, "operator": "国家管网集团", "note": note}
+        })],
+        Collection::ProtectionTargets => vec![
+            point(
+                "pt-b",
+                120.161,
+                30.262,
+                json!({"name": "第一小学", "category": "school", "population": 1200 + v, "note": note}),
+            ),
+            json!({"type": "Feature", "id": "PT-a",
+                   "geometry": {"type": "Polygon", "coordinates": [rect_ring(120.180, 30.230, 120.183, 30.232)]},
+                   "properties": {"name": "市人民医院", "category": "hospital", "beds": 800, "population": 2500,
+                                  "floor_area_m2": 56_000.5, "note": note}}),
+            json!({"type": "Feature", "id": "pt_c",
+                   "geometry": {"type": "MultiPolygon", "coordinates": [
+                       [rect_ring(120.190, 30.240, 120.192, 30.242)], [rect_ring(120.193, 30.240, 120.195, 30.242)]]},
+                   "properties": {"name": "阳光花园小区", "category": "residential", "households": 1500, "note": note}}),
+            point(
+                "pt-10",
+                120.2,
+                30.3,
+                json!({"category": "nursing_home", "beds": 120, "note": note}),
+            ),
+            point(
+                "pt-9",
+                120.201,
+                30.301,
+                json!({"name": "Kindergarten No. 9", "category": "kindergarten", "note": note}),
+            ),
+        ],
+        Collection::Districts => vec![json!({
+            "type": "Feature", "id": "330102",
+            "geometry": {"type": "Polygon", "coordinates": [
+                [[120.14, 30.22], [120.22, 30.22], [120.22, 30.30], [120.14, 30.30], [120.14, 30.22]],
+                [[120.17, 30.25], [120.175, 30.25], [120.175, 30.255], [120.17, 30.25]]]},
+            "properties": {"code": "330102", "name": "上城区", "level": "district", "note": note}
+        })],
+    }
+}
+
+fn ids(features: &[Feature]) -> Vec<&str> {
+    features.iter().map(|f| f.id.as_str()).collect()
+}
+
+/// Ids of `features` sorted the way the store must order them (by id, bytewise).
+fn sorted_ids(features: &[Feature]) -> Vec<&str> {
+    let mut v = ids(features);
+    v.sort_unstable();
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Tests: each runs on every backend
+// ---------------------------------------------------------------------------
+
+/// put/get/all/delete/count on realistic features of every collection.
+async fn crud(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    for collection in Collection::ALL {
+        let v1 = parse(collection, realistic(collection, 1));
+        let v2 = parse(collection, realistic(collection, 2));
+        assert_ne!(v1, v2, "{collection}: versions must differ");
+        assert_eq!(
+            s.count(collection).await.expect("count"),
+            0,
+            "{collection}: starts empty"
+        );
+        assert!(s.all(collection).await.expect("all").is_empty());
+
+        for (n, f) in v1.iter().enumerate() {
+            assert_eq!(
+                s.get(collection, &f.id).await.expect("get"),
+                None,
+                "{collection}/{}",
+                f.id
+            );
+            assert_eq!(
+                s.put(f).await.expect("put new"),
+                None,
+                "{collection}/{}: put of a new id",
+                f.id
+            );
+            assert_eq!(
+                s.get(collection, &f.id).await.expect("get").as_ref(),
+                Some(f),
+                "{collection}/{}",
+                f.id
+            );
+            assert_eq!(
+                s.count(collection).await.expect("count"),
+                n as u64 + 1,
+                "{collection}"
+            );
+        }
+        let all = s.all(collection).await.expect("all");
+        assert_eq!(
+            ids(&all),
+            sorted_ids(&v1),
+            "{collection}: all() ordered by id"
+        );
+        let world = Rect::new(coord! {x: -180.0, y: -90.0}, coord! {x: 180.0, y: 90.0});
+        let hits = s.query_bbox(collection, world).await.expect("query_bbox");
+        assert_eq!(hits, all, "{collection}: query_bbox(world) equals all()");
+        for f in &all {
+            let original = v1.iter().find(|o| o.id == f.id).expect("stored id was put");
+            assert_eq!(f, original, "{collection}/{}: all() round trip", f.id);
+        }
+
+        // Replace: returns the old version, stores the new one, count unchanged.
+        for (old, new) in v1.iter().zip(&v2) {
+            assert_eq!(old.id, new.id);
+            assert_eq!(
+                s.put(new).await.expect("put replace").as_ref(),
+                Some(old),
+                "{collection}/{}",
+                new.id
+            );
+            assert_eq!(
+                s.get(collection, &new.id).await.expect("get").as_ref(),
+                Some(new),
+                "{collection}/{}",
+                new.id
+            );
+        }
+        assert_eq!(
+            s.count(collection).await.expect("count"),
+            v1.len() as u64,
+            "{collection}"
+        );
+        let all = s.all(collection).await.expect("all");
+        assert_eq!(
+            ids(&all),
+            sorted_ids(&v2),
+            "{collection}: all() ordered by id"
+        );
+        assert!(
+            all.iter().all(|f| v2.contains(f)),
+            "{collection}: all() returns the new versions"
+        );
+
+        // Other collections are untouched by writes to this one.
+        for other in Collection::ALL.into_iter().filter(|&c| c != collection) {
+            for f in &v2 {
+                assert_eq!(
+                    s.get(other, &f.id).await.expect("get other"),
+                    None,
+                    "{other}/{}",
+                    f.id
+                );
+            }
+        }
+
+        // Delete.
+        assert_eq!(
+            s.delete(collection, "no-such-id")
+                .await
+                .expect("delete missing"),
+            None
+        );
+        for (n, f) in v2.iter().enumerate() {
+            assert_eq!(
+                s.delete(collection, &f.id).await.expect("delete").as_ref(),
+                Some(f),
+                "{collection}/{}",
+                f.id
+            );
+            assert_eq!(
+                s.get(collection, &f.id).await.expect("get"),
+                None,
+                "{collection}/{}",
+                f.id
+            );
+            assert_eq!(
+                s.delete(collection, &f.id).await.expect("delete again"),
+                None,
+                "{collection}/{}",
+                f.id
+            );
+            assert_eq!(
+                s.count(collection).await.expect("count"),
+                (v2.len() - n - 1) as u64,
+                "{collection}"
+            );
+        }
+        assert!(
+            s.all(collection).await.expect("all").is_empty(),
+            "{collection}: empty after deletes"
+        );
+
+        // Leave one feature behind so later collections run with a non-empty store.
+        s.put(&v1[0]).await.expect("put");
+    }
+    for collection in Collection::ALL {
+        assert_eq!(s.count(collection).await.expect("count"), 1, "{collection}");
+    }
+}
+
+/// Random protection targets (points, rectangles, hexagons, two-rectangle
+/// multipolygons) and pipelines in lon 120.0–120.5, lat 30.0–30.4.
+fn random_layers(rng: &mut StdRng) -> (Vec<Feature>, Vec<Feature>) {
+    let mut targets = Vec::new();
+    for i in 0..500 {
+        let (x, y) = (rng.random_range(120.0..120.5), rng.random_range(30.0..30.4));
+        let props =
+            json!({"name": format!("防护目标{i}"), "category": "residential", "population": i * 7});
+        let id = format!("pt-{i:04}");
+        let geometry = match rng.random_range(0..10) {
+            0..5 => json!({"type": "Point", "coordinates": [x, y]}),
+            5..7 => {
+                let (w, h) = (
+                    rng.random_range(0.0005..0.01),
+                    rng.random_range(0.0005..0.01),
+                );
+                json!({"type": "Polygon", "coordinates": [rect_ring(x, y, x + w, y + h)]})
+            }
+            7..9 => {
+                json!({"type": "Polygon", "coordinates": [hexagon_ring(x, y, rng.random_range(0.0005..0.008))]})
+            }
+            _ => {
+                let w = rng.random_range(0.001..0.004);
+                json!({"type": "MultiPolygon", "coordinates": [
+                    [rect_ring(x, y, x + w, y + w)], [rect_ring(x + 2.0 * w, y, x + 3.0 * w, y + w)]]})
+            }
+        };
+        targets
+            .push(json!({"type": "Feature", "id": id, "geometry": geometry, "properties": props}));
+    }
+    let mut pipelines = Vec::new();
+    for i in 0..100 {
+        let mut p = [rng.random_range(120.0..120.5), rng.random_range(30.0..30.4)];
+        let mut coords = vec![p];
+        for _ in 1..rng.random_range(2..=6) {
+            p = [
+                p[0] + rng.random_range(-0.03..0.03),
+                p[1] + rng.random_range(-0.03..0.03),
+            ];
+            coords.push(p);
+        }
+        pipelines.push(json!({"type": "Feature", "id": format!("pl-{i:03}"),
+            "geometry": {"type": "LineString", "coordinates": coords},
+            "properties": {"name": format!("燃气管线{i}"), "kind": "urban_gas",
+                           "diameter_mm": 219, "maop_mpa": 0.4}}));
+    }
+    (
+        parse(Collection::ProtectionTargets, targets),
+        parse(Collection::Pipelines, pipelines),
+    )
+}
+
+fn bounds(g: &Geometry<f64>) -> Rect<f64> {
+    g.bounding_rect()
+        .expect("validated geometries are not empty")
+}
+
+/// Query boxes: random ones of varied sizes, ones touching features exactly
+/// (edges through vertices, corners on bounding-box corners), empty ones far
+/// away and degenerate (zero-width) ones.
+fn query_boxes(rng: &mut StdRng, features: &[Feature]) -> Vec<Rect<f64>> {
+    let mut boxes = vec![
+        Rect::new(coord! {x: 119.0, y: 29.0}, coord! {x: 121.0, y: 31.0}),
+        Rect::new(coord! {x: 119.0, y: 29.0}, coord! {x: 119.5, y: 29.5}),
+        Rect::new(coord! {x: 121.0, y: 30.0}, coord! {x: 121.0001, y: 30.0001}),
+    ];
+    for _ in 0..22 {
+        let size = 10f64.powf(rng.random_range(-4.0..-0.5));
+        let (x, y) = (
+            rng.random_range(119.95..120.5),
+            rng.random_range(29.95..30.4),
+        );
+        let aspect = rng.random_range(0.3..3.0);
+        boxes.push(Rect::new(
+            coord! {x: x, y: y},
+            coord! {x: x + size * aspect, y: y + size},
+        ));
+    }
+    for k in 0..22 {
+        let f = &features[rng.random_range(0..features.len())];
+        let b = bounds(&f.geometry);
+        let d = 10f64.powf(rng.random_range(-4.0..-2.0));
+        let (min, max) = (b.min(), b.max());
+        boxes.push(match k % 5 {
+            // Left of the feature, right edge on its westmost vertex.
+            0 => Rect::new(coord! {x: min.x - d, y: min.y}, coord! {x: min.x, y: max.y}),
+            // Above, bottom edge on its northmost vertex.
+            1 => Rect::new(
+                coord! {x: min.x - d, y: max.y},
+                coord! {x: max.x + d, y: max.y + d},
+            ),
+            // Corner on the bounding box's south-west corner: touches rectangles and
+            // points, misses hexagons (whose bbox corner is outside them).
+            2 => Rect::new(
+                coord! {x: min.x - d, y: min.y - d},
+                coord! {x: min.x, y: min.y},
+            ),
+            // Corner on the north-east corner.
+            3 => Rect::new(
+                coord! {x: max.x, y: max.y},
+                coord! {x: max.x + d, y: max.y + d},
+            ),
+            // Right of the feature, just not touching it.
+            _ => Rect::new(
+                coord! {x: max.x + d * 1e-3, y: min.y},
+                coord! {x: max.x + d, y: max.y},
+            ),
+        });
+    }
+    // Degenerate boxes (zero width or height; a client may send a point):
+    // segments through the middle of features and points at their centres.
+    for f in features.iter().take(8) {
+        let b = bounds(&f.geometry);
+        let c = b.center();
+        boxes.push(Rect::new(
+            coord! {x: c.x, y: b.min().y - 0.01},
+            coord! {x: c.x, y: b.max().y + 0.01},
+        ));
+        boxes.push(Rect::new(
+            coord! {x: b.min().x - 0.01, y: c.y},
+            coord! {x: b.max().x + 0.01, y: c.y},
+        ));
+        boxes.push(Rect::new(c, c));
+    }
+    boxes
+}
+
+async fn check_bbox(
+    s: &dyn Store,
+    collection: Collection,
+    features: &[Feature],
+    boxes: &[Rect<f64>],
+) -> (usize, usize) {
+    let (mut empty, mut nonempty) = (0, 0);
+    for (k, bbox) in boxes.iter().enumerate() {
+        let expected: BTreeSet<&str> = features
+            .iter()
+            .filter(|f| f.geometry.intersects(bbox))
+            .map(|f| f.id.as_str())
+            .collect();
+        let got = s.query_bbox(collection, *bbox).await.expect("query_bbox");
+        let got_ids = ids(&got);
+        assert!(
+            got_ids.windows(2).all(|w| w[0] < w[1]),
+            "{collection} box {k}: not ordered by id: {got_ids:?}"
+        );
+        let got_set: BTreeSet<&str> = got_ids.iter().copied().collect();
+        if got_set != expected {
+            let missing: Vec<_> = expected.difference(&got_set).collect();
+            let extra: Vec<_> = got_set.difference(&expected).collect();
+            panic!(
+                "{collection} box {k} {bbox:?}: store disagrees with geo::Intersects; missing {missing:?}, extra {extra:?}"
+            );
+        }
+        for f in &got {
+            let original = features.iter().find(|o| o.id == f.id).expect("known id");
+            assert_eq!(f, original, "{collection}/{}: query_bbox round trip", f.id);
+        }
+        if expected.is_empty() {
+            empty += 1;
+        } else {
+            nonempty += 1;
+        }
+    }
+    (empty, nonempty)
+}
+
+/// query_bbox equals a brute-force geo::Intersects oracle on seeded random data.
+async fn bbox_matches_oracle(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let mut rng = StdRng::seed_from_u64(0x5eed_2026);
+    let (targets, pipelines) = random_layers(&mut rng);
+    let summary = s
+        .import(Collection::ProtectionTargets, &targets, None)
+        .await
+        .expect("import targets");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: targets.len(),
+            replaced: 0
+        }
+    );
+    let summary = s
+        .import(Collection::Pipelines, &pipelines, None)
+        .await
+        .expect("import pipelines");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: pipelines.len(),
+            replaced: 0
+        }
+    );
+
+    let mut totals = (0, 0);
+    for (collection, features) in [
+        (Collection::ProtectionTargets, &targets),
+        (Collection::Pipelines, &pipelines),
+    ] {
+        let boxes = query_boxes(&mut rng, features);
+        let (empty, nonempty) = check_bbox(s, collection, features, &boxes).await;
+        totals = (totals.0 + empty, totals.1 + nonempty);
+    }
+    // The data must exercise both outcomes, or the comparison proves little.
+    assert!(
+        totals.0 >= 10 && totals.1 >= 30,
+        "empty/non-empty results: {totals:?}"
+    );
+    // Other collections stay empty.
+    let all = Rect::new(coord! {x: -180.0, y: -90.0}, coord! {x: 180.0, y: 90.0});
+    assert!(
+        s.query_bbox(Collection::Enterprises, all)
+            .await
+            .expect("query")
+            .is_empty()
+    );
+}
+
+/// Protection targets `tx-{i}` at distinct points, `version` in their properties.
+fn numbered_targets(range: std::ops::Range<usize>, version: u32) -> Vec<Feature> {
+    let features = range
+        .map(|i| {
+            let (x, y) = (
+                120.0 + (i % 500) as f64 * 0.001,
+                30.0 + (i / 500) as f64 * 0.001,
+            );
+            point(
+                &format!("tx-{i:05}"),
+                x,
+                y,
+                json!({"category": "office", "population": i, "version": version}),
+            )
+        })
+        .collect();
+    parse(Collection::ProtectionTargets, features)
+}
+
+/// Imports are all or nothing: a database error at the 80th feature and a
+/// panic in the middle of a 10,000+ feature import both leave the store as it was.
+async fn import_is_transactional(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    let s = store.as_ref();
+    let base = numbered_targets(0..100, 1);
+    let summary = s.import(C, &base, None).await.expect("import base");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 100,
+            replaced: 0
+        }
+    );
+    assert_eq!(s.all(C).await.expect("all"), base);
+
+    // 1. The store rejects the 80th feature (a NaN coordinate, which no
+    //    validated feature has, and GeoJSON cannot carry): an error, and
+    //    nothing of the batch is stored. Likewise for a single put.
+    let mut batch = numbered_targets(50..130, 2);
+    let ring = vec![
+        (120.0, 30.0),
+        (120.001, 30.0),
+        (f64::NAN, 30.001),
+        (120.0, 30.001),
+        (120.0, 30.0),
+    ];
+    batch[79].geometry = Geometry::Polygon(Polygon::new(LineString::from(ring), vec![]));
+    s.import(C, &batch, None)
+        .await
+        .expect_err("an import with a NaN coordinate must fail");
+    assert_eq!(
+        s.count(C).await.expect("count"),
+        100,
+        "failed import left rows behind"
+    );
+    assert_eq!(
+        s.all(C).await.expect("all"),
+        base,
+        "failed import changed rows"
+    );
+    let mut bad = numbered_targets(500..501, 2).remove(0);
+    bad.geometry = Geometry::Point(Point::new(f64::INFINITY, 30.0));
+    s.put(&bad)
+        .await
+        .expect_err("a put with an infinite coordinate must fail");
+    assert_eq!(s.get(C, &bad.id).await.expect("get"), None);
+    bad.id = "tx-00001".into();
+    s.put(&bad)
+        .await
+        .expect_err("a put with an infinite coordinate must fail");
+    assert_eq!(
+        s.all(C).await.expect("all"),
+        base,
+        "failed put changed rows"
+    );
+
+    // 2. A panic in the middle of a large import (from the progress callback,
+    //    at 10,000 of 10,050 features) drops the import future mid-transaction.
+    let mut batch = numbered_targets(0..100, 3);
+    batch.extend(numbered_targets(100..10_050, 3));
+    let task_store = Arc::clone(&store);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let task_calls = Arc::clone(&calls);
+    let joined = tokio::spawn(async move {
+        let progress = move |done: usize, total: usize| {
+            task_calls.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(total, 10_050);
+            if done >= 10_000 {
+                panic!("injected panic (expected by the test) after {done} of {total} features");
+            }
+        };
+        task_store.import(C, &batch, Some(&progress)).await
+    })
+    .await;
+    let err = joined.expect_err("the import task must panic");
+    assert!(err.is_panic(), "{err}");
+    assert!(
+        calls.load(Ordering::SeqCst) >= 1,
+        "progress was never called"
+    );
+    assert_eq!(
+        s.count(C).await.expect("count"),
+        100,
+        "aborted import left rows behind"
+    );
+    assert_eq!(
+        s.all(C).await.expect("all"),
+        base,
+        "aborted import changed rows"
+    );
+
+    // 3. Re-importing ids replaces instead of duplicating.
+    let mut again = numbered_targets(0..100, 4);
+    again.extend(numbered_targets(100..150, 4));
+    let summary = s.import(C, &again, None).await.expect("re-import");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 50,
+            replaced: 100
+        }
+    );
+    assert_eq!(s.count(C).await.expect("count"), 150);
+    assert_eq!(s.all(C).await.expect("all"), again);
+    let summary = s.import(C, &again[..10], None).await.expect("re-import");
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: 0,
+            replaced: 10
+        }
+    );
+    assert_eq!(s.count(C).await.expect("count"), 150);
+}
+
+/// Readers running during a large import see it whole or not at all.
+async fn readers_see_whole_imports(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    // Large enough to take a few seconds on every backend (one transaction),
+    // small enough to keep the test under ~10 s in debug builds.
+    const NEW: usize = 10_000;
+    let mut rng = StdRng::seed_from_u64(7);
+    let old: Vec<Value> = (0..500)
+        .map(|i| {
+            let (x, y) = (rng.random_range(120.0..120.5), rng.random_range(30.0..30.4));
+            point(&format!("old-{i:04}"), x, y, json!({"category": "school"}))
+        })
+        .collect();
+    let old = parse(C, old);
+    store.import(C, &old, None).await.expect("import old");
+    // The new features: a 200 × 50 grid of points, 0.002° apart.
+    let new: Vec<Value> = (0..NEW)
+        .map(|i| {
+            let (x, y) = (
+                120.0 + (i % 200) as f64 * 0.002,
+                30.0 + (i / 200) as f64 * 0.002,
+            );
+            point(
+                &format!("new-{i:05}"),
+                x,
+                y,
+                json!({"category": "residential", "households": i % 300}),
+            )
+        })
+        .collect();
+    let new = parse(C, new);
+    let bbox = Rect::new(coord! {x: 120.0, y: 30.0}, coord! {x: 120.0195, y: 30.0395});
+    let in_box = |fs: &[Feature]| fs.iter().filter(|f| f.geometry.intersects(&bbox)).count();
+    let (old_n, new_n) = (old.len() as u64, (old.len() + NEW) as u64);
+    let (old_box, new_box) = (in_box(&old), in_box(&old) + in_box(&new));
+    assert_eq!(new_box - old_box, 200, "10 × 20 grid points in the box");
+
+    let done = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..4 {
+        let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+        readers.push(tokio::spawn(async move {
+            let (mut reads, mut saw_old, mut saw_new) = (0usize, false, false);
+            loop {
+                let finished = done.load(Ordering::SeqCst);
+                let n = store
+                    .count(C)
+                    .await
+                    .unwrap_or_else(|e| panic!("reader {r}: count failed: {e}"));
+                assert!(
+                    n == old_n || n == new_n,
+                    "reader {r} saw count {n}, expected {old_n} or {new_n}"
+                );
+                let hits = store
+                    .query_bbox(C, bbox)
+                    .await
+                    .unwrap_or_else(|e| panic!("reader {r}: query_bbox failed: {e}"));
+                assert!(
+                    hits.len() == old_box || hits.len() == new_box,
+                    "reader {r} saw {} features in the box, expected {old_box} or {new_box}",
+                    hits.len()
+                );
+                saw_old |= n == old_n;
+                saw_new |= n == new_n;
+                reads += 1;
+                if finished {
+                    return (reads, saw_old, saw_new);
+                }
+                // Leave the writer some CPU: the point is consistency, not load.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }));
+    }
+    let started = Instant::now();
+    let writer_store = Arc::clone(&store);
+    let writer = tokio::spawn(async move { writer_store.import(C, &new, None).await });
+    let summary = writer.await.expect("writer task").expect("import");
+    let import_time = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    assert_eq!(
+        summary,
+        ImportSummary {
+            inserted: NEW,
+            replaced: 0
+        }
+    );
+    let mut stats = Vec::new();
+    for r in readers {
+        stats.push(r.await.expect("reader task"));
+    }
+    eprintln!(
+        "{}: import of {NEW} took {import_time:?}; readers (reads, saw old, saw new): {stats:?}",
+        store.backend()
+    );
+    assert!(
+        stats.iter().all(|&(_, _, saw_new)| saw_new),
+        "every reader's last read follows the commit"
+    );
+    assert_eq!(store.count(C).await.expect("count"), new_n);
+    assert_eq!(
+        store.query_bbox(C, bbox).await.expect("query").len(),
+        new_box
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+/// Runs `body` in its own task so that a panic in it still lets us clean up.
+async fn run_body<F, Fut>(store: Arc<dyn Store>, body: F) -> Result<(), tokio::task::JoinError>
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(body(store)).await
+}
+
+fn rethrow(result: Result<(), tokio::task::JoinError>) {
+    match result {
+        Ok(()) => {}
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("test task failed: {e}"),
+    }
+}
+
+async fn run_sqlite<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let store = SqliteStore::open(dir.path())
+        .await
+        .expect("open SQLite store");
+    let result = run_body(Arc::new(store), body).await;
+    eprintln!("sqlite::{name} took {:?}", started.elapsed());
+    rethrow(result);
+}
+
+/// `url` with its database name replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// `DATABASE_URL`, or `None` after printing why the PostGIS test is skipped.
+fn database_url() -> Option<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("RISKMAP_REQUIRE_PG").as_deref() == Ok("1") => {
+            panic!(
+                "RISKMAP_REQUIRE_PG=1 but DATABASE_URL is unset: PostGIS tests cannot run (use scripts/with-postgis)"
+            )
+        }
+        _ => {
+            eprintln!("skipping PostGIS test: DATABASE_URL unset (run under scripts/with-postgis)");
+            None
+        }
+    }
+}
+
+async fn exec(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+    sqlx::query(AssertSqlSafe(sql))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+async fn run_postgis<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = database_url() else { return };
+    let started = Instant::now();
+    let db = format!("riskmap_t_{:016x}", rand::random::<u64>());
+    let mut admin = PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL {url}: {e}"));
+    // A linguistic (ICU) collation, as production databases usually have, so
+    // that "ordered by id" cannot silently depend on the C locale of the test
+    // cluster. Falls back to the server default where ICU is unavailable.
+    if let Err(e) = exec(
+        &mut admin,
+        format!("CREATE DATABASE {db} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"),
+    )
+    .await
+    {
+        eprintln!("note: no ICU database ({e}); using the server's default collation");
+        exec(&mut admin, format!("CREATE DATABASE {db}"))
+            .await
+            .expect("CREATE DATABASE");
+    }
+    let opened = PostgresStore::connect(&with_database(&url, &db)).await;
+    let result = match opened {
+        Ok(store) => {
+            let pool = store.pool().clone();
+            let result = run_body(Arc::new(store), body).await;
+            pool.close().await;
+            Ok(result)
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = exec(
+        &mut admin,
+        format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    )
+    .await
+    {
+        eprintln!("warning: could not drop test database {db}: {e}");
+    }
+    admin.close().await.ok();
+    eprintln!("postgis::{name} took {:?}", started.elapsed());
+    match result {
+        Ok(result) => rethrow(result),
+        Err(e) => panic!("cannot open PostgresStore on test database {db}: {e}"),
+    }
+}
+
+macro_rules! conformance {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::run_sqlite(stringify!($test), super::$test).await;
+                }
+            )+
+        }
+        mod postgis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::run_postgis(stringify!($test), super::$test).await;
+                }
+            )+
+        }
+    };
+}
+
+conformance!(
+    crud,
+    bbox_matches_oracle,
+    import_is_transactional,
+    readers_see_whole_imports
+);
+
+#[test]
+fn with_database_replaces_the_path() {
+    assert_eq!(
+        with_database("postgres://u@h:5/riskmap", "x"),
+        "postgres://u@h:5/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h:5/riskmap?sslmode=disable", "x"),
+        "postgres://u@h:5/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h:5", "x"), "postgres://u@h:5/x");
+}
