@@ -865,8 +865,11 @@ ENTERPRISES = [
              U("T1", S, "液氯储罐区", (90, 60), "e", [("液氯", 300)]),
              U("P3", P, "氯化氢合成及盐酸装置", (70, 50), "s", [("氯化氢（无水）", 8), ("氢气", 0.5)]),
          ]),
+    # Two 较大 accidents within three years: an automatic red (诊断分级指南 自动判定为红色).
     dict(id="ent-02", osm="637597705", park=None, name="示例临江氟化学有限公司",
-         industry="化工", employees=420, std=2, accidents=[], units=[
+         industry="化工", employees=420, std=3,
+         accidents=[{"date": "2024-05-17", "severity": "larger", "deaths": 3},
+                    {"date": "2025-09-03", "severity": "larger", "deaths": 4}], units=[
              U("P1", P, "氟化反应装置", (100, 60), "w", [("氟化氢（无水）", 6), ("氯化氢（无水）", 10)], ["氟化工艺"]),
              U("T1", S, "无水氟化氢罐区", (70, 50), "e", [("氟化氢（无水）", 60)]),
          ]),

@@ -7,16 +7,21 @@
 //! - [`model`]: the domain types and the [`Feature`] that carries one of them
 //!   with its geometry.
 //! - [`catalog`]: the in-memory catalogue with its R*-tree, which serves reads.
+//! - [`engine`]: the risk engine: spatial facts, all scores, the four-colour grid, incremental rescoring.
 //! - [`import`]: GeoJSON and CSV parsing with full validation, reporting every
 //!   error by record and field.
 //! - [`standards`]: standards as data (GB 18218-2018 tables).
+//! - [`scoring`]: the scoring models (GB 18218 units, enterprises, parks,
+//!   pipeline HCAs, LEC, risk matrix, four-colour grid), rules as data.
 //!
 //! This crate does no IO: it takes text and data and returns data.
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod engine;
 pub mod import;
 pub mod model;
+pub mod scoring;
 pub mod standards;
 
 pub use catalog::Catalog;

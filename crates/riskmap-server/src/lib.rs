@@ -6,11 +6,15 @@
 //!   stores first and then updates the catalogue.
 //! - [`ogc`]: OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS for
 //!   EPSG:4490, Part 4-style writes).
+//! - [`derived`]: read-only derived collections (`risk_grid`, `pipeline_segments`).
+//! - [`api`]: `/api/risk/{collection}/{id}` explanations and `/api/stats/risk`.
 //! - [`error`]: [`ApiError`], the one error type handlers return.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here.
 #![warn(missing_docs)]
 
+pub mod api;
+pub mod derived;
 pub mod error;
 pub mod ogc;
 pub mod state;
@@ -32,6 +36,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// The whole application as a router, ready for `axum::serve` or `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
     ogc::routes()
+        .merge(api::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())

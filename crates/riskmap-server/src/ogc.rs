@@ -12,11 +12,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use geo::{Geometry, MapCoords, Rect};
 use riskmap_core::import;
+use riskmap_core::scoring::Assessment;
 use riskmap_core::{Collection, Feature};
 use riskmap_spatial::Crs;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::derived::{self, Derived};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,7 +29,7 @@ pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
 /// CGCS2000 (EPSG:4490), latitude first.
 pub const EPSG_4490: &str = "http://www.opengis.net/def/crs/EPSG/0/4490";
 
-const GEOJSON: &str = "application/geo+json";
+pub(crate) const GEOJSON: &str = "application/geo+json";
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 10_000;
 
@@ -51,10 +53,10 @@ pub fn routes() -> Router<AppState> {
 
 /// An output CRS as OGC API – Features Part 2 names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct OutputCrs {
-    uri: &'static str,
+pub(crate) struct OutputCrs {
+    pub(crate) uri: &'static str,
     /// Authority axis order is latitude first.
-    lat_first: bool,
+    pub(crate) lat_first: bool,
 }
 
 impl OutputCrs {
@@ -100,7 +102,7 @@ impl OutputCrs {
 
     /// CGCS2000 and WGS84 coincide at our precision (see `riskmap_spatial::crs`);
     /// only the axis order differs.
-    fn geometry(self, g: &Geometry<f64>) -> Geometry<f64> {
+    pub(crate) fn geometry(self, g: &Geometry<f64>) -> Geometry<f64> {
         if self.lat_first {
             g.map_coords(|c| geo::coord! { x: c.y, y: c.x })
         } else {
@@ -210,10 +212,15 @@ fn collection_doc(state: &AppState, c: Collection, base: &str) -> Value {
 
 async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
     let base = base_url(&headers);
-    let list: Vec<Value> = Collection::ALL
+    let mut list: Vec<Value> = Collection::ALL
         .into_iter()
         .map(|c| collection_doc(&state, c, &base))
         .collect();
+    list.extend(
+        Derived::ALL
+            .into_iter()
+            .map(|d| derived::doc(&state, d, &base)),
+    );
     Json(json!({
         "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],
         "crs": [CRS84, EPSG_4326, EPSG_4490],
@@ -226,6 +233,9 @@ async fn collection(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(d) = Derived::parse(&name) {
+        return Ok(Json(derived::doc(&state, d, &base_url(&headers))));
+    }
     let c = parse_collection(&name)?;
     Ok(Json(collection_doc(&state, c, &base_url(&headers))))
 }
@@ -280,18 +290,24 @@ fn parse_bbox(raw: &str, crs: OutputCrs) -> Result<Rect<f64>, ApiError> {
     Ok(Rect::new((minx, miny), (maxx, maxy)))
 }
 
-fn feature_json(f: &Feature, crs: OutputCrs, base: &str) -> Value {
+fn feature_json(f: &Feature, crs: OutputCrs, base: &str, risk: Option<&Assessment>) -> Value {
     let c = f.collection().as_str();
+    let mut properties = f.record.to_properties();
+    if let Some(a) = risk {
+        properties.insert("risk_level".into(), json!(a.risk_level));
+        properties.insert("risk_score".into(), json!(a.score));
+        properties.insert("risk_model".into(), json!(a.model.id));
+    }
     json!({
         "type": "Feature",
         "id": f.id,
         "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&crs.geometry(&f.geometry))),
-        "properties": f.record.to_properties(),
+        "properties": properties,
         "links": [{"href": format!("{base}/collections/{c}/items/{}", f.id), "rel": "self", "type": GEOJSON}],
     })
 }
 
-fn geojson_response(body: Value, crs: OutputCrs) -> Response {
+pub(crate) fn geojson_response(body: Value, crs: OutputCrs) -> Response {
     let mut resp = Json(body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
@@ -305,7 +321,6 @@ async fn items(
     Query(q): Query<ItemsQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = parse_collection(&name)?;
     let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
     let bbox_crs = OutputCrs::parse(q.bbox_crs.as_deref(), "bbox-crs")?;
     let limit = parse_usize(q.limit.as_deref(), "limit", DEFAULT_LIMIT)?.clamp(1, MAX_LIMIT);
@@ -316,26 +331,20 @@ async fn items(
         .map(|b| parse_bbox(b, bbox_crs))
         .transpose()?;
     let base = base_url(&headers);
-
-    let (matched, page): (usize, Vec<Arc<Feature>>) = {
-        let cat = state.catalog();
-        match bbox {
-            Some(b) => {
-                let all = cat.query_bbox(c, b);
-                (
-                    all.len(),
-                    all.into_iter().skip(offset).take(limit).collect(),
-                )
+    let (collection_id, matched, features): (String, usize, Vec<Value>) =
+        match Derived::parse(&name) {
+            Some(d) => {
+                let (matched, features) =
+                    derived::items(&state, d, bbox, offset, limit, crs, &base);
+                (d.as_str().to_string(), matched, features)
             }
-            None => (
-                cat.len(c),
-                cat.iter(c).skip(offset).take(limit).cloned().collect(),
-            ),
-        }
-    };
-    let features: Vec<Value> = page.iter().map(|f| feature_json(f, crs, &base)).collect();
+            None => {
+                let c = parse_collection(&name)?;
+                let (matched, features) = stored_items(&state, c, bbox, offset, limit, crs, &base);
+                (c.as_str().to_string(), matched, features)
+            }
+        };
     let returned = features.len();
-
     let link = |off: usize| {
         let mut qs = vec![format!("limit={limit}"), format!("offset={off}")];
         if let Some(b) = &q.bbox {
@@ -347,11 +356,11 @@ async fn items(
         if let Some(cr) = &q.crs {
             qs.push(format!("crs={cr}"));
         }
-        format!("{base}/collections/{}/items?{}", c.as_str(), qs.join("&"))
+        format!("{base}/collections/{collection_id}/items?{}", qs.join("&"))
     };
     let mut links = vec![
         json!({"href": link(offset), "rel": "self", "type": GEOJSON}),
-        json!({"href": format!("{base}/collections/{}", c.as_str()), "rel": "collection", "type": "application/json"}),
+        json!({"href": format!("{base}/collections/{collection_id}"), "rel": "collection", "type": "application/json"}),
     ];
     if offset + returned < matched {
         links.push(json!({"href": link(offset + returned), "rel": "next", "type": GEOJSON}));
@@ -373,6 +382,39 @@ async fn items(
     ))
 }
 
+fn stored_items(
+    state: &AppState,
+    c: Collection,
+    bbox: Option<Rect<f64>>,
+    offset: usize,
+    limit: usize,
+    crs: OutputCrs,
+    base: &str,
+) -> (usize, Vec<Value>) {
+    let (matched, page): (usize, Vec<Arc<Feature>>) = {
+        let cat = state.catalog();
+        match bbox {
+            Some(b) => {
+                let all = cat.query_bbox(c, b);
+                (
+                    all.len(),
+                    all.into_iter().skip(offset).take(limit).collect(),
+                )
+            }
+            None => (
+                cat.len(c),
+                cat.iter(c).skip(offset).take(limit).cloned().collect(),
+            ),
+        }
+    };
+    let risk = state.risk();
+    let features = page
+        .iter()
+        .map(|f| feature_json(f, crs, base, risk.assessment(c, &f.id)))
+        .collect();
+    (matched, features)
+}
+
 #[derive(Debug, Deserialize)]
 struct CrsParam {
     crs: Option<String>,
@@ -384,17 +426,23 @@ async fn item(
     Query(q): Query<CrsParam>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = parse_collection(&name)?;
     let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
+    if let Some(d) = Derived::parse(&name) {
+        return derived::item(&state, d, &id, crs, &base_url(&headers));
+    }
+    let c = parse_collection(&name)?;
     let f = state
         .catalog()
         .get(c, &id)
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {c}")))?;
-    Ok(geojson_response(
-        feature_json(&f, crs, &base_url(&headers)),
+    let body = feature_json(
+        &f,
         crs,
-    ))
+        &base_url(&headers),
+        state.risk().assessment(c, &id),
+    );
+    Ok(geojson_response(body, crs))
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured tokens.
@@ -494,7 +542,7 @@ async fn replace_item(
     let feature =
         import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)?;
     let base = base_url(&headers);
-    let out = feature_json(&feature, OutputCrs::DEFAULT, &base);
+    let out = feature_json(&feature, OutputCrs::DEFAULT, &base, None);
     let summary = state.write(c, vec![feature]).await?;
     let status = if summary.inserted > 0 {
         StatusCode::CREATED

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use riskmap_core::engine::{Changes, Edit, EngineConfig, RiskState};
+use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_store::{ImportSummary, Store, StoreResult};
 use tokio::sync::Mutex;
@@ -19,6 +21,10 @@ pub struct ServerConfig {
 pub struct AppState {
     store: Arc<dyn Store>,
     catalog: Arc<RwLock<Catalog>>,
+    /// Every derived result (risk levels, explanations, the grid), kept
+    /// current by the risk engine after each write.
+    risk: Arc<RwLock<RiskState>>,
+    rules: &'static Rules,
     /// Serialises writes so the store and the catalogue change in the same order.
     write_lock: Arc<Mutex<()>>,
     config: Arc<ServerConfig>,
@@ -31,9 +37,13 @@ impl AppState {
         for c in Collection::ALL {
             catalog.load(c, store.all(c).await?);
         }
+        let rules = Rules::builtin();
+        let risk = RiskState::compute(&catalog, rules, EngineConfig::new(today_utc(), rules));
         Ok(Self {
             store,
             catalog: Arc::new(RwLock::new(catalog)),
+            risk: Arc::new(RwLock::new(risk)),
+            rules,
             write_lock: Arc::new(Mutex::new(())),
             config: Arc::new(config),
         })
@@ -49,6 +59,16 @@ impl AppState {
         // A poisoned lock means a panic while updating; the data is still the
         // last consistent state we wrote, so keep serving it.
         self.catalog.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Read access to the derived results. Hold it briefly.
+    pub fn risk(&self) -> RwLockReadGuard<'_, RiskState> {
+        self.risk.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The scoring rules in force.
+    pub fn rules(&self) -> &'static Rules {
+        self.rules
     }
 
     /// The settings.
@@ -73,9 +93,19 @@ impl AppState {
         let _guard = self.write_lock.lock().await;
         let summary = self.store.import(collection, &features, None).await?;
         let mut cat = self.catalog.write().unwrap_or_else(|e| e.into_inner());
+        let mut edits = Vec::with_capacity(features.len());
         for f in features {
-            cat.insert(f);
+            let (id, new_bbox) = (f.id.clone(), Some(f.bbox()));
+            let old = cat.insert(f);
+            edits.push(Edit {
+                collection,
+                id,
+                old_bbox: old.map(|o| o.bbox()),
+                new_bbox,
+            });
         }
+        let mut risk = self.risk.write().unwrap_or_else(|e| e.into_inner());
+        self.rescore(&cat, &mut risk, edits);
         Ok(summary)
     }
 
@@ -83,12 +113,57 @@ impl AppState {
     pub async fn delete(&self, collection: Collection, id: &str) -> StoreResult<bool> {
         let _guard = self.write_lock.lock().await;
         let old = self.store.delete(collection, id).await?;
-        self.catalog
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(collection, id);
+        let mut cat = self.catalog.write().unwrap_or_else(|e| e.into_inner());
+        let removed = cat.remove(collection, id);
+        if let Some(f) = &removed {
+            let mut risk = self.risk.write().unwrap_or_else(|e| e.into_inner());
+            let edit = Edit {
+                collection,
+                id: id.to_string(),
+                old_bbox: Some(f.bbox()),
+                new_bbox: None,
+            };
+            risk.update(&cat, self.rules, &edit);
+        }
         Ok(old.is_some())
     }
+}
+
+/// Above this many features in one write, rescore everything at once.
+const FULL_RESCORE_ABOVE: usize = 200;
+
+impl AppState {
+    fn rescore(&self, cat: &Catalog, risk: &mut RiskState, edits: Vec<Edit>) -> Changes {
+        if edits.len() > FULL_RESCORE_ABOVE {
+            *risk = RiskState::compute(cat, self.rules, risk.config().clone());
+            return Changes::default();
+        }
+        let mut all = Changes::default();
+        for edit in edits {
+            let c = risk.update(cat, self.rules, &edit);
+            all.features.extend(c.features);
+            all.cells.extend(c.cells);
+        }
+        all
+    }
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for the accident windows of the scoring models.
+pub fn today_utc() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -64,6 +64,17 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Recompute every risk level and print a summary by level.
+    Score {
+        /// Assessment date YYYY-MM-DD (accident windows); default today (UTC).
+        #[arg(long)]
+        today: Option<String>,
+        /// Print the per-feature levels as JSON instead of the summary table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Import a GeoJSON or CSV file into a collection, all or nothing.
     Import {
         /// enterprises, parks, pipelines, protection_targets or districts.
@@ -106,6 +117,7 @@ async fn main() -> ExitCode {
             format,
             store,
         } => run_import(collection, file, crs, format, store).await,
+        Command::Score { today, json, store } => score(today, json, store).await,
     };
     match result {
         Ok(code) => code,
@@ -201,6 +213,117 @@ async fn run_import(
         describe(&config)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn score(
+    today: Option<String>,
+    json: bool,
+    store_args: StoreArgs,
+) -> anyhow::Result<ExitCode> {
+    use riskmap_core::Catalog;
+    use riskmap_core::engine::{EngineConfig, RiskState};
+    use riskmap_core::scoring::{RiskLevel, Rules};
+    let config = store_args.config();
+    let store = open_store(&config, true, false).await?;
+    let mut catalog = Catalog::new();
+    for c in Collection::ALL {
+        catalog.load(c, store.all(c).await?);
+    }
+    let rules = Rules::builtin();
+    let today = today.unwrap_or_else(riskmap_server::state::today_utc);
+    let started = std::time::Instant::now();
+    let state = RiskState::compute(&catalog, rules, EngineConfig::new(today.clone(), rules));
+    let took = started.elapsed();
+    let count = |levels: &mut dyn Iterator<Item = RiskLevel>| {
+        let mut c = [0usize; 4];
+        for l in levels {
+            c[l.index()] += 1;
+        }
+        c
+    };
+    let rows: Vec<(&str, [usize; 4])> = vec![
+        (
+            "enterprises 企业",
+            count(&mut state.enterprises.values().map(|e| e.assessment.risk_level)),
+        ),
+        (
+            "parks 园区",
+            count(&mut state.parks.values().map(|a| a.risk_level)),
+        ),
+        (
+            "pipelines 管道",
+            count(&mut state.pipelines.values().map(|p| p.assessment.risk_level)),
+        ),
+        (
+            "pipeline segments 管段",
+            count(
+                &mut state
+                    .pipelines
+                    .values()
+                    .flat_map(|p| p.segments.iter().map(|s| s.assessment.risk_level)),
+            ),
+        ),
+        (
+            "districts 行政区划",
+            count(&mut state.districts.values().map(|a| a.risk_level)),
+        ),
+        (
+            "grid cells 网格",
+            count(&mut state.cells().map(|c| c.risk_level)),
+        ),
+    ];
+    if json {
+        let levels: serde_json::Value = serde_json::json!({
+            "today": today,
+            "enterprises": state.enterprises.iter().map(|(id, e)| (id.clone(), e.assessment.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
+            "parks": state.parks.iter().map(|(id, a)| (id.clone(), a.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
+            "pipelines": state.pipelines.iter().map(|(id, p)| (id.clone(), p.assessment.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
+            "districts": state.districts.iter().map(|(id, a)| (id.clone(), a.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
+            "summary": rows.iter().map(|(n, c)| (n.to_string(), serde_json::json!({"red": c[3], "orange": c[2], "yellow": c[1], "blue": c[0]}))).collect::<serde_json::Map<_, _>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&levels)?);
+    } else {
+        println!(
+            "risk levels on {today} ({}; scored in {:.2} s)",
+            describe(&config),
+            took.as_secs_f64()
+        );
+        println!(
+            "{:<26} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "", "red 红", "orange 橙", "yellow 黄", "blue 蓝", "total"
+        );
+        for (name, c) in &rows {
+            println!(
+                "{:<26} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                name,
+                c[3],
+                c[2],
+                c[1],
+                c[0],
+                c.iter().sum::<usize>()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the store; a new embedded database gets the demo city unless
+/// `demo_when_new` is false, and `force_demo` loads it into any store.
+async fn open_store(
+    config: &StoreConfig,
+    demo_when_new: bool,
+    force_demo: bool,
+) -> anyhow::Result<std::sync::Arc<dyn riskmap_store::Store>> {
+    let fresh =
+        matches!(config, StoreConfig::Sqlite { dir } if !dir.join(sqlite::DB_FILE).exists());
+    let store = riskmap_store::open(config)
+        .await
+        .with_context(|| format!("cannot open the store ({})", describe(config)))?;
+    if force_demo || (fresh && demo_when_new) {
+        let n = demo::load(store.as_ref()).await?;
+        tracing::info!(features = n, "loaded the demo city (data/demo)");
+    }
+    Ok(store)
 }
 
 fn describe(config: &StoreConfig) -> String {

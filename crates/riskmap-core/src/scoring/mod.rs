@@ -1,0 +1,456 @@
+//! Scoring models (风险分级): pure functions from records and spatial facts to
+//! a four-colour risk level (红橙黄蓝) with its explanation.
+//!
+//! Nothing here does IO or spatial queries: every spatial fact (people within
+//! 500 m, households along a pipeline, protection targets nearby…) arrives as
+//! an input computed elsewhere ([`EnterpriseContext`], [`ParkContext`],
+//! [`SegmentContext`]).
+//!
+//! Every threshold, point value, band and convention is data: the TOML files of
+//! `data/rules/` (see its `README.md`), embedded at compile time and parsed
+//! once into [`Rules::builtin`]. A deployment can override them with
+//! [`Rules::from_toml_strs`] or [`Rules::with_overrides`].
+//!
+//! | model | id | function |
+//! |---|---|---|
+//! | GB 18218-2018 unit identification | — | [`identify_unit`] |
+//! | 危险化学品生产储存企业安全风险评估诊断分级指南（试行） | `enterprise-diagnosis-2018` | [`assess_enterprise`] |
+//! | LEC (industries the diagnosis model does not fit) | `lec` | [`assess_lec`], [`assess_enterprise`] |
+//! | 5×5 risk matrix | `matrix-5x5` | [`assess_matrix`] |
+//! | 化工园区安全风险排查治理导则 (2023) | `park-guideline-2023` | [`assess_park`] |
+//! | GB 32167-2015 pipeline HCA | `pipeline-hca-gb32167` | [`assess_pipeline_segment`] |
+//! | grid, max rule (就高原则) | `grid-max` | [`grid_level_max`], [`assess_grid_max`] |
+//! | grid, weighted index | `grid-weighted` | [`grid_weighted_index`], [`assess_grid_weighted`] |
+//!
+//! Every [`Assessment`] says what it used and what it could not know:
+//! [`Factor`]s with their clauses, `incomplete` (items not assessed, with the
+//! default applied), `conventions` (project choices that are not in any
+//! standard) and `unconfirmed` (figures whose source is UNCONFIRMED or from
+//! memory, naming the rules file and key where they are configured).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+mod enterprise;
+mod grid;
+mod hazard;
+mod lec;
+mod park;
+mod pipeline;
+pub mod rules;
+
+pub use enterprise::{
+    EnterpriseContext, assess_enterprise, assess_enterprise_diagnosis, diagnosis_applies,
+    diagnosis_applies_to, diagnosis_level,
+};
+pub use grid::{assess_grid_max, assess_grid_weighted, grid_level_max, grid_weighted_index};
+pub use hazard::{SubstanceContribution, UnitHazard, identify_unit};
+pub use lec::{assess_lec, assess_matrix};
+pub use park::{ParkContext, assess_park};
+pub use pipeline::{
+    HcaLevel, SegmentContext, assess_pipeline_segment, hca_level, potential_impact_radius_m,
+    special_site_radius_m,
+};
+pub use rules::{About, BUILTIN_FILES, Band, Confidence, Rules, RulesError};
+
+/// Risk level (风险等级), the four colours of 安委办〔2016〕11号.
+///
+/// Ordered by severity: `Blue < Yellow < Orange < Red`. Serialised as
+/// `"blue"`, `"yellow"`, `"orange"`, `"red"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    /// 低风险, blue.
+    Blue,
+    /// 一般风险, yellow.
+    Yellow,
+    /// 较大风险, orange.
+    Orange,
+    /// 重大风险, red.
+    Red,
+}
+
+impl RiskLevel {
+    /// Every level, from the least to the most severe. Arrays indexed by level
+    /// (e.g. the counts of [`grid_weighted_index`]) use this order.
+    pub const ALL: [RiskLevel; 4] = [
+        RiskLevel::Blue,
+        RiskLevel::Yellow,
+        RiskLevel::Orange,
+        RiskLevel::Red,
+    ];
+
+    /// The serialised name: `"blue"`, `"yellow"`, `"orange"` or `"red"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Blue => "blue",
+            RiskLevel::Yellow => "yellow",
+            RiskLevel::Orange => "orange",
+            RiskLevel::Red => "red",
+        }
+    }
+
+    /// The Chinese name: 重大风险, 较大风险, 一般风险 or 低风险.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RiskLevel::Blue => "低风险",
+            RiskLevel::Yellow => "一般风险",
+            RiskLevel::Orange => "较大风险",
+            RiskLevel::Red => "重大风险",
+        }
+    }
+
+    /// The map colour (standards.md §8): red #FF0000, orange #ED7D31,
+    /// yellow #FFFF00, blue #00B0F0.
+    pub fn colour_hex(self) -> &'static str {
+        match self {
+            RiskLevel::Blue => "#00B0F0",
+            RiskLevel::Yellow => "#FFFF00",
+            RiskLevel::Orange => "#ED7D31",
+            RiskLevel::Red => "#FF0000",
+        }
+    }
+
+    /// Position in [`RiskLevel::ALL`]: 0 (blue) to 3 (red).
+    pub fn index(self) -> usize {
+        match self {
+            RiskLevel::Blue => 0,
+            RiskLevel::Yellow => 1,
+            RiskLevel::Orange => 2,
+            RiskLevel::Red => 3,
+        }
+    }
+}
+
+impl fmt::Display for RiskLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a risk level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown risk level {0:?}: expected red, orange, yellow or blue")]
+pub struct UnknownRiskLevel(pub String);
+
+impl FromStr for RiskLevel {
+    type Err = UnknownRiskLevel;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RiskLevel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| UnknownRiskLevel(s.to_string()))
+    }
+}
+
+/// The model (and its version) that produced an assessment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// Model id, e.g. `enterprise-diagnosis-2018`.
+    pub id: String,
+    /// Version of the model's rules.
+    pub version: String,
+}
+
+/// One input or rule that contributed to an assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    /// Bilingual name, e.g. `重大危险源 major hazard installations`.
+    pub name: String,
+    /// What was found, e.g. `二级 (unit T-101, R = 62.3)`.
+    pub value: String,
+    /// Points added (positive) or deducted (negative), when the model scores.
+    pub points: Option<f64>,
+    /// The clause that gives the rule, e.g. `GB 18218-2018 4.2`.
+    pub clause: String,
+}
+
+/// The result of a scoring model, with its explanation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The four-colour level.
+    pub risk_level: RiskLevel,
+    /// The model's score, when it has one (diagnosis points, park score, LEC D,
+    /// matrix R, grid index).
+    pub score: Option<f64>,
+    /// The model that produced it.
+    pub model: ModelRef,
+    /// What contributed, each with its clause.
+    pub factors: Vec<Factor>,
+    /// Items the model needs but could not assess, each with the default
+    /// applied (usually: no deduction).
+    pub incomplete: Vec<String>,
+    /// Project conventions used, which are not in any standard (e.g. "HCA
+    /// III→red is a project convention, not in GB 32167").
+    pub conventions: Vec<String>,
+    /// Figures used whose source is UNCONFIRMED (or from memory), each naming
+    /// the rules file and key where it is configured.
+    pub unconfirmed: Vec<String>,
+}
+
+impl Assessment {
+    /// A plain-text explanation: level, score, factors, and every item not
+    /// assessed, convention and unconfirmed figure.
+    pub fn explanation(&self) -> String {
+        let mut out = format!(
+            "{} {} ({}), model {} v{}",
+            self.risk_level.label_zh(),
+            self.risk_level.as_str(),
+            self.score.map_or_else(
+                || "no score".to_string(),
+                |s| format!("score {}", fmt_num(s))
+            ),
+            self.model.id,
+            self.model.version
+        );
+        for f in &self.factors {
+            let points = f
+                .points
+                .map_or(String::new(), |p| format!(" [{}]", fmt_signed(p)));
+            out.push_str(&format!(
+                "\n- {}: {}{} ({})",
+                f.name, f.value, points, f.clause
+            ));
+        }
+        let sections = [
+            ("未评估 not assessed", &self.incomplete),
+            ("项目约定 conventions", &self.conventions),
+            ("待核实 unconfirmed", &self.unconfirmed),
+        ];
+        for (title, items) in sections {
+            if !items.is_empty() {
+                out.push_str(&format!("\n{title}:"));
+                for i in items {
+                    out.push_str(&format!("\n- {i}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Collects the parts of an [`Assessment`], without duplicate notes.
+#[derive(Debug, Default)]
+struct Builder {
+    factors: Vec<Factor>,
+    incomplete: Vec<String>,
+    conventions: Vec<String>,
+    unconfirmed: Vec<String>,
+}
+
+impl Builder {
+    fn factor(
+        &mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        points: Option<f64>,
+        clause: impl Into<String>,
+    ) {
+        self.factors.push(Factor {
+            name: name.into(),
+            value: value.into(),
+            points,
+            clause: clause.into(),
+        });
+    }
+
+    fn incomplete(&mut self, note: impl Into<String>) {
+        push_unique(&mut self.incomplete, note.into());
+    }
+
+    fn convention(&mut self, note: impl Into<String>) {
+        push_unique(&mut self.conventions, note.into());
+    }
+
+    /// Records `what`, configured at `file` / `key`, when `confidence` is
+    /// UNCONFIRMED or from memory.
+    fn check(&mut self, confidence: Confidence, file: &str, key: &str, what: &str) {
+        if confidence.is_unconfirmed() {
+            push_unique(
+                &mut self.unconfirmed,
+                format!(
+                    "{what}: {} — configured in {file}, key `{key}`",
+                    confidence.describe()
+                ),
+            );
+        }
+    }
+
+    /// Records the band that decided a level and the band whose edge bounded
+    /// it, when their figures are unconfirmed.
+    fn check_bands(&mut self, file: &str, key: &str, hit: &BandHit<'_>) {
+        self.check(
+            hit.band.confidence,
+            file,
+            &format!("{key}[{}]", hit.index),
+            &format!("band {}", hit.band.label),
+        );
+        if let Some((i, next)) = hit.next {
+            self.check(
+                next.confidence,
+                file,
+                &format!("{key}[{i}].min"),
+                &format!(
+                    "band edge {} of {}",
+                    fmt_num(next.min.unwrap_or(f64::NAN)),
+                    next.label
+                ),
+            );
+        }
+    }
+
+    fn finish(self, level: RiskLevel, score: Option<f64>, about: &About) -> Assessment {
+        Assessment {
+            risk_level: level,
+            score,
+            model: ModelRef {
+                id: about.id.clone(),
+                version: about.version.clone(),
+            },
+            factors: self.factors,
+            incomplete: self.incomplete,
+            conventions: self.conventions,
+            unconfirmed: self.unconfirmed,
+        }
+    }
+
+    fn finish_as(
+        self,
+        level: RiskLevel,
+        score: Option<f64>,
+        id: &str,
+        version: &str,
+    ) -> Assessment {
+        Assessment {
+            risk_level: level,
+            score,
+            model: ModelRef {
+                id: id.to_string(),
+                version: version.to_string(),
+            },
+            factors: self.factors,
+            incomplete: self.incomplete,
+            conventions: self.conventions,
+            unconfirmed: self.unconfirmed,
+        }
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, note: String) {
+    if !list.contains(&note) {
+        list.push(note);
+    }
+}
+
+/// The band a value falls in, and the next band up (whose `min` bounded it).
+#[derive(Debug)]
+struct BandHit<'a> {
+    index: usize,
+    band: &'a Band,
+    next: Option<(usize, &'a Band)>,
+}
+
+/// The band holding `x`: the one with the highest `min` not above `x`; the
+/// unbounded band when `x` is below every `min`. `bands` are validated (one
+/// unbounded band, distinct mins). A NaN `x` gets the most severe band, so a
+/// broken input never hides a risk.
+fn band_for(bands: &[Band], x: f64) -> BandHit<'_> {
+    let mut order: Vec<(usize, &Band)> = bands.iter().enumerate().collect();
+    order.sort_by(|a, b| {
+        let ka = a.1.min.unwrap_or(f64::NEG_INFINITY);
+        let kb = b.1.min.unwrap_or(f64::NEG_INFINITY);
+        ka.total_cmp(&kb)
+    });
+    if x.is_nan() {
+        let (index, band) = order
+            .iter()
+            .copied()
+            .max_by_key(|(_, b)| b.level)
+            .unwrap_or((0, &bands[0]));
+        return BandHit {
+            index,
+            band,
+            next: None,
+        };
+    }
+    let pos = order
+        .iter()
+        .rposition(|(_, b)| b.min.is_none_or(|m| x >= m))
+        .unwrap_or(0);
+    let (index, band) = order[pos];
+    BandHit {
+        index,
+        band,
+        next: order.get(pos + 1).copied(),
+    }
+}
+
+/// A number without needless decimals: `36.3`, `10`, `0.25`.
+fn fmt_num(x: f64) -> String {
+    if x.is_finite() && x == x.round() && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else if x.is_finite() {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{x}")
+    }
+}
+
+fn fmt_signed(x: f64) -> String {
+    if x > 0.0 {
+        format!("+{}", fmt_num(x))
+    } else {
+        fmt_num(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_ordered_and_named() {
+        assert!(RiskLevel::Blue < RiskLevel::Yellow);
+        assert!(RiskLevel::Yellow < RiskLevel::Orange);
+        assert!(RiskLevel::Orange < RiskLevel::Red);
+        let labels: Vec<_> = RiskLevel::ALL.iter().map(|l| l.label_zh()).collect();
+        assert_eq!(labels, ["低风险", "一般风险", "较大风险", "重大风险"]);
+        for (i, l) in RiskLevel::ALL.into_iter().enumerate() {
+            assert_eq!(l.index(), i);
+            assert_eq!(l.as_str().parse::<RiskLevel>(), Ok(l));
+            let json = serde_json::to_value(l).unwrap();
+            assert_eq!(json, serde_json::Value::String(l.as_str().into()));
+            assert_eq!(serde_json::from_value::<RiskLevel>(json).unwrap(), l);
+        }
+        assert!("purple".parse::<RiskLevel>().is_err());
+        assert_eq!(RiskLevel::Red.to_string(), "red");
+    }
+
+    #[test]
+    fn assessment_serialises_with_its_explanation() {
+        let a = lec::assess_lec(3.0, 6.0, 7.0, Rules::builtin());
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["risk_level"], "yellow");
+        assert_eq!(json["model"]["id"], "lec");
+        let back: Assessment = serde_json::from_value(json).unwrap();
+        assert_eq!(back, a);
+        let text = a.explanation();
+        assert!(
+            text.starts_with("一般风险 yellow (score 126), model lec v1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn numbers_print_plainly() {
+        assert_eq!(fmt_num(36.3), "36.3");
+        assert_eq!(fmt_num(10.0), "10");
+        assert_eq!(fmt_num(0.25), "0.25");
+        assert_eq!(fmt_num(1.0 / 3.0), "0.3333");
+        assert_eq!(fmt_signed(-8.0), "-8");
+        assert_eq!(fmt_signed(5.0), "+5");
+    }
+}

@@ -1,0 +1,98 @@
+//! Safety science of riskmap: consequence models (what a fire, explosion or
+//! toxic release does at a distance), probits (the probability of death
+//! from a dose) and the GB 36894-2018 protection-target classes with their
+//! individual-risk criteria.
+//!
+//! Every function is pure and in SI units (m, s, kg, Pa, W/m², kg/m³).
+//! Every formula is documented with its source; every model result echoes
+//! its inputs and carries a [`ModelInfo`] (id, version, source,
+//! limitations). Each model also answers the inverse question, the distance
+//! to an effect level, by a robust monotone bisection ([`solve`]).
+//!
+//! # Layout
+//! - [`consequence`]: the models and their data.
+//!   - [`consequence::pool_fire`]: [`PoolFire`] — burning rate (Burgess,
+//!     Babrauskas), Thomas flame length, point-source, solid-flame (Mudan
+//!     view factors, tilted cylinder) and Chinese 安全评价 radiation.
+//!   - [`consequence::jet_fire`]: [`JetFire`] — API 521 point source.
+//!   - [`consequence::fireball`]: [`Fireball`] — BLEVE fireball, CCPS 1999
+//!     (D = 5.8·M^(1/3)) and the Chinese 安全评价 form.
+//!   - [`consequence::vce`]: [`VapourCloudExplosion`] — TNT equivalence
+//!     with Kinney–Graham, Kingery–Bulmash, Sadovsky or the Chinese
+//!     overpressure polynomial.
+//!   - [`consequence::plume`]: [`GaussianPlume`] — passive Gaussian plume,
+//!     Pasquill–Gifford A–F, Briggs σ. **Dense-gas behaviour is not
+//!     modelled.**
+//!   - [`consequence::probit`]: Φ(Y − 5), [`ThermalProbit`],
+//!     [`OverpressureProbit`].
+//!   - [`consequence::toxic_probits`]: [`ToxicProbit`] per substance from
+//!     `data/rules/consequence-toxic-probits.toml`.
+//!   - [`consequence::thresholds`]: [`EffectThresholds`] from
+//!     `data/rules/consequence-thresholds.toml` (ALOHA 10/5/2 kW/m², …).
+//!   - [`consequence::transmissivity`], [`consequence::view_factor`],
+//!     [`consequence::units`]: shared physics and unit conversions.
+//! - [`targets`]: [`TargetClass`], [`classify()`], [`ir_criterion`], rules
+//!   from `data/rules/protection-target-classes.toml` (UNCONFIRMED).
+//! - [`effect`]: [`EffectModel`], [`EffectDistance`], [`Reach`],
+//!   [`ModelInfo`].
+//! - [`solve`]: the distance search (log scan + bisection).
+//! - [`confidence`]: [`Confidence`] tags of rule-table rows.
+//! - [`error`]: the error type, [`SafetyError`].
+//!
+//! Rule tables are TOML files in `data/rules/`, embedded at compile time
+//! (`include_str!`) and parsed on first use; callers may also parse their
+//! own with each table's `from_toml_str`. Their sources and confidence are
+//! in `data/rules/README-safety.md`.
+//!
+//! # Example
+//! ```
+//! use riskmap_safety::{EffectModel, EffectThresholds, Fireball, FireballModel, FireballSep,
+//!     ThermalProbit, Transmissivity};
+//!
+//! // 1000 kg propane BLEVE (CCPS 1999): D = 5.8·1000^(1/3) = 58 m, t = 4.5 s.
+//! let fireball = Fireball {
+//!     mass_kg: 1000.0,
+//!     model: FireballModel::Ccps {
+//!         sep: FireballSep::FromPressure {
+//!             vessel_pressure_pa: 1.5e6,
+//!             heat_of_combustion_j_per_kg: 46.34e6,
+//!         },
+//!         transmissivity: Transmissivity::Fixed { tau: 1.0 },
+//!     },
+//! };
+//! let aloha = EffectThresholds::embedded().thermal_levels("aloha"); // 10, 5, 2 kW/m²
+//! let result = fireball.evaluate(&aloha)?;
+//! assert!((result.diameter_m - 58.0).abs() < 1e-9);
+//! let d10 = result.distances[0].reach.distance_m().unwrap();
+//! let lethal = result.distance_to_probability(&ThermalProbit::TSAO_PERRY, 0.01)?;
+//! assert!(d10 > 100.0 && lethal.reach.distance_m().unwrap() < d10);
+//! # Ok::<(), riskmap_safety::SafetyError>(())
+//! ```
+//!
+//! This crate does no IO (no files, network, async runtime or database).
+#![warn(missing_docs)]
+
+pub mod confidence;
+pub mod consequence;
+pub mod effect;
+pub mod error;
+mod quadrature;
+pub mod solve;
+pub mod targets;
+
+pub use confidence::Confidence;
+pub use consequence::{
+    BlastCurve, BurningRate, ChineseDamageRadii, ConcentrationUnit, EffectThresholds, Fireball,
+    FireballModel, FireballResult, FireballSep, FlameLength, FlameTilt, GaussianPlume,
+    GaussianPlumeResult, JetFire, JetFireResult, JetSource, LogProbit, OverpressureProbit,
+    OverpressureThreshold, PoolFire, PoolFireRadiation, PoolFireResult, StabilityClass,
+    SurfaceEmissivePower, Terrain, ThermalProbit, ThermalThreshold, TntEquivalence, ToxicProbit,
+    ToxicProbitTable, ToxicThreshold, Transmissivity, VapourCloudExplosion,
+    VapourCloudExplosionResult,
+};
+pub use effect::{EffectDistance, EffectModel, EffectQuantity, ModelInfo, Reach};
+pub use error::SafetyError;
+pub use targets::{
+    InstallationStatus, TargetClass, TargetClassRules, classify, classify_target, ir_criterion,
+    meets_ir_criterion,
+};
