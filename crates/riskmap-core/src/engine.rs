@@ -157,6 +157,10 @@ pub struct Edit {
 
 type CellKey = (i64, i64);
 
+/// Above this many cells the grid keeps only the cells that a source meets;
+/// the others are blue by definition (就高原则 with no source).
+pub const MAX_DENSE_CELLS: i64 = 200_000;
+
 /// The grid: cells in one Gauss–Krüger zone.
 #[derive(Debug)]
 struct Grid {
@@ -164,6 +168,9 @@ struct Grid {
     size: f64,
     /// Inclusive cell ranges (col, row).
     range: Option<(CellKey, CellKey)>,
+    /// Dense: every cell of the range exists (blue when no source meets it).
+    /// Sparse (ranges above [`MAX_DENSE_CELLS`]): only cells a source meets.
+    dense: bool,
     cells: BTreeMap<CellKey, Cell>,
     footprints: HashMap<SourceRef, Vec<CellKey>>,
     members: HashMap<CellKey, BTreeMap<SourceRef, RiskLevel>>,
@@ -815,6 +822,7 @@ impl Grid {
             gk,
             size,
             range: None,
+            dense: true,
             cells: BTreeMap::new(),
             footprints: HashMap::new(),
             members: HashMap::new(),
@@ -841,7 +849,8 @@ impl Grid {
                     pts.iter().map(|p| k(p.1)).max().unwrap_or(0) + 1,
                 );
                 grid.range = Some(((c0, r0), (c1, r1)));
-                for col in c0..=c1 {
+                grid.dense = (c1 - c0 + 1) * (r1 - r0 + 1) <= MAX_DENSE_CELLS;
+                for col in (c0..=c1).filter(|_| grid.dense) {
                     for row in r0..=r1 {
                         if let Some(cell) = grid.empty_cell((col, row)) {
                             grid.cells.insert((col, row), cell);
@@ -878,6 +887,11 @@ impl Grid {
             weighted_index: 0.0,
             weighted_level: RiskLevel::Blue,
         })
+    }
+
+    fn in_range(&self, (col, row): CellKey) -> bool {
+        self.range
+            .is_some_and(|((c0, r0), (c1, r1))| col >= c0 && col <= c1 && row >= r0 && row <= r1)
     }
 
     /// Whether every current source lies inside the grid's range.
@@ -942,11 +956,18 @@ impl Grid {
             let mut keys = Vec::new();
             for col in k(b.min().x)..=k(b.max().x) {
                 for row in k(b.min().y)..=k(b.max().y) {
-                    if self.cells.contains_key(&(col, row))
-                        && self.cell_polygon_m((col, row)).intersects(&gm)
+                    if !self.in_range((col, row))
+                        || !self.cell_polygon_m((col, row)).intersects(&gm)
                     {
-                        keys.push((col, row));
+                        continue;
                     }
+                    if !self.dense && !self.cells.contains_key(&(col, row)) {
+                        match self.empty_cell((col, row)) {
+                            Some(cell) => self.cells.insert((col, row), cell),
+                            None => continue,
+                        };
+                    }
+                    keys.push((col, row));
                 }
             }
             for key in &keys {
@@ -1322,6 +1343,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_sparse_grid_updates_like_a_full_run() {
+        let mut cat = demo();
+        let rules = Rules::builtin();
+        let mut cfg = config();
+        cfg.cell_size_m = 40.0; // over MAX_DENSE_CELLS for the demo extent
+        let mut state = RiskState::compute(&cat, rules, cfg.clone());
+        assert!(!state.grid.dense);
+        assert!(state.cells().count() > 1000);
+        let mut f = (**cat.get(Collection::Enterprises, "ent-06").unwrap()).clone();
+        let Record::Enterprise(e) = &mut f.record else {
+            panic!()
+        };
+        e.units[0].substances[0].quantity_t = 500.0;
+        let b = f.bbox();
+        cat.insert(f);
+        state.update(
+            &cat,
+            rules,
+            &Edit {
+                collection: Collection::Enterprises,
+                id: "ent-06".into(),
+                old_bbox: Some(b),
+                new_bbox: Some(b),
+            },
+        );
+        let full = RiskState::compute(&cat, rules, cfg);
+        let a: Vec<&Cell> = state.cells().filter(|c| !c.sources.is_empty()).collect();
+        let b: Vec<&Cell> = full.cells().filter(|c| !c.sources.is_empty()).collect();
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// 404: no such collection or feature.
     #[error("{0}")]
     NotFound(String),
+    /// 500: an internal failure (tile encoding…). Details are logged, not sent.
+    #[error("an internal error occurred")]
+    Internal(String),
     /// 500: the store failed. Details are logged, not sent.
     #[error("an internal storage error occurred")]
     Store(#[from] riskmap_store::StoreError),
@@ -38,7 +41,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -49,15 +52,17 @@ impl ApiError {
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::NotFound(_) => "NotFound",
             ApiError::PayloadTooLarge => "PayloadTooLarge",
-            ApiError::Store(_) => "ServerError",
+            ApiError::Store(_) | ApiError::Internal(_) => "ServerError",
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Store(e) = &self {
-            tracing::error!(error = %e, "storage error");
+        match &self {
+            ApiError::Store(e) => tracing::error!(error = %e, "storage error"),
+            ApiError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
         }
         let mut body = json!({"code": self.code(), "description": self.to_string()});
         if let ApiError::Invalid(errs) = &self {

@@ -8,6 +8,8 @@
 //!   EPSG:4490, Part 4-style writes).
 //! - [`derived`]: read-only derived collections (`risk_grid`, `pipeline_segments`).
 //! - [`api`]: `/api/risk/{collection}/{id}` explanations and `/api/stats/risk`.
+//! - [`tiles`]: vector tiles (MVT) built in process, TileJSON, the MapLibre
+//!   style, and the tile cache with ETags and edit-driven purging.
 //! - [`error`]: [`ApiError`], the one error type handlers return.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here.
@@ -18,6 +20,7 @@ pub mod derived;
 pub mod error;
 pub mod ogc;
 pub mod state;
+pub mod tiles;
 
 use std::future::Future;
 
@@ -37,6 +40,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     ogc::routes()
         .merge(api::routes())
+        .merge(tiles::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())

@@ -1,12 +1,14 @@
 //! Shared application state.
 
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
+use geo::{BoundingRect, Rect};
+
+use crate::tiles::TileCache;
 use riskmap_core::engine::{Changes, Edit, EngineConfig, RiskState};
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_store::{ImportSummary, Store, StoreResult};
-use tokio::sync::Mutex;
 
 /// Server settings from the command line.
 #[derive(Debug, Clone)]
@@ -26,7 +28,9 @@ pub struct AppState {
     risk: Arc<RwLock<RiskState>>,
     rules: &'static Rules,
     /// Serialises writes so the store and the catalogue change in the same order.
-    write_lock: Arc<Mutex<()>>,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Rendered tiles; purged where an edit changes anything.
+    tile_cache: Arc<Mutex<TileCache>>,
     config: Arc<ServerConfig>,
 }
 
@@ -44,7 +48,8 @@ impl AppState {
             catalog: Arc::new(RwLock::new(catalog)),
             risk: Arc::new(RwLock::new(risk)),
             rules,
-            write_lock: Arc::new(Mutex::new(())),
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            tile_cache: Arc::new(Mutex::new(TileCache::new(TILE_CACHE_CAPACITY))),
             config: Arc::new(config),
         })
     }
@@ -64,6 +69,11 @@ impl AppState {
     /// Read access to the derived results. Hold it briefly.
     pub fn risk(&self) -> RwLockReadGuard<'_, RiskState> {
         self.risk.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tile cache.
+    pub fn tile_cache(&self) -> MutexGuard<'_, TileCache> {
+        self.tile_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The scoring rules in force.
@@ -105,7 +115,13 @@ impl AppState {
             });
         }
         let mut risk = self.risk.write().unwrap_or_else(|e| e.into_inner());
-        self.rescore(&cat, &mut risk, edits);
+        let mut boxes: Vec<Rect<f64>> = edits
+            .iter()
+            .flat_map(|e| e.old_bbox.into_iter().chain(e.new_bbox))
+            .collect();
+        let changes = self.rescore(&cat, &mut risk, edits);
+        boxes.extend(changed_boxes(&cat, &risk, &changes));
+        self.tile_cache().purge(&boxes);
         Ok(summary)
     }
 
@@ -123,10 +139,32 @@ impl AppState {
                 old_bbox: Some(f.bbox()),
                 new_bbox: None,
             };
-            risk.update(&cat, self.rules, &edit);
+            let changes = risk.update(&cat, self.rules, &edit);
+            let mut boxes = vec![f.bbox()];
+            boxes.extend(changed_boxes(&cat, &risk, &changes));
+            self.tile_cache().purge(&boxes);
         }
         Ok(old.is_some())
     }
+}
+
+/// Tiles kept in memory.
+const TILE_CACHE_CAPACITY: usize = 20_000;
+
+/// Bounding boxes of everything an update changed (features and grid cells).
+fn changed_boxes(cat: &Catalog, risk: &RiskState, changes: &Changes) -> Vec<Rect<f64>> {
+    let mut out: Vec<Rect<f64>> = changes
+        .features
+        .iter()
+        .filter_map(|(c, id)| cat.get(*c, id).map(|f| f.bbox()))
+        .collect();
+    out.extend(
+        changes
+            .cells
+            .iter()
+            .filter_map(|id| risk.cell(id).and_then(|c| c.geometry.bounding_rect())),
+    );
+    out
 }
 
 /// Above this many features in one write, rescore everything at once.
@@ -136,6 +174,8 @@ impl AppState {
     fn rescore(&self, cat: &Catalog, risk: &mut RiskState, edits: Vec<Edit>) -> Changes {
         if edits.len() > FULL_RESCORE_ABOVE {
             *risk = RiskState::compute(cat, self.rules, risk.config().clone());
+            // Everything may have changed: drop every cached tile.
+            *self.tile_cache() = TileCache::new(TILE_CACHE_CAPACITY);
             return Changes::default();
         }
         let mut all = Changes::default();

@@ -6,16 +6,28 @@
 //! is PROJ's `tmerc` through the pure-Rust `proj4rs`; CGCS2000 and WGS84 share
 //! the GRS80/WGS84 ellipsoid to 0.1 mm, so geometries in WGS84 go in as they are.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use geo::{Coord, Geometry, MapCoords};
 use proj4rs::proj::Proj;
 
-/// A 3° Gauss–Krüger zone with its projection.
-#[derive(Debug)]
+/// A 3° Gauss–Krüger zone with its projection. Cheap to clone; zones are
+/// built once and shared.
+#[derive(Debug, Clone)]
 pub struct GaussKruger {
     zone: i32,
+    inner: Arc<Projections>,
+}
+
+#[derive(Debug)]
+struct Projections {
     geographic: Proj,
     projected: Proj,
 }
+
+static ZONES: LazyLock<Mutex<HashMap<i32, GaussKruger>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// A projection failure (coordinates far outside the zone).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,6 +49,11 @@ impl GaussKruger {
 
     /// Zone `n` (central meridian 3n°, false easting 500 km, no zone prefix).
     pub fn zone(n: i32) -> Self {
+        let mut zones = ZONES.lock().unwrap_or_else(|e| e.into_inner());
+        zones.entry(n).or_insert_with(|| Self::build(n)).clone()
+    }
+
+    fn build(n: i32) -> Self {
         let cm = 3 * n;
         // Static strings of supported projections: parsing cannot fail.
         let projected = Proj::from_proj_string(&format!(
@@ -47,8 +64,10 @@ impl GaussKruger {
             .expect("a valid longlat definition");
         Self {
             zone: n,
-            geographic,
-            projected,
+            inner: Arc::new(Projections {
+                geographic,
+                projected,
+            }),
         }
     }
 
@@ -65,26 +84,24 @@ impl GaussKruger {
     /// Projects lon/lat (degrees) to easting/northing (metres).
     pub fn forward(&self, lon: f64, lat: f64) -> Result<(f64, f64), ProjectionError> {
         let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
-        proj4rs::transform::transform(&self.geographic, &self.projected, &mut p).map_err(|_| {
-            ProjectionError {
+        proj4rs::transform::transform(&self.inner.geographic, &self.inner.projected, &mut p)
+            .map_err(|_| ProjectionError {
                 lon,
                 lat,
                 zone: self.zone,
-            }
-        })?;
+            })?;
         Ok((p.0, p.1))
     }
 
     /// Easting/northing (metres) back to lon/lat (degrees).
     pub fn inverse(&self, x: f64, y: f64) -> Result<(f64, f64), ProjectionError> {
         let mut p = (x, y, 0.0);
-        proj4rs::transform::transform(&self.projected, &self.geographic, &mut p).map_err(|_| {
-            ProjectionError {
+        proj4rs::transform::transform(&self.inner.projected, &self.inner.geographic, &mut p)
+            .map_err(|_| ProjectionError {
                 lon: x,
                 lat: y,
                 zone: self.zone,
-            }
-        })?;
+            })?;
         Ok((p.0.to_degrees(), p.1.to_degrees()))
     }
 

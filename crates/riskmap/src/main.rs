@@ -2,6 +2,7 @@
 //! library crates: `serve` to `riskmap_server`, `import` to
 //! `riskmap_core::import` and `riskmap_store`.
 
+mod bench;
 mod demo;
 
 use std::net::SocketAddr;
@@ -64,6 +65,11 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
     /// Recompute every risk level and print a summary by level.
     Score {
         /// Assessment date YYYY-MM-DD (accident windows); default today (UTC).
@@ -89,6 +95,28 @@ enum Command {
         format: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Full scoring and incremental rescoring on a synthetic province.
+    Score {
+        /// Enterprises.
+        #[arg(long, default_value_t = 100_000)]
+        enterprises: usize,
+        /// Protection targets.
+        #[arg(long, default_value_t = 1_000_000)]
+        targets: usize,
+        /// Total pipeline length, km.
+        #[arg(long, default_value_t = 10_000.0)]
+        pipeline_km: f64,
+        /// Incremental edits to time.
+        #[arg(long, default_value_t = 50)]
+        edits: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
     },
 }
 
@@ -118,6 +146,28 @@ async fn main() -> ExitCode {
             store,
         } => run_import(collection, file, crs, format, store).await,
         Command::Score { today, json, store } => score(today, json, store).await,
+        Command::Bench {
+            which:
+                BenchCommand::Score {
+                    enterprises,
+                    targets,
+                    pipeline_km,
+                    edits,
+                    seed,
+                },
+        } => {
+            let b = bench::ScoreBench {
+                enterprises,
+                targets,
+                pipeline_km,
+                edits,
+                seed,
+            };
+            tokio::task::spawn_blocking(move || bench::run_score(b))
+                .await
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(code) => code,

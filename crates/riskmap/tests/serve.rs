@@ -70,7 +70,9 @@ async fn fresh_serve_loads_demo_and_bbox_matches_brute_force() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     listed.sort();
+    // The five stored collections and the derived, read-only ones.
     let mut want = COLLECTIONS.to_vec();
+    want.extend(["risk_grid", "pipeline_segments"]);
     want.sort();
     assert_eq!(listed, want);
 

@@ -1,0 +1,86 @@
+//! Vector tiles of riskmap: tile math, clipping and generalisation of WGS84
+//! features, Mapbox Vector Tile (MVT 2.1) encoding, a strict MVT decoder for
+//! tests, and a PMTiles v3 writer.
+//!
+//! ```
+//! use riskmap_tiles::{build_layer, decode_tile, encode_tile, PropValue, TileCoord, TileFeature, TileOptions};
+//!
+//! let tile = TileCoord::from_lonlat(120.3, 30.3, 14);
+//! let plant = TileFeature {
+//!     id: "1001".into(),
+//!     geometry: geo::Point::new(120.3, 30.3).into(),
+//!     rank: 4,
+//!     properties: vec![("risk_level".into(), PropValue::from("red"))],
+//! };
+//! let opts = TileOptions::default();
+//! let layer = build_layer("enterprises", &[&plant], tile, &opts).unwrap();
+//! let bytes = encode_tile(&[layer]).unwrap();
+//! let decoded = decode_tile(&bytes).unwrap();
+//! assert_eq!(decoded.layers[0].features[0].id, Some(1001));
+//! ```
+//!
+//! # Layout
+//! - [`tile`]: [`TileCoord`] (XYZ, y down), Web Mercator (EPSG:3857)
+//!   projection with latitude clamped to ±85.0511°, tile bounds in WGS84 and
+//!   Web Mercator, parents and children, [`tiles_covering`] a bounding box,
+//!   PMTiles Hilbert tile ids.
+//! - [`feature`]: the input, [`TileFeature`] (WGS84 geometry, risk rank,
+//!   properties) and [`PropValue`].
+//! - `geom` (private): projection to tile pixels, Douglas–Peucker
+//!   simplification, clipping to the buffered tile (Liang–Barsky for lines,
+//!   Sutherland–Hodgman then an integer `i_overlay` intersection for
+//!   polygons, which guarantees valid rings after rounding to pixels).
+//! - [`layer`]: [`build_layer`] (clip, simplify, aggregate points into grid
+//!   cells below [`TileOptions::aggregate_below_zoom`], drop lowest-rank
+//!   features to fit [`TileOptions::byte_budget`], encode) and
+//!   [`encode_tile`] (join layers into a tile).
+//! - [`decode`]: [`decode_tile`], a strict MVT 2.1 decoder and validator with
+//!   its own protobuf reader, returning features in tile coordinates.
+//! - [`archive`]: [`write_pmtiles`], PMTiles v3 archives (gzipped MVT tiles).
+//!
+//! # Choices
+//! - **Encoder: `fast-mvt` 0.7** (martin's MVT writer). Compared with
+//!   `mvt` 0.15 and geozero 0.15 (`with-mvt`): all three write valid tiles
+//!   and deduplicate keys and values, and none clips or simplifies. `fast-mvt`
+//!   takes integer tile coordinates — exactly what the pipeline produces
+//!   after snapping — writes rings in the MVT winding (exterior positive area)
+//!   itself, writes each layer as a self-contained `Tile.layers` chunk (so
+//!   layers are built independently and concatenated, and a layer's size is
+//!   known for the byte budget), encodes without building a message per
+//!   feature (its own benchmark: 3.2× faster than `mvt`), and brings no
+//!   `prost`. `mvt` 0.15 takes floating-point coordinates through a transform
+//!   and does not fix winding; geozero's MVT writer also leaves winding to the
+//!   caller, and its `with-mvt` feature compiles `prost-build`. Writing the
+//!   protobuf by hand with `prost` would duplicate what `fast-mvt` does.
+//! - **Decoder: our own** ([`decode`]). It must look at the raw command stream
+//!   (counts, zero-length steps, ClosePath, winding) that decoding libraries
+//!   normalise away, and being independent of the encoder makes the tests
+//!   check one against the other.
+//! - **Polygon clipping**: see the `geom` module: Sutherland–Hodgman to cut
+//!   to the tile fast and bound coordinates, then `i_overlay` (the engine
+//!   behind `geo::BooleanOps`) on the integer pixel grid for valid rings.
+//! - **Simplification**: Douglas–Peucker in pixel space before clipping, so a
+//!   feature is simplified the same way in every tile it crosses.
+//! - **PMTiles: the `pmtiles` crate 0.26** writer (feature `write`, no
+//!   async runtime); its async reader reads our archives back in the tests.
+//!
+//! This crate does no IO of its own (no files, network, async runtime or
+//! database): it takes data and returns bytes, or writes to a caller's
+//! `std::io::Write`.
+#![warn(missing_docs)]
+
+pub mod archive;
+pub mod decode;
+pub mod feature;
+mod geom;
+pub mod layer;
+pub mod tile;
+
+pub use archive::{PmTilesError, PmTilesSummary, write_pmtiles};
+pub use decode::{DecodedFeature, DecodedLayer, DecodedTile, MvtDecodeError, decode_tile};
+pub use feature::{PropValue, TileFeature, rank_of_risk_level, risk_level_name};
+pub use layer::{LayerData, LayerStats, TileError, TileOptions, build_layer, encode_tile};
+pub use tile::{
+    MAX_LATITUDE, MAX_ZOOM, PixelProjector, TileCoord, TileCoordError, TileRange,
+    lonlat_to_mercator, mercator_to_lonlat, tiles_covering,
+};
