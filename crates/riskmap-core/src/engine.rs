@@ -1345,6 +1345,47 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// α's population basis (people within 500 m outside the plant) equals
+        /// a brute-force geodesic count over random targets. (Distances to
+        /// pipelines go through the same `MetricFrame`, tested against a
+        /// geodesic oracle in `riskmap_spatial::proximity`.)
+        #[test]
+        fn people_within_500m_match_a_geodesic_oracle(
+            site in (120.2..120.6f64, 30.1..30.4f64),
+            targets in proptest::collection::vec((-0.012..0.012f64, -0.012..0.012f64, 1..500u32), 1..80),
+        ) {
+            use geo::{Distance, Geodesic, Point};
+            let s = Point::new(site.0, site.1);
+            let mk = |c: Collection, text: serde_json::Value| parse_geojson(c, &text.to_string(), Crs::Wgs84).unwrap();
+            let mut cat = Catalog::new();
+            cat.load(Collection::Enterprises, mk(Collection::Enterprises, serde_json::json!({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "id": "e", "geometry": {"type": "Point", "coordinates": [site.0, site.1]},
+                 "properties": {"name": "e", "industry": "化工", "units": [{"id": "T", "kind": "storage", "substances": [{"name": "液氯", "quantity_t": 30}]}]}}]})));
+            let line_end = (site.0 + 0.01, site.1 + 0.004);
+            cat.load(Collection::Pipelines, mk(Collection::Pipelines, serde_json::json!({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "id": "p", "geometry": {"type": "LineString", "coordinates": [[site.0, site.1], [line_end.0, line_end.1]]},
+                 "properties": {"name": "p", "kind": "urban_gas", "diameter_mm": 219, "maop_mpa": 0.4}}]})));
+            let feats: Vec<serde_json::Value> = targets.iter().enumerate().map(|(i, (dx, dy, pop))| serde_json::json!(
+                {"type": "Feature", "id": format!("t{i}"), "geometry": {"type": "Point", "coordinates": [site.0 + dx, site.1 + dy]},
+                 "properties": {"category": "school", "population": pop}})).collect();
+            cat.load(Collection::ProtectionTargets, mk(Collection::ProtectionTargets, serde_json::json!({"type": "FeatureCollection", "features": feats})));
+            let state = RiskState::compute(&cat, Rules::builtin(), config());
+            // Oracle for α: geodesic point-to-point.
+            let mut want = 0u64;
+            let mut borderline = false;
+            for (dx, dy, pop) in &targets {
+                let d = Geodesic.distance(s, Point::new(site.0 + dx, site.1 + dy));
+                borderline |= (d - 500.0).abs() < 0.5;
+                if d <= 500.0 { want += u64::from(*pop); }
+            }
+            if !borderline {
+                proptest::prop_assert_eq!(state.enterprises["e"].people_within_500m, want);
+            }
+        }
+    }
+
     #[test]
     fn a_sparse_grid_updates_like_a_full_run() {
         let mut cat = demo();

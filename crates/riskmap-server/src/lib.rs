@@ -11,6 +11,7 @@
 //! - [`tiles`]: vector tiles (MVT) built in process, TileJSON, the MapLibre
 //!   style, and the tile cache with ETags and edit-driven purging.
 //! - [`error`]: [`ApiError`], the one error type handlers return.
+//! - [`web`]: the web map (`web-map/dist`, embedded), served at `/` to browsers.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here.
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod error;
 pub mod ogc;
 pub mod state;
 pub mod tiles;
+pub mod web;
 
 use std::future::Future;
 
@@ -41,6 +43,7 @@ pub fn app(state: AppState) -> Router {
     ogc::routes()
         .merge(api::routes())
         .merge(tiles::routes())
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use geo::{Geometry, MapCoords, Rect};
@@ -144,21 +144,9 @@ struct FormatParam {
 async fn landing(headers: HeaderMap, Query(q): Query<FormatParam>) -> Response {
     let base = base_url(&headers);
     if wants_html(&headers, q.f.as_deref()) {
-        let mut list = String::new();
-        for c in Collection::ALL {
-            list.push_str(&format!(
-                "<li><a href=\"/collections/{id}/items?f=json\">{zh}</a> <small>{en} · <code>{id}</code></small></li>",
-                id = c.as_str(),
-                zh = c.title_zh(),
-                en = c.title_en()
-            ));
-        }
-        return Html(format!(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>riskmap 安全风险地图</title></head>\
-             <body><h1>riskmap 安全风险四色图服务</h1><p>OGC API – Features：<a href=\"/collections?f=json\">数据集 collections</a> · \
-             <a href=\"/conformance?f=json\">conformance</a> · <a href=\"/health\">health</a></p><ul>{list}</ul></body></html>"
-        ))
-        .into_response();
+        // Browsers get the web map; `?f=json` or an Accept of JSON gets the
+        // OGC landing document below.
+        return crate::web::index(&headers);
     }
     Json(json!({
         "title": "riskmap",

@@ -3,7 +3,9 @@
 //! `riskmap_core::import` and `riskmap_store`.
 
 mod bench;
+mod bench_tiles;
 mod demo;
+mod export;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         which: BenchCommand,
     },
+    /// Vector tiles offline (see `riskmap tiles export --help`).
+    Tiles {
+        #[command(subcommand)]
+        which: TilesCommand,
+    },
     /// Recompute every risk level and print a summary by level.
     Score {
         /// Assessment date YYYY-MM-DD (accident windows); default today (UTC).
@@ -99,6 +106,23 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum TilesCommand {
+    /// Write every tileset as layers of one PMTiles v3 archive (tiles meeting the data).
+    Export {
+        /// The archive to write (.pmtiles).
+        out: PathBuf,
+        /// Lowest zoom.
+        #[arg(long, default_value_t = 0)]
+        min_zoom: u8,
+        /// Highest zoom (at most 16).
+        #[arg(long, default_value_t = 14)]
+        max_zoom: u8,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Full scoring and incremental rescoring on a synthetic province.
     Score {
@@ -117,6 +141,24 @@ enum BenchCommand {
         /// Random seed.
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
+    },
+    /// Tile rendering: riskmap in process (cold and cached) against PostGIS ST_AsMVT.
+    Tiles {
+        /// Synthetic enterprise points.
+        #[arg(long, default_value_t = 1_000_000)]
+        features: usize,
+        /// Tiles in the z6–z14 workload.
+        #[arg(long, default_value_t = 3000)]
+        tiles: usize,
+        /// Concurrent workers (threads for riskmap, connections for PostGIS).
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
+        /// PostGIS URL (postgres://…) to compare with; none: riskmap only.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
     },
 }
 
@@ -146,6 +188,33 @@ async fn main() -> ExitCode {
             store,
         } => run_import(collection, file, crs, format, store).await,
         Command::Score { today, json, store } => score(today, json, store).await,
+        Command::Tiles {
+            which:
+                TilesCommand::Export {
+                    out,
+                    min_zoom,
+                    max_zoom,
+                    store,
+                },
+        } => tiles_export(out, min_zoom, max_zoom, store).await,
+        Command::Bench {
+            which:
+                BenchCommand::Tiles {
+                    features,
+                    tiles,
+                    concurrency,
+                    seed,
+                    database_url,
+                },
+        } => bench_tiles::run(bench_tiles::TilesBench {
+            features,
+            tiles,
+            concurrency,
+            seed,
+            database_url: database_url.filter(|u| !u.trim().is_empty()),
+        })
+        .await
+        .map(|()| ExitCode::SUCCESS),
         Command::Bench {
             which:
                 BenchCommand::Score {
@@ -354,6 +423,19 @@ async fn score(
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn tiles_export(
+    out: PathBuf,
+    min_zoom: u8,
+    max_zoom: u8,
+    store_args: StoreArgs,
+) -> anyhow::Result<ExitCode> {
+    let config = store_args.config();
+    let store = open_store(&config, true, false).await?;
+    tracing::info!("exporting tiles ({})", describe(&config));
+    export::run(store, out, min_zoom, max_zoom).await?;
     Ok(ExitCode::SUCCESS)
 }
 
