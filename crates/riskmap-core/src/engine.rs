@@ -988,7 +988,7 @@ impl Grid {
             let before = cell.clone();
             let mut counts = [0u32; 4];
             for l in members.values() {
-                counts[level_index(*l)] += 1;
+                counts[l.index()] += 1;
             }
             let max = members.values().copied().max().unwrap_or(RiskLevel::Blue);
             let weighted = assess_grid_weighted(counts, rules);
@@ -1007,15 +1007,6 @@ impl Grid {
             }
         }
         changed
-    }
-}
-
-fn level_index(l: RiskLevel) -> usize {
-    match l {
-        RiskLevel::Blue => 0,
-        RiskLevel::Yellow => 1,
-        RiskLevel::Orange => 2,
-        RiskLevel::Red => 3,
     }
 }
 

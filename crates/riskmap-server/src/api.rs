@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use geo::{Centroid, Contains};
-use riskmap_core::scoring::RiskLevel;
 use riskmap_core::{Collection, Record};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -147,7 +146,7 @@ async fn stats(
             _ => district_of(f),
         }
         .unwrap_or_else(|| "(none)".to_string());
-        let i = level_index(level);
+        let i = level.index();
         groups.entry(key).or_default()[i] += 1;
         totals[i] += 1;
     }
@@ -171,13 +170,4 @@ async fn stats(
         "groups": groups,
         "totals": counts(&totals),
     })))
-}
-
-fn level_index(l: RiskLevel) -> usize {
-    match l {
-        RiskLevel::Blue => 0,
-        RiskLevel::Yellow => 1,
-        RiskLevel::Orange => 2,
-        RiskLevel::Red => 3,
-    }
 }

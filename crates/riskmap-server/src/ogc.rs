@@ -112,7 +112,7 @@ impl OutputCrs {
 }
 
 /// The base URL for links, from the request's Host (and proxy) headers.
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let proto = get("x-forwarded-proto").unwrap_or("http");
     let host = get("x-forwarded-host")

@@ -23,6 +23,7 @@ use riskmap_tiles::{PropValue, TileCoord, TileFeature, TileOptions, build_layer,
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+use crate::ogc::base_url;
 use crate::state::AppState;
 
 /// Highest zoom served.
@@ -348,15 +349,6 @@ async fn tile(
     h.insert(header::ETAG, etag);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(resp)
-}
-
-fn base_url(headers: &HeaderMap) -> String {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = get("x-forwarded-proto").unwrap_or("http");
-    let host = get("x-forwarded-host")
-        .or_else(|| get("host"))
-        .unwrap_or("127.0.0.1:8080");
-    format!("{proto}://{host}")
 }
 
 fn fields(tileset: &str) -> Value {
