@@ -993,7 +993,7 @@ ENTERPRISES = [
              U("P1", P, "过氧化反应车间", (60, 40), "w", [("过氧化氢溶液（含量≥27.5%）", 30), ("冰乙酸", 20)], ["过氧化工艺"]),
              U("T1", S, "过氧化物仓库", (50, 35), "e", [("过氧化氢溶液（含量≥27.5%）", 300), ("偶氮二异丁腈", 40)]),
          ]),
-    dict(id="ent-23", osm="650075905", park="park-xiasha", name="示例下沙烷基化有限公司",
+    dict(id="ent-23", osm="650075905", park="park-xiasha", installation="new", name="示例下沙烷基化有限公司",
          industry="化工", employees=140, std=2, accidents=[], units=[
              U("P1", P, "烷基化装置", (70, 45), "c", [("苯", 40), ("丙烯", 8)], ["烷基化工艺"]),
          ]),
@@ -1051,7 +1051,7 @@ ENTERPRISES = [
              U("T1", S, "汽油罐区", (140, 100), "w", [("汽油", 6000)]),
              U("T2", S, "柴油罐区", (140, 100), "e", [("柴油", 8000)]),
          ]),
-    dict(id="ent-37", osm="154103587", park=None, name="示例萧山液化天然气储配有限公司",
+    dict(id="ent-37", osm="154103587", park=None, installation="new", name="示例萧山液化天然气储配有限公司",
          industry="燃气", employees=45, std=2, accidents=[], units=[
              U("T1", S, "LNG储罐区", (60, 45), "c", [("液化天然气", 200)]),
          ]),
@@ -1192,7 +1192,8 @@ def build_enterprises(industrial, districts, parks):
             "credit_code": make_credit_code(spec["id"], dcode),
             "industry": spec["industry"], "district_code": dcode, "park_id": park_id,
             "employees": spec["employees"], "standardization_level": spec["std"],
-            "accidents": spec["accidents"], "units": units, "sample": True,
+            "accidents": spec["accidents"], "units": units,
+            "installation": spec.get("installation", "existing"), "sample": True,
             "site_source": "OpenStreetMap industrial land use, osm_id %s (%s); occupant fictitious" % (
                 spec["osm"], "outline" if site_geom["type"] != "Point" else "point on the polygon"),
         }
@@ -1725,6 +1726,9 @@ def render_readme(ctx, outputs):
     a("")
     a("There is no public register of 化工园区, hazardous-chemical enterprises or major hazard installations "
       "with coordinates, so this part of the demo cannot be real.")
+    a("")
+    a("Every sample enterprise declares `installation` (新建/在役装置, GB 36894-2018): ent-23 and ent-37 are "
+      "`new` (stricter individual-risk criteria), the others `existing`.")
     a("")
     a("## Study area")
     a("")

@@ -1353,7 +1353,7 @@ mod tests {
             let mut cat = Catalog::new();
             cat.load(Collection::Enterprises, mk(Collection::Enterprises, serde_json::json!({"type": "FeatureCollection", "features": [
                 {"type": "Feature", "id": "e", "geometry": {"type": "Point", "coordinates": [site.0, site.1]},
-                 "properties": {"name": "e", "industry": "化工", "units": [{"id": "T", "kind": "storage", "substances": [{"name": "液氯", "quantity_t": 30}]}]}}]})));
+                 "properties": {"name": "e", "industry": "化工", "installation": "existing", "units": [{"id": "T", "kind": "storage", "substances": [{"name": "液氯", "quantity_t": 30}]}]}}]})));
             let line_end = (site.0 + 0.01, site.1 + 0.004);
             cat.load(Collection::Pipelines, mk(Collection::Pipelines, serde_json::json!({"type": "FeatureCollection", "features": [
                 {"type": "Feature", "id": "p", "geometry": {"type": "LineString", "coordinates": [[site.0, site.1], [line_end.0, line_end.1]]},

@@ -18,8 +18,9 @@ use riskmap_spatial::Crs;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Accident, AccidentSeverity, Collection, District, Enterprise, Feature, Park, ParkKind,
-    Pipeline, PipelineKind, ProtectionTarget, Record, Substance, TargetCategory, Unit, UnitKind,
+    Accident, AccidentSeverity, Collection, District, Enterprise, Feature, Installation, Park,
+    ParkKind, Pipeline, PipelineKind, ProtectionTarget, Record, Substance, TargetCategory, Unit,
+    UnitKind,
 };
 use crate::standards::gb18218::Gb18218;
 
@@ -986,6 +987,15 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
             processes: uf.strings("processes", errs),
         });
     }
+    let holds_substances = units.iter().any(|u| !u.substances.is_empty());
+    let installation: Option<Installation> =
+        f.choice("installation", &["new", "existing"], false, errs);
+    if holds_substances && f.get("installation").is_none() {
+        errs.push(
+            f.path("installation"),
+            "required for a site that holds hazardous substances: \"new\" (新建装置) or \"existing\" (在役装置), GB 36894-2018",
+        );
+    }
     Enterprise {
         name: f.string("name", true, errs).unwrap_or_default(),
         credit_code,
@@ -998,6 +1008,7 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
             .map(|x| x as u8),
         accidents,
         units,
+        installation,
         extra: f.extra(&[
             "name",
             "credit_code",
@@ -1008,6 +1019,7 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
             "standardization_level",
             "accidents",
             "units",
+            "installation",
         ]),
     }
 }
@@ -1185,7 +1197,7 @@ mod tests {
     fn substances_must_be_known_or_categorised() {
         let ent = |subs: Value| {
             json!({"type": "Feature", "id": "e1", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
-                "properties": {"name": "示例化工", "units": [{"id": "T1", "kind": "storage", "substances": subs}]}})
+                "properties": {"name": "示例化工", "installation": "new", "units": [{"id": "T1", "kind": "storage", "substances": subs}]}})
         };
         let ok = ent(
             json!([{"name": "液氯", "quantity_t": 30}, {"cas": "67-56-1", "quantity_t": 100},

@@ -213,9 +213,36 @@ pub struct Enterprise {
     /// Production and storage units (生产单元/储存单元).
     #[serde(default)]
     pub units: Vec<Unit>,
+    /// New or existing installation (新建/在役装置, GB 36894-2018 表1): decides
+    /// which individual-risk criterion applies around the site. Required on
+    /// import for every enterprise that holds a hazardous substance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation: Option<Installation>,
     /// Properties outside the schema, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Whether a site's installations are new or existing (新建装置/在役装置,
+/// GB 36894-2018): new installations must meet the stricter individual-risk
+/// criteria.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Installation {
+    /// 新建装置 (new, extended or rebuilt).
+    New,
+    /// 在役装置 (in service).
+    Existing,
+}
+
+impl Installation {
+    /// `new` or `existing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Installation::New => "new",
+            Installation::Existing => "existing",
+        }
+    }
 }
 
 /// Kind of park (园区类型).

@@ -69,7 +69,7 @@ fn realistic(collection: Collection, v: u32) -> Vec<Value> {
             "properties": {
                 "name": "杭州某某氯碱化工有限公司", "credit_code": "91350100M000100Y43",
                 "industry": "化工", "district_code": "330102", "park_id": "park-01",
-                "employees": 320 + v, "standardization_level": 2,
+                "employees": 320 + v, "standardization_level": 2, "installation": "existing",
                 "accidents": [{"date": "2019-07-12", "severity": "general", "deaths": 0}],
                 "units": [
                     {"id": "T-101", "name": "液氯储罐区", "kind": "storage",

@@ -11,8 +11,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use riskmap_core::engine::{Edit, EngineConfig, RiskState};
 use riskmap_core::model::{
-    District, Enterprise, Park, ParkKind, Pipeline, PipelineKind, ProtectionTarget, Substance,
-    TargetCategory, Unit, UnitKind,
+    District, Enterprise, Installation, Park, ParkKind, Pipeline, PipelineKind, ProtectionTarget,
+    Substance, TargetCategory, Unit, UnitKind,
 };
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature, Record};
@@ -190,6 +190,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
                     standardization_level: Some(rng.random_range(1..=3)),
                     accidents: vec![],
                     units,
+                    installation: Some(Installation::Existing),
                     extra: Map::new(),
                 }),
             }

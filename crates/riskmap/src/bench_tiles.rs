@@ -105,6 +105,7 @@ fn synthetic(n: usize, seed: u64) -> Vec<Feature> {
                         }],
                         processes: vec![],
                     }],
+                    installation: Some(riskmap_core::model::Installation::Existing),
                     extra: Map::new(),
                 }),
             }

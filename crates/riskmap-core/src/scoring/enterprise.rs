@@ -857,6 +857,7 @@ mod tests {
             standardization_level: None,
             accidents,
             units,
+            installation: None,
             extra: Default::default(),
         }
     }

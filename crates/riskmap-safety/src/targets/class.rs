@@ -44,15 +44,9 @@ impl TargetClass {
 }
 
 /// Whether the installation is new (新建) or existing (在役), which sets
-/// the individual-risk criterion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstallationStatus {
-    /// 新建装置 (new, including extension and reconstruction).
-    New,
-    /// 在役装置 (existing, in service).
-    Existing,
-}
+/// the individual-risk criterion: the enterprise's own `installation` field
+/// ([`riskmap_core::model::Installation`]).
+pub use riskmap_core::model::Installation as InstallationStatus;
 
 /// GB 36894-2018 individual-risk criterion (个人风险基准), per year: the
 /// individual risk at a protection target of `class` must be ≤ this value.
