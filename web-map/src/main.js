@@ -1,16 +1,22 @@
 // riskmap web map: the server's MapLibre style plus legend, layer toggles,
-// level filter, feature explanations, search, district statistics and PNG
-// export. Everything is loaded from the serving origin.
+// level filter, feature explanations, search, district statistics, PNG
+// export, the safety-distance layers and site reports (safety.js) and the
+// siting tool (siting.js). Everything is loaded from the serving origin.
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 import * as maplibregl from 'maplibre-gl';
 import { STRINGS } from './i18n.js';
+import { addSafetyLayers, renderSafetyLegend, reportHtml, SAFETY_SOURCES } from './safety.js';
+import { createSiting } from './siting.js';
+import { esc, fetchAllFeatures, fmt } from './util.js';
 
 /** The four risk colours (GB/T 四色, as `RiskLevel::colour_hex` on the server). */
 export const LEVELS = ['red', 'orange', 'yellow', 'blue'];
 export const COLOURS = { red: '#FF0000', orange: '#ED7D31', yellow: '#FFFF00', blue: '#00B0F0' };
 /** Tilesets (= collections) in click priority order. */
-const SOURCES = ['enterprises', 'pipelines', 'parks', 'protection_targets', 'risk_grid', 'districts'];
+const SOURCES = ['enterprises', 'violations', 'pipelines', 'parks', 'protection_targets', 'safety_zones', 'risk_grid', 'districts'];
+/** Collections without a risk explanation (/api/risk): derived safety results. */
+const UNEXPLAINED = new Set(SAFETY_SOURCES);
 /** Sources whose layers are coloured by `risk_level` and follow the level filter. */
 const LEVELLED = new Set(['enterprises', 'pipelines', 'parks', 'risk_grid']);
 
@@ -21,7 +27,8 @@ const state = {
   hidden: new Set(),
   counts: null,
   stats: null,
-  selected: null, // { collection, id, properties, explanation }
+  selected: null, // { collection, id, properties, explanation, report }
+  panelView: null, // 'feature' | 'siting' | null (closed)
   enterprises: null,
   dataDate: new Date(),
 };
@@ -32,10 +39,6 @@ function initialLang() {
   try { return localStorage.getItem('riskmap.lang') === 'en' ? 'en' : 'zh'; } catch { return 'zh'; }
 }
 const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
-
-function esc(v) {
-  return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-}
 
 async function getJson(path) {
   const res = await fetch(path, { headers: { Accept: 'application/json, application/geo+json' } });
@@ -68,21 +71,27 @@ function styleLayers() {
 
 map.on('load', () => {
   for (const l of styleLayers()) originalFilters.set(l.id, l.filter);
+  siting.addOverlays();
   renderLayerToggles();
   renderLevelFilter();
   applyLevelFilter();
   refreshCounts();
   loadStats();
+  addSafetyLayers(map, { getJson, loadZones, beforeZones: 'enterprise-sites', beforeViolations: 'report-zones-line' })
+    .then(() => renderLayerToggles())
+    .catch((err) => console.warn('safety layers', err));
 });
 
 map.on('moveend', debounce(refreshCounts, 250));
 
 map.on('mousemove', (e) => {
+  if (siting.onMouseMove(e)) return;
   const hits = map.queryRenderedFeatures(e.point, { layers: interactiveLayers() });
   map.getCanvas().style.cursor = hits.length ? 'pointer' : '';
 });
 
 map.on('click', (e) => {
+  if (siting.onMapClick(e)) return;
   const pad = 4;
   const box = [[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]];
   const hits = map.queryRenderedFeatures(box, { layers: interactiveLayers() });
@@ -93,8 +102,8 @@ map.on('click', (e) => {
 });
 
 function interactiveLayers() {
-  // District outlines are not clickable (the fill is); pipelines are lines.
-  return styleLayers().filter((l) => (SOURCES.includes(l.source) && l.type !== 'line') || l.source === 'pipelines').map((l) => l.id);
+  // District outlines are not clickable (the fill is); pipelines and safety zones are lines.
+  return styleLayers().filter((l) => (SOURCES.includes(l.source) && l.type !== 'line') || l.source === 'pipelines' || l.source === 'safety_zones').map((l) => l.id);
 }
 
 // ----------------------------------------------------- layers and levels
@@ -155,9 +164,11 @@ function renderLegend() {
 
 // ------------------------------------------------------------ side panel
 async function openFeature(collection, id, properties) {
-  state.selected = { collection, id, properties, explanation: undefined };
+  if (state.selected?.report && state.selected.id !== id) setReportZones(null);
+  state.selected = { collection, id, properties, explanation: undefined, report: undefined };
+  state.panelView = 'feature';
   renderPanel();
-  if (properties?.aggregated || id === undefined || id === null) {
+  if (properties?.aggregated || id === undefined || id === null || UNEXPLAINED.has(collection)) {
     state.selected.explanation = null;
     renderPanel();
     return;
@@ -171,30 +182,109 @@ async function openFeature(collection, id, properties) {
   if (state.selected?.id === id) renderPanel();
 }
 
-function fmt(v) {
-  if (v === null || v === undefined) return '—';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2);
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+/** Shows the right-hand panel with a view ('feature', 'siting') or closes it (null). */
+function showPanel(view) {
+  state.panelView = view;
+  renderPanel();
+}
+
+/** The site a feature's safety report belongs to, if any. */
+function reportSiteOf(sel) {
+  if (!sel || sel.properties?.aggregated) return null;
+  if (sel.collection === 'enterprises') return sel.id;
+  if (UNEXPLAINED.has(sel.collection)) return sel.properties?.site_id ?? null;
+  return null;
+}
+
+function setReportZones(fc) {
+  map.getSource('report-zones')?.setData(fc ?? { type: 'FeatureCollection', features: [] });
+}
+
+/** Loads GET /api/sites/{id}/report into the open panel and draws its zones. */
+async function loadReport(siteId) {
+  const sel = state.selected;
+  if (!sel) return;
+  sel.report = 'loading';
+  renderPanel();
+  let report;
+  try {
+    report = await getJson(`/api/sites/${encodeURIComponent(siteId)}/report`);
+  } catch (err) {
+    report = { missing: true, status: err.status ?? 0, siteId };
+    if (err.status !== 404) console.warn('site report', err);
+  }
+  if (state.selected !== sel) return;
+  sel.report = report;
+  if (!report.missing) {
+    const zones = report.zones_geojson ?? { type: 'FeatureCollection', features: [] };
+    setReportZones(zones);
+    const b = new maplibregl.LngLatBounds();
+    const walk = (c) => { if (typeof c[0] === 'number') b.extend([c[0], c[1]]); else c.forEach(walk); };
+    zones.features.forEach((f) => f.geometry && walk(f.geometry.coordinates));
+    if (!b.isEmpty()) map.fitBounds(b, { padding: 60, maxZoom: 16, duration: 600 });
+  }
+  renderPanel();
+  $('#site-report')?.scrollIntoView({ block: 'start' });
+}
+
+/** Opens an enterprise's panel and its safety report (from the siting result). */
+async function openSite(id) {
+  let props = { id };
+  try {
+    await loadEnterprises();
+    const f = state.enterprises.find((x) => String(x.id) === String(id));
+    if (f) { const { units, accidents, ...rest } = f.properties ?? {}; void units; void accidents; props = { id: f.id, ...rest }; }
+  } catch { /* the panel still opens */ }
+  openFeature('enterprises', id, props);
+  await loadReport(id);
+}
+
+function renderReportSection(sel) {
+  const site = reportSiteOf(sel);
+  if (!site) return '';
+  const r = sel.report;
+  const parts = [`<section id="site-report" data-site="${esc(site)}">`];
+  if (r === undefined) {
+    parts.push(`<button type="button" id="site-report-button" data-site="${esc(site)}">${esc(t('siteReport'))}</button>`);
+  } else if (r === 'loading') {
+    parts.push(`<h4>${esc(t('siteReport'))}</h4><p class="hint">${esc(t('loading'))}</p>`);
+  } else if (r.missing) {
+    parts.push(`<h4>${esc(t('siteReport'))}</h4><p class="hint" id="site-report-missing">${esc(r.status === 404 ? t('noSiteReport') : `${t('errorOther')} (HTTP ${r.status})`)}</p>`);
+  } else {
+    parts.push(`<h4>${esc(t('siteReport'))} · ${esc(r.site_name ?? site)}</h4>`);
+    parts.push(reportHtml(r, t, state.lang));
+    parts.push(`<p><a href="/api/sites/${encodeURIComponent(site)}/report" target="_blank" rel="noopener">${esc(t('reportJson'))}</a></p>`);
+  }
+  parts.push('</section>');
+  return parts.join('');
 }
 
 function renderPanel() {
   const sel = state.selected;
   const panel = $('#panel');
-  if (!sel) { panel.hidden = true; return; }
+  if (state.panelView === 'siting') {
+    panel.hidden = false;
+    panel.classList.add('wide');
+    siting.renderResult($('#panel-body'));
+    return;
+  }
+  // A loaded site report has wide tables: widen the panel for it.
+  panel.classList.toggle('wide', Boolean(sel?.report && typeof sel.report === 'object' && !sel.report.missing));
+  if (!sel || state.panelView !== 'feature') { panel.hidden = true; return; }
   panel.hidden = false;
   const p = sel.properties ?? {};
   const ex = sel.explanation;
   const level = ex?.risk_level ?? p.risk_level;
   const parts = [];
-  parts.push(`<h3>${esc(p.name ?? sel.id)}</h3>`);
+  parts.push(`<h3>${esc(p.name ?? (state.lang === 'en' ? p.label_en : p.label_zh) ?? sel.id)}</h3>`);
   parts.push(`<div class="meta">${esc(t('layer_' + sel.collection))} · <code>${esc(sel.id)}</code></div>`);
   if (level) parts.push(`<p>${esc(t('level'))}: <span class="badge ${esc(level)}" data-level="${esc(level)}">${esc(t(level))}</span></p>`);
   if (p.aggregated) parts.push(`<p class="hint">${esc(t('aggregated'))}</p>`);
+  parts.push(renderReportSection(sel));
   if (ex === undefined) {
     parts.push(`<p class="hint">${esc(t('loading'))}</p>`);
   } else if (ex === null) {
-    if (!p.aggregated) parts.push(`<p class="hint">${esc(t('noExplanation'))}</p>`);
+    if (!p.aggregated && !UNEXPLAINED.has(sel.collection)) parts.push(`<p class="hint">${esc(t('noExplanation'))}</p>`);
   } else {
     parts.push('<dl class="props">');
     parts.push(`<dt>${esc(t('score'))}</dt><dd id="panel-score">${esc(fmt(ex.score))}</dd>`);
@@ -224,16 +314,34 @@ function renderPanel() {
   $('#panel-body').innerHTML = parts.join('');
 }
 
-$('#panel-close').addEventListener('click', () => { state.selected = null; renderPanel(); });
+$('#panel-close').addEventListener('click', () => {
+  if (state.panelView === 'feature') { state.selected = null; setReportZones(null); }
+  showPanel(null);
+});
+$('#panel-body').addEventListener('click', (e) => {
+  const b = e.target.closest('#site-report-button');
+  if (b) loadReport(b.dataset.site);
+});
 
 // ---------------------------------------------------------------- search
 let searchLoading = null;
 function loadEnterprises() {
   searchLoading ??= getJson('/collections/enterprises/items?limit=10000').then((fc) => {
     state.enterprises = fc.features ?? [];
+    return state.enterprises;
   }).catch((err) => { searchLoading = null; throw err; });
   return searchLoading;
 }
+
+/** Every safety zone as GeoJSON (once; the layer fallback and the siting tool share it). */
+let zonesLoading = null;
+function loadZones() {
+  zonesLoading ??= fetchAllFeatures(getJson, '/collections/safety_zones/items?limit=10000')
+    .catch((err) => { zonesLoading = null; throw err; });
+  return zonesLoading;
+}
+
+const siting = createSiting({ map, state, t, getJson, loadZones, loadEnterprises, showPanel, openSite });
 
 const input = $('#search-input');
 const results = $('#search-results');
@@ -408,8 +516,11 @@ function setLang(lang) {
   document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   document.querySelectorAll('#lang button').forEach((b) => b.classList.toggle('active', b.dataset.lang === state.lang));
   renderLegend();
+  renderSafetyLegend($('#safety-legend-list'), t);
   if (map.isStyleLoaded()) { renderLayerToggles(); renderLevelFilter(); }
   renderStats();
+  siting.renderForm();
+  siting.renderLabels();
   renderPanel();
 }
 document.querySelectorAll('#lang button').forEach((b) => b.addEventListener('click', () => setLang(b.dataset.lang)));
@@ -422,4 +533,4 @@ function debounce(fn, ms) {
 }
 
 /** Hooks for the browser tests and the console. */
-window.__riskmap = { map, state, setLang, openFeature, exportPng, renderExport, COLOURS };
+window.__riskmap = { map, state, setLang, openFeature, openSite, loadReport, exportPng, renderExport, COLOURS, siting };

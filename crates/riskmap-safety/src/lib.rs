@@ -33,6 +33,29 @@
 //!     [`consequence::units`]: shared physics and unit conversions.
 //! - [`targets`]: [`TargetClass`], [`classify()`], [`ir_criterion`], rules
 //!   from `data/rules/protection-target-classes.toml` (UNCONFIRMED).
+//! - [`qra`]: quantitative risk assessment (定量风险评价, GB/T 37243-2019
+//!   §6) against GB 36894-2018, in a site-local metric frame (m east, m
+//!   north of the site's reference point):
+//!   - [`qra::rules`]: [`QraRules`] from `data/rules/qra-*.toml` (Purple
+//!     Book LOC frequencies, PB Table 4.5 ignition, default weather D5/F1.5,
+//!     substance properties, lethality rules, F–N lines; most UNCONFIRMED);
+//!   - [`qra::scenario`]: [`scenarios_for_units`] — instantaneous, 10-min and
+//!     10 mm-hole releases per unit and substance with their PB event trees
+//!     (pool/jet fire, fireball, flash fire, TNT explosion, toxic plume or
+//!     puff; **dense gas not modelled**);
+//!   - [`qra::risk`]: [`individual_risk_at`] (direct evaluation, the oracle),
+//!     [`individual_risk_field`] (radial tables per release point, rayon over
+//!     rows), [`auto_grid`];
+//!   - [`qra::lethality`]: the PB sector method (P_cl, PI, ECW, P_ci);
+//!   - [`qra::contours`]: [`risk_contours`] at [`CONTOUR_LEVELS`] (marching
+//!     squares on log10 IR via `riskmap_spatial::contour`);
+//!   - [`qra::societal`]: [`fn_curve`] against the GB 36894 lines.
+//! - [`siting`]: the GB/T 37243-2019 §4 decision flow ([`choose_methods`]:
+//!   consequence / QRA / code distances), the consequence method for
+//!   explosives ([`explosive_consequence_zone`], GB 6722 2 kPa PLACEHOLDER
+//!   threshold, UNCONFIRMED) and code separation distances
+//!   ([`CodeDistanceTable`] from `data/rules/code-distances.toml`, every
+//!   distance UNCONFIRMED).
 //! - [`effect`]: [`EffectModel`], [`EffectDistance`], [`Reach`],
 //!   [`ModelInfo`].
 //! - [`solve`]: the distance search (log scan + bisection).
@@ -76,7 +99,10 @@ pub mod confidence;
 pub mod consequence;
 pub mod effect;
 pub mod error;
+pub mod qra;
 mod quadrature;
+pub mod site;
+pub mod siting;
 pub mod solve;
 pub mod targets;
 
@@ -92,6 +118,16 @@ pub use consequence::{
 };
 pub use effect::{EffectDistance, EffectModel, EffectQuantity, ModelInfo, Reach};
 pub use error::SafetyError;
+pub use qra::{
+    CONTOUR_LEVELS, FnCurve, FnPoint, GridSpec, IsoRisk, PopulationPoint, QraModel, QraRules,
+    RiskField, Scenario, ScenarioSet, SocietalRegion, UnitRelease, Weather, WeatherClass,
+    auto_grid, fn_curve, individual_risk_at, individual_risk_field, risk_contours,
+    scenarios_for_units,
+};
+pub use siting::{
+    CodeDistance, CodeDistanceTable, ConsequenceZone, Method, MethodChoice, choose_methods,
+    explosive_consequence_zone,
+};
 pub use targets::{
     InstallationStatus, TargetClass, TargetClassRules, classify, classify_target, ir_criterion,
     meets_ir_criterion,

@@ -1,6 +1,8 @@
 //! Derived, read-only collections: `risk_grid` (the four-colour grid, 四色图
 //! 网格) and `pipeline_segments` (pipelines cut into segments with their HCA
-//! level). Computed by the risk engine, never stored.
+//! level), computed by the risk engine; `safety_zones` (外部安全防护区) and
+//! `violations` (targets inside a zone that protects their class), computed
+//! by [`riskmap_safety::site::SafetyState`]. Never stored.
 
 use axum::response::Response;
 use geo::{Geometry, Intersects, Rect};
@@ -17,11 +19,20 @@ pub enum Derived {
     RiskGrid,
     /// Pipeline segments with their HCA level.
     PipelineSegments,
+    /// External safety protection zones (外部安全防护区) of every site.
+    SafetyZones,
+    /// Protection targets inside a zone that protects their class (违规防护目标).
+    Violations,
 }
 
 impl Derived {
     /// Every derived collection.
-    pub const ALL: [Derived; 2] = [Derived::RiskGrid, Derived::PipelineSegments];
+    pub const ALL: [Derived; 4] = [
+        Derived::RiskGrid,
+        Derived::PipelineSegments,
+        Derived::SafetyZones,
+        Derived::Violations,
+    ];
 
     /// From a collection id.
     pub fn parse(name: &str) -> Option<Derived> {
@@ -33,6 +44,8 @@ impl Derived {
         match self {
             Derived::RiskGrid => "risk_grid",
             Derived::PipelineSegments => "pipeline_segments",
+            Derived::SafetyZones => "safety_zones",
+            Derived::Violations => "violations",
         }
     }
 
@@ -40,6 +53,10 @@ impl Derived {
         match self {
             Derived::RiskGrid => "四色图网格 Four-colour risk grid",
             Derived::PipelineSegments => "管段高后果区 Pipeline segments (HCA)",
+            Derived::SafetyZones => "外部安全防护区 External safety protection zones",
+            Derived::Violations => {
+                "外部安全防护距离内的防护目标 Protection targets inside safety zones"
+            }
         }
     }
 }
@@ -130,6 +147,26 @@ fn collect(
             }
             out.sort_by(|a, b| a.0.cmp(&b.0));
         }
+        Derived::SafetyZones => {
+            let safety = state.safety();
+            for z in safety.zones() {
+                let g = Geometry::MultiPolygon(z.geometry.clone());
+                if keep(&g) {
+                    out.push((z.id.clone(), g, zone_properties(z)));
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Derived::Violations => {
+            let safety = state.safety();
+            for v in safety.violations() {
+                let g = Geometry::Point(v.point);
+                if keep(&g) {
+                    out.push((v.id.clone(), g, violation_properties(v)));
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+        }
     }
     (out.len(), out)
 }
@@ -185,4 +222,48 @@ pub(crate) fn item(
         .find(|(fid, _, _)| fid == id)
         .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {}", d.as_str())))?;
     Ok(geojson_response(feature(d, &fid, &g, p, crs, base), crs))
+}
+
+/// Properties of a safety zone as served (collection items and tiles).
+pub fn zone_properties(z: &riskmap_safety::site::SafetyZone) -> Value {
+    json!({
+        "site_id": z.site_id,
+        "kind": z.kind,
+        "method": z.method,
+        "level": z.level,
+        "classes": z.classes,
+        "distance_m": round1(z.distance_m),
+        "clause": z.clause,
+        "label_zh": z.label_zh,
+        "label_en": z.label_en,
+        "governing": z.governing,
+        "unconfirmed": z.unconfirmed,
+        "area_m2": round1(z.area_m2),
+        "model": riskmap_safety::site::MODEL_ID,
+    })
+}
+
+/// Properties of a violation as served (collection items and tiles).
+pub fn violation_properties(v: &riskmap_safety::site::Violation) -> Value {
+    json!({
+        "target_id": v.target_id,
+        "name": v.target_name,
+        "target_class": v.target_class,
+        "site_id": v.site_id,
+        "site_name": v.site_name,
+        "zone_id": v.zone_id,
+        "method": v.method,
+        "clause": v.clause,
+        "distance_m": round1(v.distance_m),
+        "required_distance_m": round1(v.required_distance_m),
+        "criterion_per_year": v.criterion_per_year,
+        "individual_risk_per_year": v.individual_risk_per_year,
+        "margin_m": round1(v.margin_m),
+        "governing": v.governing,
+        "unconfirmed": v.unconfirmed,
+    })
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }

@@ -6,8 +6,11 @@
 //!   stores first and then updates the catalogue.
 //! - [`ogc`]: OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS for
 //!   EPSG:4490, Part 4-style writes).
-//! - [`derived`]: read-only derived collections (`risk_grid`, `pipeline_segments`).
+//! - [`derived`]: read-only derived collections (`risk_grid`, `pipeline_segments`,
+//!   `safety_zones`, `violations`).
 //! - [`api`]: `/api/risk/{collection}/{id}` explanations and `/api/stats/risk`.
+//! - [`siting`]: `POST /api/siting/check` (规划选址) and
+//!   `GET /api/sites/{id}/report` (外部安全防护距离 report of one site).
 //! - [`tiles`]: vector tiles (MVT) built in process, TileJSON, the MapLibre
 //!   style, and the tile cache with ETags and edit-driven purging.
 //! - [`error`]: [`ApiError`], the one error type handlers return.
@@ -20,6 +23,7 @@ pub mod api;
 pub mod derived;
 pub mod error;
 pub mod ogc;
+pub mod siting;
 pub mod state;
 pub mod tiles;
 pub mod web;
@@ -42,6 +46,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     ogc::routes()
         .merge(api::routes())
+        .merge(siting::routes())
         .merge(tiles::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,13 +1,15 @@
 //! Shared application state.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use geo::{BoundingRect, Rect};
 
-use crate::tiles::TileCache;
+use crate::tiles::{TileCache, TileIndex};
 use riskmap_core::engine::{Changes, Edit, EngineConfig, RiskState};
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature};
+use riskmap_safety::site::{SafetyConfig, SafetyState};
 use riskmap_store::{ImportSummary, Store, StoreResult};
 
 /// Server settings from the command line.
@@ -26,11 +28,18 @@ pub struct AppState {
     /// Every derived result (risk levels, explanations, the grid), kept
     /// current by the risk engine after each write.
     risk: Arc<RwLock<RiskState>>,
+    /// External safety zones and violations (外部安全防护距离) of every site,
+    /// kept current after each write; their verdicts feed the enterprise score.
+    safety: Arc<RwLock<SafetyState>>,
+    safety_config: Arc<SafetyConfig>,
     rules: &'static Rules,
     /// Serialises writes so the store and the catalogue change in the same order.
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// Rendered tiles; purged where an edit changes anything.
     tile_cache: Arc<Mutex<TileCache>>,
+    /// Pre-aggregated, pre-projected points of the point tilesets, kept in
+    /// step with the catalogue and the risk state by every write.
+    tile_index: Arc<RwLock<TileIndex>>,
     config: Arc<ServerConfig>,
 }
 
@@ -42,11 +51,18 @@ impl AppState {
             catalog.load(c, store.all(c).await?);
         }
         let rules = Rules::builtin();
-        let risk = RiskState::compute(&catalog, rules, EngineConfig::new(today_utc(), rules));
+        let mut risk = RiskState::compute(&catalog, rules, EngineConfig::new(today_utc(), rules));
+        let safety_config = SafetyConfig::embedded();
+        let safety = SafetyState::compute(&catalog, &safety_config);
+        risk.set_external_distance_ok(&catalog, rules, &safety.verdicts());
+        let tile_index = TileIndex::build(&catalog, &risk, &riskmap_tiles::TileOptions::default());
         Ok(Self {
             store,
+            tile_index: Arc::new(RwLock::new(tile_index)),
             catalog: Arc::new(RwLock::new(catalog)),
             risk: Arc::new(RwLock::new(risk)),
+            safety: Arc::new(RwLock::new(safety)),
+            safety_config: Arc::new(safety_config),
             rules,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             tile_cache: Arc::new(Mutex::new(TileCache::new(TILE_CACHE_CAPACITY))),
@@ -69,6 +85,21 @@ impl AppState {
     /// Read access to the derived results. Hold it briefly.
     pub fn risk(&self) -> RwLockReadGuard<'_, RiskState> {
         self.risk.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Read access to the safety zones and violations. Hold it briefly.
+    pub fn safety(&self) -> RwLockReadGuard<'_, SafetyState> {
+        self.safety.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The settings of the site assessment.
+    pub fn safety_config(&self) -> &SafetyConfig {
+        &self.safety_config
+    }
+
+    /// Read access to the tile index. Hold it briefly.
+    pub fn tile_index(&self) -> RwLockReadGuard<'_, TileIndex> {
+        self.tile_index.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The tile cache.
@@ -104,23 +135,41 @@ impl AppState {
         let summary = self.store.import(collection, &features, None).await?;
         let mut cat = self.catalog.write().unwrap_or_else(|e| e.into_inner());
         let mut edits = Vec::with_capacity(features.len());
+        let mut edited = Vec::with_capacity(features.len());
         for f in features {
             let (id, new_bbox) = (f.id.clone(), Some(f.bbox()));
             let old = cat.insert(f);
             edits.push(Edit {
                 collection,
-                id,
-                old_bbox: old.map(|o| o.bbox()),
+                id: id.clone(),
+                old_bbox: old.as_ref().map(|o| o.bbox()),
                 new_bbox,
             });
+            edited.push((id, old));
         }
+        let full = edits.len() > FULL_RESCORE_ABOVE;
         let mut risk = self.risk.write().unwrap_or_else(|e| e.into_inner());
         let mut boxes: Vec<Rect<f64>> = edits
             .iter()
             .flat_map(|e| e.old_bbox.into_iter().chain(e.new_bbox))
             .collect();
+        let ids: Vec<String> = edits.iter().map(|e| e.id.clone()).collect();
+        let edit_boxes = boxes.clone();
         let changes = self.rescore(&cat, &mut risk, edits);
         boxes.extend(changed_boxes(&cat, &risk, &changes));
+        let (safety_boxes, safety_changes) =
+            self.update_safety(&cat, &mut risk, collection, &ids, &edit_boxes);
+        boxes.extend(safety_boxes);
+        {
+            let mut index = self.tile_index.write().unwrap_or_else(|e| e.into_inner());
+            if full {
+                let opts = index.options().clone();
+                *index = TileIndex::build(&cat, &risk, &opts);
+            } else {
+                index.apply(&cat, &risk, collection, &edited, &changes);
+                index.apply(&cat, &risk, collection, &[], &safety_changes);
+            }
+        }
         self.tile_cache().purge(&boxes);
         Ok(summary)
     }
@@ -142,6 +191,20 @@ impl AppState {
             let changes = risk.update(&cat, self.rules, &edit);
             let mut boxes = vec![f.bbox()];
             boxes.extend(changed_boxes(&cat, &risk, &changes));
+            let (safety_boxes, safety_changes) =
+                self.update_safety(&cat, &mut risk, collection, &[id.to_string()], &[f.bbox()]);
+            boxes.extend(safety_boxes);
+            {
+                let mut index = self.tile_index.write().unwrap_or_else(|e| e.into_inner());
+                index.apply(
+                    &cat,
+                    &risk,
+                    collection,
+                    &[(id.to_string(), Some(f.clone()))],
+                    &changes,
+                );
+                index.apply(&cat, &risk, collection, &[], &safety_changes);
+            }
             self.tile_cache().purge(&boxes);
         }
         Ok(old.is_some())
@@ -185,6 +248,61 @@ impl AppState {
             all.cells.extend(c.cells);
         }
         all
+    }
+}
+
+impl AppState {
+    /// Reassesses the sites an edit touches (an enterprise itself; the sites
+    /// whose zones meet an edited protection target) and feeds their
+    /// external-distance verdicts to the enterprise scores. Returns the boxes
+    /// whose zones, violations or levels changed, and what the verdicts
+    /// rescored.
+    fn update_safety(
+        &self,
+        cat: &Catalog,
+        risk: &mut RiskState,
+        collection: Collection,
+        ids: &[String],
+        edit_boxes: &[Rect<f64>],
+    ) -> (Vec<Rect<f64>>, Changes) {
+        if !matches!(
+            collection,
+            Collection::Enterprises | Collection::ProtectionTargets
+        ) {
+            return (Vec::new(), Changes::default());
+        }
+        let mut safety = self.safety.write().unwrap_or_else(|e| e.into_inner());
+        let mut boxes = Vec::new();
+        let sites: Vec<String> = if ids.len() > FULL_RESCORE_ABOVE {
+            boxes.extend(safety.zones_bbox_all());
+            *safety = SafetyState::compute(cat, &self.safety_config);
+            boxes.extend(safety.zones_bbox_all());
+            cat.iter(Collection::Enterprises)
+                .map(|f| f.id.clone())
+                .collect()
+        } else if collection == Collection::Enterprises {
+            let mut sites = Vec::new();
+            for id in ids {
+                let ch = safety.reassess(cat, &self.safety_config, id);
+                boxes.extend(ch.boxes);
+                sites.extend(ch.sites);
+            }
+            sites
+        } else {
+            let ch = safety.target_changed(cat, &self.safety_config, edit_boxes);
+            boxes.extend(ch.boxes);
+            ch.sites
+        };
+        let verdicts: HashMap<String, Option<bool>> = sites
+            .into_iter()
+            .map(|id| {
+                let v = safety.sites.get(&id).map(|a| a.external_distance_ok());
+                (id, v)
+            })
+            .collect();
+        let changes = risk.set_external_distance_ok(cat, self.rules, &verdicts);
+        boxes.extend(changed_boxes(cat, risk, &changes));
+        (boxes, changes)
     }
 }
 

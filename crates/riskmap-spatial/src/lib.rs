@@ -2,6 +2,7 @@
 //! in-memory bounding-box index and metric helpers.
 //!
 //! # Layout
+//! - [`contour`]: filled contours of a regular grid (marching squares, the `contour` crate).
 //! - [`crs`]: the input CRSs riskmap accepts (WGS84, CGCS2000, GCJ-02) and their
 //!   conversion to WGS84, the storage CRS.
 //! - [`index`]: an R*-tree over feature bounding boxes ([`BBoxIndex`]).
@@ -12,6 +13,7 @@
 //! This crate does no IO (no files, network, async runtime or database).
 #![warn(missing_docs)]
 
+pub mod contour;
 pub mod crs;
 pub mod index;
 pub mod local;

@@ -133,6 +133,84 @@ impl TileFeature {
     }
 }
 
+/// A property value borrowed from the caller's data, so that a feature's
+/// properties can be written without copying them (see [`TileItem`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PropRef<'a> {
+    /// Text.
+    String(&'a str),
+    /// A signed integer (written as `uint` when non-negative, else `sint`).
+    Int(i64),
+    /// A double-precision number.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl PropValue {
+    /// The value as a [`PropRef`] borrowing from it.
+    #[must_use]
+    pub fn as_ref(&self) -> PropRef<'_> {
+        match self {
+            Self::String(s) => PropRef::String(s),
+            Self::Int(v) => PropRef::Int(*v),
+            Self::Double(v) => PropRef::Double(*v),
+            Self::Bool(v) => PropRef::Bool(*v),
+        }
+    }
+}
+
+impl From<PropRef<'_>> for PropValue {
+    fn from(v: PropRef<'_>) -> Self {
+        match v {
+            PropRef::String(s) => Self::String(s.to_owned()),
+            PropRef::Int(v) => Self::Int(v),
+            PropRef::Double(v) => Self::Double(v),
+            PropRef::Bool(v) => Self::Bool(v),
+        }
+    }
+}
+
+/// What the layer builder needs of a point kept in a
+/// [`PointPyramid`](crate::PointPyramid): its id, rank and properties, which
+/// it writes straight from the caller's data (no [`TileFeature`] is built).
+/// [`TileFeature`] implements it too.
+pub trait TileItem {
+    /// The feature's id (see [`TileFeature::id`] for how it is written).
+    fn id(&self) -> &str;
+    /// Risk rank, 0 none … 4 red (see [`TileFeature::rank`]).
+    fn rank(&self) -> u8;
+    /// Calls `f` with every property, in the order they are written.
+    fn for_each_property<'s>(&'s self, f: &mut dyn FnMut(&'s str, PropRef<'s>));
+    /// Whether the properties hold an `id` (then the id is not added as a
+    /// string property when it is not numeric). The default scans them.
+    fn has_id_property(&self) -> bool {
+        let mut found = false;
+        self.for_each_property(&mut |k, _| found |= k == "id");
+        found
+    }
+}
+
+impl TileItem for TileFeature {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn rank(&self) -> u8 {
+        self.rank
+    }
+
+    fn for_each_property<'s>(&'s self, f: &mut dyn FnMut(&'s str, PropRef<'s>)) {
+        for (k, v) in &self.properties {
+            f(k, v.as_ref());
+        }
+    }
+
+    fn has_id_property(&self) -> bool {
+        self.properties.iter().any(|(k, _)| k == "id")
+    }
+}
+
 /// `Some(n)` when `id` is exactly `n.to_string()`.
 pub(crate) fn numeric_id(id: &str) -> Option<u64> {
     let n: u64 = id.parse().ok()?;

@@ -48,6 +48,8 @@ pub(crate) type Px = (f64, f64);
 /// Geometry of one output feature in integer tile pixels.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PxGeom {
+    /// One point (the common case, without an allocation).
+    Point(IntPoint),
     /// One or more points.
     Points(Vec<IntPoint>),
     /// One or more lines, each with at least two distinct consecutive vertices.
@@ -63,6 +65,7 @@ impl PxGeom {
     /// length in px, 1 for points.
     pub(crate) fn weight(&self) -> f64 {
         match self {
+            Self::Point(_) => 1.0,
             Self::Points(p) => p.len() as f64,
             Self::Lines(lines) => lines
                 .iter()
@@ -446,7 +449,7 @@ fn round_coord(v: f64) -> i32 {
     v.round() as i32
 }
 
-fn round_point(p: Px) -> IntPoint {
+pub(crate) fn round_point(p: Px) -> IntPoint {
     IntPoint::new(round_coord(p.0), round_coord(p.1))
 }
 

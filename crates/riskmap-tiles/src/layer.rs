@@ -1,16 +1,16 @@
 //! Building one MVT layer from WGS84 features (project, clip, simplify,
 //! aggregate, fit the byte budget, encode) and joining layers into a tile.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 
-use fast_mvt::{MvtCoord, MvtGeomType, MvtLayerBuilder, MvtValueRef};
 use geo::Geometry;
 use i_overlay::i_float::int::point::IntPoint;
 
-use crate::feature::{PropValue, TileFeature, numeric_id, risk_level_name};
-use crate::geom::{Clipper, Px, PxGeom};
-use crate::tile::{PixelProjector, TileCoord};
+use crate::encode::{LayerWriter, Value};
+use crate::feature::{PropRef, TileFeature, TileItem, numeric_id, risk_level_name};
+use crate::geom::{Clipper, Px, PxGeom, round_point};
+use crate::pyramid::{PointPyramid, Slot, TileCells, quantize};
+use crate::tile::{PixelProjector, TileCoord, lonlat_to_mercator};
 
 /// How a layer is generalised and encoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,9 +119,16 @@ pub enum TileError {
     /// The extent must be positive.
     #[error("the tile extent must be positive")]
     ZeroExtent,
-    /// The MVT encoder refused the data.
-    #[error("MVT encoder: {0}")]
-    Encode(#[from] fast_mvt::MvtError),
+    /// A [`PointPyramid`] cannot be made for these options (see
+    /// [`PointPyramid::new`]).
+    #[error("no point pyramid for these tile options: {0}")]
+    UnsupportedPyramid(String),
+    /// The tile options differ from those the [`PointPyramid`] was made for.
+    #[error("the point pyramid was made for other tile options")]
+    PyramidOptions,
+    /// A [`PointPyramid`] holds at most 2³² − 1 points.
+    #[error("the point pyramid is full")]
+    PyramidFull,
 }
 
 /// Joins encoded layers into one MVT tile. Empty layers are left out, so a
@@ -161,22 +168,63 @@ pub fn encode_tile(layers: &[LayerData]) -> Result<Vec<u8>, TileError> {
 /// rank `r` is never dropped while one of a lower rank is kept.
 ///
 /// Aggregation takes `Point` features (a `MultiPoint` is kept as it is) into
-/// square cells of [`TileOptions::aggregate_cell_px`]; a cell holding one
-/// point keeps that feature unchanged. Aggregate features are points at the
-/// centroid of their members (inside their cell) with `count`, `count_red`, `count_orange`, `count_yellow`,
-/// `count_blue`, `max_rank`, `risk_level` (the highest; absent when no member
-/// has a level) and `aggregated = true`; they have no id. Cells are aligned on
-/// the tile's pixel grid, so neighbouring tiles agree on the cells in their
-/// shared buffer.
+/// square cells of [`TileOptions::aggregate_cell_px`] (at least 16); a cell
+/// holding one point keeps that feature unchanged. Aggregate features are
+/// points at the centroid of their members (rounded, inside their cell) with
+/// `count`, `count_red`, `count_orange`, `count_yellow`, `count_blue`,
+/// `max_rank` (ranks above 4 count as 4), `risk_level` (the highest; absent
+/// when no member has a level) and `aggregated = true`; they have no id.
+/// Cells are aligned on the tile's pixel grid, so neighbouring tiles agree on
+/// the cells in their shared buffer; which cell a point falls in, whether it
+/// is in the buffered tile (`[-buffer, extent + buffer)` here) and the
+/// centroid are computed exactly on quantised positions (see
+/// [`crate::pyramid`]), so [`build_layer_with_points`] draws the same cells.
 ///
 /// # Errors
-/// [`TileError::EmptyLayerName`], [`TileError::ZeroExtent`], or the encoder's
-/// refusal (not expected for any input).
+/// [`TileError::EmptyLayerName`] or [`TileError::ZeroExtent`].
 pub fn build_layer(
     name: &str,
     features: &[&TileFeature],
     tile: TileCoord,
     opts: &TileOptions,
+) -> Result<LayerData, TileError> {
+    build(name, features, tile, opts, |_, _| {})
+}
+
+/// [`build_layer`] for `features` plus the points of a [`PointPyramid`]:
+/// below [`TileOptions::aggregate_below_zoom`] the tile's aggregate cells
+/// are read from the pyramid (O(cells in the tile), however many points they
+/// hold), above it the tile's points are read from its buckets, already in
+/// Web Mercator, and their properties written from the items without
+/// copying. The layer is the one [`build_layer`] makes when given the
+/// pyramid's points as [`TileFeature`]s with the same ids, ranks and
+/// properties (in id order) together with `features`, as long as `features`
+/// holds no `Point` (those would be aggregated separately from the pyramid's).
+///
+/// # Errors
+/// As [`build_layer`], and [`TileError::PyramidOptions`] when `opts` is not
+/// what the pyramid was made for ([`PointPyramid::supports`]).
+pub fn build_layer_with_points<P: TileItem>(
+    name: &str,
+    features: &[&TileFeature],
+    points: &PointPyramid<P>,
+    tile: TileCoord,
+    opts: &TileOptions,
+) -> Result<LayerData, TileError> {
+    if !points.supports(opts) {
+        return Err(TileError::PyramidOptions);
+    }
+    build(name, features, tile, opts, |out, stats| {
+        prepare_points(points, tile, opts, out, stats);
+    })
+}
+
+fn build<'a>(
+    name: &str,
+    features: &[&'a TileFeature],
+    tile: TileCoord,
+    opts: &TileOptions,
+    extra: impl FnOnce(&mut Vec<Prepared<'a>>, &mut LayerStats),
 ) -> Result<LayerData, TileError> {
     if name.is_empty() {
         return Err(TileError::EmptyLayerName);
@@ -186,11 +234,18 @@ pub fn build_layer(
         features_in: features.len(),
         ..LayerStats::default()
     };
-    let prepared = prepare_features(features, tile, opts, &mut stats);
-    let (bytes, keep) = fit_and_encode(name, extent, &prepared, opts.byte_budget, true)?;
-    for f in &prepared[keep..] {
+    let mut prepared = collect_features(features, tile, opts, &mut stats);
+    extra(&mut prepared, &mut stats);
+    let order = priority_order(&prepared);
+    let (bytes, keep) = write_layer(
+        name,
+        extent.get(),
+        order.iter().map(|&i| &prepared[i as usize]),
+        opts.byte_budget,
+    );
+    for &i in &order[keep..] {
         stats.dropped += 1;
-        stats.dropped_by_rank[usize::from(f.rank.min(4))] += 1;
+        stats.dropped_by_rank[usize::from(prepared[i as usize].rank.min(4))] += 1;
     }
     stats.kept = keep;
     stats.bytes = bytes.len();
@@ -203,7 +258,77 @@ pub fn build_layer(
 
 /// Projects, clips, simplifies and aggregates the features; returns the
 /// output features highest priority first.
+#[cfg(test)]
 fn prepare_features<'a>(
+    features: &[&'a TileFeature],
+    tile: TileCoord,
+    opts: &TileOptions,
+    stats: &mut LayerStats,
+) -> Vec<Prepared<'a>> {
+    let prepared = collect_features(features, tile, opts, stats);
+    let order = priority_order(&prepared);
+    let mut slots: Vec<Option<Prepared<'a>>> = prepared.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&i| slots[i as usize].take())
+        .collect()
+}
+
+/// The first eight bytes of `s`, zero-padded, big-endian: comparing these
+/// orders strings as comparing the strings does, unless they are equal.
+pub(crate) fn prefix_key(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut a = [0u8; 8];
+    let n = b.len().min(8);
+    a[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(a)
+}
+
+/// Indices of `prepared`, highest priority first (rank, then weight, both
+/// descending; then id, first member's id and input order, ascending); the
+/// kept features are a prefix of this order. Sorting small integer keys
+/// (rank, weight, the id's first eight bytes) rather than the features
+/// keeps the sort cheap for thousands of features; only runs that tie on
+/// them are ordered by the full ids.
+fn priority_order(prepared: &[Prepared<'_>]) -> Vec<u32> {
+    // `f64::total_cmp` order as unsigned integers, reversed (descending).
+    let weight_key = |w: f64| {
+        let b = w.to_bits() as i64;
+        let b = b ^ ((((b >> 63) as u64) >> 1) as i64);
+        !((b as u64) ^ (1 << 63))
+    };
+    let mut keys: Vec<(u8, u64, u64, u32)> = prepared
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (u8::MAX - p.rank, weight_key(p.weight), p.prefix, i as u32))
+        .collect();
+    keys.sort_unstable();
+    let mut start = 0;
+    while start < keys.len() {
+        let head = keys[start];
+        let end = start
+            + keys[start..]
+                .iter()
+                .take_while(|k| (k.0, k.1, k.2) == (head.0, head.1, head.2))
+                .count();
+        if end - start > 1 {
+            keys[start..end].sort_by(|a, b| {
+                let (pa, pb) = (&prepared[a.3 as usize], &prepared[b.3 as usize]);
+                pa.sort_id()
+                    .cmp(pb.sort_id())
+                    .then_with(|| pa.tie.cmp(pb.tie))
+                    .then_with(|| pa.order.cmp(&pb.order))
+                    // As a stable sort would.
+                    .then_with(|| a.3.cmp(&b.3))
+            });
+        }
+        start = end;
+    }
+    keys.into_iter().map(|k| k.3).collect()
+}
+
+/// Projects, clips, simplifies and aggregates the features (unordered).
+fn collect_features<'a>(
     features: &[&'a TileFeature],
     tile: TileCoord,
     opts: &TileOptions,
@@ -212,16 +337,15 @@ fn prepare_features<'a>(
     let projector = tile.projector(opts.extent);
     let mut clipper = Clipper::new(opts.extent, opts.buffer, opts.simplify_tolerance_px);
     let aggregate = tile.z < opts.aggregate_below_zoom;
-    let mut grid = aggregate.then(|| Grid::new(opts));
+    let mut grid = aggregate.then(|| Grid::new(tile, opts));
 
     let mut prepared: Vec<Prepared<'a>> = Vec::new();
     let mut geoms: Vec<PxGeom> = Vec::new();
     for (order, &f) in features.iter().enumerate() {
         if let (Some(grid), Geometry::Point(p)) = (grid.as_mut(), &f.geometry) {
-            let px = projector.project(p.x(), p.y());
-            if clipper.contains(px) {
-                grid.add(order, px, f.rank);
-            } else {
+            let (mx, my) = lonlat_to_mercator(p.x(), p.y());
+            let q = quantize(mx, my);
+            if !grid.add(order, projector.project_mercator(mx, my), q, f.rank) {
                 stats.outside += 1;
             }
             continue;
@@ -238,52 +362,79 @@ fn prepare_features<'a>(
     if let Some(grid) = grid {
         grid.emit(features, &mut prepared, stats);
     }
-
-    // Highest priority first; the kept features are a prefix of this order.
-    prepared.sort_by(|a, b| {
-        b.rank
-            .cmp(&a.rank)
-            .then_with(|| b.weight.total_cmp(&a.weight))
-            .then_with(|| a.sort_id.cmp(b.sort_id))
-            .then_with(|| a.order.cmp(&b.order))
-    });
     prepared
 }
 
-/// Encodes the longest prefix of `prepared` that fits `budget` bytes;
-/// returns the bytes and the prefix length. The size model ([`fit_budget`])
-/// finds the prefix in one pass; should the encoder ever disagree with it
-/// (or with `use_model` false), a bisection on real encodings decides.
-fn fit_and_encode(
-    name: &str,
-    extent: NonZeroU32,
-    prepared: &[Prepared<'_>],
-    budget: usize,
-    use_model: bool,
-) -> Result<(Vec<u8>, usize), TileError> {
-    let keep = if use_model {
-        fit_budget(name, extent.get(), prepared, budget)
+/// The output features of a [`PointPyramid`] in `tile`: its aggregate cells
+/// below the aggregation zoom, its points above.
+fn prepare_points<'a, P: TileItem>(
+    points: &'a PointPyramid<P>,
+    tile: TileCoord,
+    opts: &TileOptions,
+    out: &mut Vec<Prepared<'a>>,
+    stats: &mut LayerStats,
+) {
+    let projector = tile.projector(opts.extent);
+    if tile.z < opts.aggregate_below_zoom {
+        let cells = TileCells::new(tile, opts);
+        points.for_each_cell(tile, |cell, a, first| {
+            let n = u64::from(a.count);
+            stats.features_in += a.count as usize;
+            if n == 1 {
+                let p = round_point(projector.project_mercator(first.merc.0, first.merc.1));
+                out.push(Prepared::point(first, PxGeom::Point(p)));
+                return;
+            }
+            stats.aggregated += a.count as usize;
+            stats.aggregates += 1;
+            let max_rank = a.max_rank();
+            out.push(Prepared {
+                id: None,
+                props: Props::Aggregate(Aggregate {
+                    count: n,
+                    by_rank: a.by_rank.map(u64::from),
+                    max_rank,
+                }),
+                rank: max_rank,
+                weight: n as f64,
+                prefix: 0,
+                tie: first.item.id(),
+                order: 0,
+                geom: PxGeom::Point(cells.centroid(a.sum, n, cell)),
+            });
+        });
     } else {
-        prepared.len()
-    };
-    let bytes = encode_layer(name, extent, &prepared[..keep])?;
-    if bytes.len() <= budget {
-        return Ok((bytes, keep));
+        let clipper = Clipper::new(opts.extent, opts.buffer, opts.simplify_tolerance_px);
+        out.reserve(points.count_points(tile));
+        points.for_each_point(tile, |slot| {
+            let px = projector.project_mercator(slot.merc.0, slot.merc.1);
+            if clipper.contains(px) {
+                stats.features_in += 1;
+                out.push(Prepared::point(slot, PxGeom::Point(round_point(px))));
+            }
+        });
     }
-    // Invariant: the prefix `lo` fits (0 always does), `hi` does not.
-    let (mut lo, mut hi) = (0usize, keep);
-    let mut best = Vec::new();
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        let b = encode_layer(name, extent, &prepared[..mid])?;
-        if b.len() <= budget {
-            lo = mid;
-            best = b;
-        } else {
-            hi = mid;
+}
+
+/// Writes the longest prefix of `prepared` (highest priority first) whose
+/// framed layer fits `budget` bytes; returns the bytes (empty when nothing
+/// fits or there is nothing) and the prefix length. Adding a feature never
+/// shrinks a layer, so the first feature that does not fit ends the prefix.
+fn write_layer<'a, 'p: 'a>(
+    name: &'a str,
+    extent: u32,
+    prepared: impl IntoIterator<Item = &'a Prepared<'p>>,
+    budget: usize,
+) -> (Vec<u8>, usize) {
+    let prepared = prepared.into_iter();
+    let mut w = LayerWriter::new(name, extent, prepared.size_hint().0, budget);
+    for f in prepared {
+        if !w.try_add(f.id, &f.geom, |tag| f.for_each_tag(tag), budget) {
+            break;
         }
     }
-    Ok((best, lo))
+    let keep = w.count();
+    (w.finish(), keep)
 }
 
 /// Converts one WGS84 geometry to clipped pixel geometries, at most one per
@@ -366,141 +517,172 @@ struct Aggregate {
     max_rank: u8,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 enum Props<'a> {
-    Feature(&'a TileFeature),
+    Item(&'a dyn TileItem),
     Aggregate(Aggregate),
+}
+
+impl std::fmt::Debug for Props<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Item(i) => f.debug_tuple("Item").field(&i.id()).finish(),
+            Self::Aggregate(a) => f.debug_tuple("Aggregate").field(a).finish(),
+        }
+    }
 }
 
 /// One output feature before encoding.
 #[derive(Debug)]
 struct Prepared<'a> {
+    /// The MVT feature id: the item's id when it is numeric. Read when the
+    /// feature is made: points of a [`PointPyramid`] are made in memory order,
+    /// features are written in priority order.
     id: Option<u64>,
     props: Props<'a>,
     rank: u8,
     weight: f64,
-    sort_id: &'a str,
+    /// [`prefix_key`] of the id (0 for aggregates, whose id is empty).
+    prefix: u64,
+    /// Tie-break after the id: the first member's id for an aggregate from
+    /// a [`PointPyramid`] (the order of its first member in an id-ordered
+    /// input), else empty.
+    tie: &'a str,
     order: usize,
     geom: PxGeom,
 }
 
 impl<'a> Prepared<'a> {
-    fn feature(f: &'a TileFeature, order: usize, geom: PxGeom) -> Self {
+    fn feature(f: &'a dyn TileItem, order: usize, geom: PxGeom) -> Self {
         Self {
-            id: numeric_id(&f.id),
-            props: Props::Feature(f),
-            rank: f.rank,
+            id: numeric_id(f.id()),
+            props: Props::Item(f),
+            rank: f.rank(),
             weight: geom.weight(),
-            sort_id: &f.id,
+            prefix: prefix_key(f.id()),
+            tie: "",
             order,
             geom,
         }
     }
 
-    fn geom_type(&self) -> MvtGeomType {
-        match self.geom {
-            PxGeom::Points(_) => MvtGeomType::Point,
-            PxGeom::Lines(_) => MvtGeomType::LineString,
-            PxGeom::Polygons(_) => MvtGeomType::Polygon,
+    /// A point of a [`PointPyramid`], from what its slot caches and its id.
+    fn point<P: TileItem>(slot: &'a Slot<P>, geom: PxGeom) -> Self {
+        Self {
+            id: numeric_id(slot.item.id()),
+            props: Props::Item(&slot.item),
+            rank: slot.rank,
+            weight: 1.0,
+            prefix: slot.prefix,
+            tie: "",
+            order: 0,
+            geom,
+        }
+    }
+
+    /// The id features are ordered by ("" for aggregates).
+    fn sort_id(&self) -> &'a str {
+        match self.props {
+            Props::Item(f) => f.id(),
+            Props::Aggregate(_) => "",
         }
     }
 
     /// Calls `tag` for every property, in the order they are written.
-    fn for_each_tag<'s>(&'s self, mut tag: impl FnMut(&'s str, MvtValueRef<'s>)) {
-        match &self.props {
-            Props::Feature(f) => {
-                if self.id.is_none() && !f.properties.iter().any(|(k, _)| k == "id") {
-                    tag("id", MvtValueRef::String(&f.id));
+    fn for_each_tag<'o>(&self, tag: &mut dyn FnMut(&'o str, Value<'o>))
+    where
+        'a: 'o,
+    {
+        match self.props {
+            Props::Item(f) => {
+                if self.id.is_none() && !f.has_id_property() {
+                    tag("id", Value::String(f.id()));
                 }
-                for (k, v) in &f.properties {
-                    tag(k, value_ref(v));
-                }
+                f.for_each_property(&mut |k, v| tag(k, value_of(v)));
             }
             Props::Aggregate(a) => {
-                tag("count", MvtValueRef::UInt(a.count));
-                tag("count_red", MvtValueRef::UInt(a.by_rank[4]));
-                tag("count_orange", MvtValueRef::UInt(a.by_rank[3]));
-                tag("count_yellow", MvtValueRef::UInt(a.by_rank[2]));
-                tag("count_blue", MvtValueRef::UInt(a.by_rank[1]));
-                tag("max_rank", MvtValueRef::UInt(u64::from(a.max_rank)));
+                tag("count", Value::UInt(a.count));
+                tag("count_red", Value::UInt(a.by_rank[4]));
+                tag("count_orange", Value::UInt(a.by_rank[3]));
+                tag("count_yellow", Value::UInt(a.by_rank[2]));
+                tag("count_blue", Value::UInt(a.by_rank[1]));
+                tag("max_rank", Value::UInt(u64::from(a.max_rank)));
                 if let Some(level) = risk_level_name(a.max_rank) {
-                    tag("risk_level", MvtValueRef::String(level));
+                    tag("risk_level", Value::String(level));
                 }
-                tag("aggregated", MvtValueRef::Bool(true));
+                tag("aggregated", Value::Bool(true));
             }
         }
     }
 }
 
-fn value_ref(v: &PropValue) -> MvtValueRef<'_> {
+fn value_of(v: PropRef<'_>) -> Value<'_> {
     match v {
-        PropValue::String(s) => MvtValueRef::String(s),
-        PropValue::Int(i) => match u64::try_from(*i) {
-            Ok(u) => MvtValueRef::UInt(u),
-            Err(_) => MvtValueRef::SInt(*i),
+        PropRef::String(s) => Value::String(s),
+        PropRef::Int(i) => match u64::try_from(i) {
+            Ok(u) => Value::UInt(u),
+            Err(_) => Value::SInt(i),
         },
-        PropValue::Double(d) => MvtValueRef::Double(*d),
-        PropValue::Bool(b) => MvtValueRef::Bool(*b),
+        PropRef::Double(d) => Value::Double(d.to_bits()),
+        PropRef::Bool(b) => Value::Bool(b),
     }
 }
 
-/// The aggregation grid of one tile: square cells aligned on pixel 0.
+/// The aggregation grid of one tile: square cells aligned on pixel 0,
+/// placed exactly on quantised positions ([`TileCells`]).
 struct Grid {
-    cell: i64,
+    math: TileCells,
+    /// Index of the first cell on both axes (negative in the buffer).
     lo: i64,
     side: usize,
     cells: Vec<Cell>,
-    min: i32,
-    max: i32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Cell {
     count: u64,
     by_rank: [u64; 5],
-    max_rank: u8,
-    sum: (f64, f64),
+    /// Sums of the quantised coordinates.
+    sum: (u64, u64),
     first: usize,
     first_px: Px,
 }
 
 impl Grid {
-    fn new(opts: &TileOptions) -> Self {
-        let cell = i64::from(opts.aggregate_cell_px.max(16));
-        let (min, max) = (
-            -i64::from(opts.buffer),
-            i64::from(opts.extent) + i64::from(opts.buffer),
-        );
-        let lo = min.div_euclid(cell);
-        let hi = max.div_euclid(cell);
-        let side = usize::try_from(hi - lo + 1).unwrap_or(1);
+    fn new(tile: TileCoord, opts: &TileOptions) -> Self {
+        let math = TileCells::new(tile, opts);
+        let (lo, hi) = math.cell_range();
+        let side = usize::try_from(hi - lo + 1).unwrap_or(1).max(1);
         Self {
-            cell,
+            math,
             lo,
             side,
             cells: vec![Cell::default(); side * side],
-            min: i32::try_from(min).unwrap_or(i32::MIN),
-            max: i32::try_from(max).unwrap_or(i32::MAX),
         }
     }
 
-    fn index(&self, v: f64) -> usize {
-        let i = (v.floor() as i64).div_euclid(self.cell) - self.lo;
-        usize::try_from(i).unwrap_or(0).min(self.side - 1)
-    }
-
-    fn add(&mut self, order: usize, px: Px, rank: u8) {
-        let i = self.index(px.1) * self.side + self.index(px.0);
-        let c = &mut self.cells[i];
+    /// Adds a point (pixel position `px`, quantised position `q`); false when
+    /// it lies outside the buffered tile.
+    fn add(&mut self, order: usize, px: Px, q: (u32, u32), rank: u8) -> bool {
+        let Some((col, row)) = self.math.cell_of(q) else {
+            return false;
+        };
+        let idx = |v: i64| usize::try_from(v - self.lo).ok().filter(|&i| i < self.side);
+        let Some(c) = idx(row)
+            .zip(idx(col))
+            .and_then(|(r, c)| self.cells.get_mut(r * self.side + c))
+        else {
+            return false;
+        };
         if c.count == 0 {
             c.first = order;
             c.first_px = px;
         }
         c.count += 1;
         c.by_rank[usize::from(rank.min(4))] += 1;
-        c.max_rank = c.max_rank.max(rank);
-        c.sum.0 += px.0;
-        c.sum.1 += px.1;
+        c.sum.0 = c.sum.0.saturating_add(u64::from(q.0));
+        c.sum.1 = c.sum.1.saturating_add(u64::from(q.1));
+        true
     }
 
     fn emit<'a>(
@@ -514,32 +696,31 @@ impl Grid {
                 0 => {}
                 1 => {
                     let f = features[c.first];
-                    let p = IntPoint::new(c.first_px.0.round() as i32, c.first_px.1.round() as i32);
-                    out.push(Prepared::feature(f, c.first, PxGeom::Points(vec![p])));
+                    let p = round_point(c.first_px);
+                    out.push(Prepared::feature(f, c.first, PxGeom::Point(p)));
                 }
                 n => {
                     stats.aggregated += usize::try_from(n).unwrap_or(usize::MAX);
                     stats.aggregates += 1;
                     let (row, col) = (i / self.side, i % self.side);
-                    let centre = |sum: f64, idx: usize| -> i32 {
-                        let start = (self.lo + idx as i64) * self.cell;
-                        let v = (sum / n as f64).round() as i64;
-                        let v = v.clamp(start, start + self.cell - 1);
-                        (v as i32).clamp(self.min, self.max)
-                    };
-                    let p = IntPoint::new(centre(c.sum.0, col), centre(c.sum.1, row));
+                    let cell = (self.lo + col as i64, self.lo + row as i64);
+                    let max_rank = (0..5u8)
+                        .rev()
+                        .find(|&r| c.by_rank[usize::from(r)] > 0)
+                        .unwrap_or(0);
                     out.push(Prepared {
                         id: None,
                         props: Props::Aggregate(Aggregate {
                             count: n,
                             by_rank: c.by_rank,
-                            max_rank: c.max_rank,
+                            max_rank,
                         }),
-                        rank: c.max_rank,
+                        rank: max_rank,
                         weight: n as f64,
-                        sort_id: "",
+                        prefix: 0,
+                        tie: "",
                         order: c.first,
-                        geom: PxGeom::Points(vec![p]),
+                        geom: PxGeom::Point(self.math.centroid(c.sum, n, cell)),
                     });
                 }
             }
@@ -547,182 +728,11 @@ impl Grid {
     }
 }
 
-fn mvt_coord(p: &IntPoint) -> MvtCoord {
-    MvtCoord { x: p.x, y: p.y }
-}
-
-/// Encodes features with `fast-mvt` as one framed layer (empty when there
-/// are no features).
-fn encode_layer(
-    name: &str,
-    extent: NonZeroU32,
-    features: &[Prepared<'_>],
-) -> Result<Vec<u8>, TileError> {
-    if features.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut layer = MvtLayerBuilder::new(name)?;
-    layer.extent(extent);
-    for f in features {
-        let mut fb = layer.feature_of(f.geom_type());
-        match &f.geom {
-            PxGeom::Points(pts) => {
-                fb.points(pts.iter().map(mvt_coord))?;
-            }
-            PxGeom::Lines(lines) => {
-                for l in lines {
-                    fb.line(l.iter().map(mvt_coord))?;
-                }
-            }
-            PxGeom::Polygons(polys) => {
-                for poly in polys {
-                    for (i, ring) in poly.iter().enumerate() {
-                        fb.ring(ring.iter().map(mvt_coord), i == 0)?;
-                    }
-                }
-            }
-        }
-        fb.id(f.id);
-        let mut err = None;
-        f.for_each_tag(|k, v| {
-            if err.is_none()
-                && let Err(e) = fb.tag_ref(k, v)
-            {
-                err = Some(e);
-            }
-        });
-        if let Some(e) = err {
-            return Err(e.into());
-        }
-        layer = fb.end();
-    }
-    Ok(layer.encode())
-}
-
-/// Value identity in a layer's value table (as the encoder deduplicates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum ValueKey<'a> {
-    String(&'a str),
-    Float(u32),
-    Double(u64),
-    Int(i64),
-    UInt(u64),
-    SInt(i64),
-    Bool(bool),
-}
-
-fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-fn zigzag(v: i32) -> u32 {
-    ((v << 1) ^ (v >> 31)) as u32
-}
-
-fn len_field(len: usize) -> usize {
-    1 + varint_len(len as u64) + len
-}
-
-/// Encoded size of a feature's geometry command integers.
-fn geometry_len(geom: &PxGeom) -> usize {
-    let mut len = 0usize;
-    let mut cursor = IntPoint::new(0, 0);
-    let mut delta = |p: &IntPoint, len: &mut usize| {
-        *len += varint_len(u64::from(zigzag(p.x.saturating_sub(cursor.x))))
-            + varint_len(u64::from(zigzag(p.y.saturating_sub(cursor.y))));
-        cursor = *p;
-    };
-    let command = |id: u32, count: usize| varint_len(u64::from(id) | ((count as u64) << 3));
-    match geom {
-        PxGeom::Points(pts) => {
-            len += command(1, pts.len());
-            for p in pts {
-                delta(p, &mut len);
-            }
-        }
-        PxGeom::Lines(lines) => {
-            for l in lines {
-                len += command(1, 1);
-                delta(&l[0], &mut len);
-                len += command(2, l.len() - 1);
-                for p in &l[1..] {
-                    delta(p, &mut len);
-                }
-            }
-        }
-        PxGeom::Polygons(polys) => {
-            for ring in polys.iter().flatten() {
-                len += command(1, 1);
-                delta(&ring[0], &mut len);
-                len += command(2, ring.len() - 1);
-                for p in &ring[1..] {
-                    delta(p, &mut len);
-                }
-                len += command(7, 1);
-            }
-        }
-    }
-    len
-}
-
-/// The largest `k` such that the first `k` features encode within `budget`
-/// bytes, by a model of the encoder's output size (checked by the caller).
-///
-/// Every feature's encoded size is independent of how many features follow
-/// it: keys and values get their table index on first use, so a prefix of
-/// the features numbers them exactly as the whole list does.
-fn fit_budget(name: &str, extent: u32, features: &[Prepared<'_>], budget: usize) -> usize {
-    let fixed = len_field(name.len()) + 1 + varint_len(u64::from(extent)) + 2;
-    let mut keys: HashMap<&str, u32> = HashMap::new();
-    let mut values: HashMap<ValueKey<'_>, u32> = HashMap::new();
-    let mut body = fixed;
-    for (k, f) in features.iter().enumerate() {
-        let mut tags_len = 0usize;
-        let mut tables_len = 0usize;
-        f.for_each_tag(|key, value| {
-            let next = keys.len() as u32;
-            let ki = *keys.entry(key).or_insert_with(|| {
-                tables_len += len_field(key.len());
-                next
-            });
-            let (vk, payload) = match value {
-                MvtValueRef::String(s) => (ValueKey::String(s), len_field(s.len())),
-                MvtValueRef::Float(v) => (ValueKey::Float(v.to_bits()), 5),
-                MvtValueRef::Double(v) => (ValueKey::Double(v.to_bits()), 9),
-                MvtValueRef::Int(v) => (ValueKey::Int(v), 1 + varint_len(v as u64)),
-                MvtValueRef::UInt(v) => (ValueKey::UInt(v), 1 + varint_len(v)),
-                MvtValueRef::SInt(v) => (
-                    ValueKey::SInt(v),
-                    1 + varint_len(((v << 1) ^ (v >> 63)) as u64),
-                ),
-                MvtValueRef::Bool(v) => (ValueKey::Bool(v), 2),
-                MvtValueRef::Null => return,
-            };
-            let next = values.len() as u32;
-            let vi = *values.entry(vk).or_insert_with(|| {
-                tables_len += len_field(payload);
-                next
-            });
-            tags_len += varint_len(u64::from(ki)) + varint_len(u64::from(vi));
-        });
-        let geom_len = geometry_len(&f.geom);
-        let feature = f.id.map_or(0, |id| 1 + varint_len(id))
-            + if tags_len > 0 { len_field(tags_len) } else { 0 }
-            + 2
-            + if geom_len > 0 { len_field(geom_len) } else { 0 };
-        let next_body = body + len_field(feature) + tables_len;
-        if len_field(next_body) > budget {
-            return k;
-        }
-        body = next_body;
-    }
-    features.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::decode::decode_tile;
+    use crate::feature::PropValue;
     use geo::{Coord, GeometryCollection, LineString, Point, Polygon};
 
     fn tile() -> TileCoord {
@@ -778,8 +788,62 @@ mod tests {
         out
     }
 
+    /// The layer as `fast-mvt` 0.7 writes it (the writer's reference).
+    fn fast_mvt_layer(name: &str, prepared: &[Prepared<'_>]) -> Vec<u8> {
+        use fast_mvt::{MvtCoord, MvtGeomType, MvtLayerBuilder, MvtValueRef};
+        if prepared.is_empty() {
+            return Vec::new();
+        }
+        let c = |p: &IntPoint| MvtCoord { x: p.x, y: p.y };
+        let mut layer = MvtLayerBuilder::new(name).unwrap();
+        layer.extent(NonZeroU32::new(4096).unwrap());
+        for f in prepared {
+            let ty = match f.geom {
+                PxGeom::Point(_) | PxGeom::Points(_) => MvtGeomType::Point,
+                PxGeom::Lines(_) => MvtGeomType::LineString,
+                PxGeom::Polygons(_) => MvtGeomType::Polygon,
+            };
+            let mut fb = layer.feature_of(ty);
+            match &f.geom {
+                PxGeom::Point(p) => {
+                    fb.points([c(p)]).unwrap();
+                }
+                PxGeom::Points(pts) => {
+                    fb.points(pts.iter().map(c)).unwrap();
+                }
+                PxGeom::Lines(lines) => {
+                    for l in lines {
+                        fb.line(l.iter().map(c)).unwrap();
+                    }
+                }
+                PxGeom::Polygons(polys) => {
+                    for poly in polys {
+                        for (i, ring) in poly.iter().enumerate() {
+                            fb.ring(ring.iter().map(c), i == 0).unwrap();
+                        }
+                    }
+                }
+            }
+            fb.id(f.id);
+            f.for_each_tag(&mut |k, v| {
+                let v = match v {
+                    Value::String(s) => MvtValueRef::String(s),
+                    Value::Double(bits) => MvtValueRef::Double(f64::from_bits(bits)),
+                    Value::UInt(u) => MvtValueRef::UInt(u),
+                    Value::SInt(i) => MvtValueRef::SInt(i),
+                    Value::Bool(b) => MvtValueRef::Bool(b),
+                };
+                fb.tag_ref(k, v).unwrap();
+            });
+            layer = fb.end();
+        }
+        layer.encode()
+    }
+
+    /// Our writer writes fast-mvt's bytes, and the budget keeps exactly the
+    /// longest prefix that fits.
     #[test]
-    fn the_size_model_is_exact() {
+    fn the_writer_matches_fast_mvt_and_fits_the_budget() {
         let features = sample();
         let refs: Vec<&TileFeature> = features.iter().collect();
         let opts = TileOptions {
@@ -787,24 +851,38 @@ mod tests {
             ..TileOptions::default()
         };
         let mut stats = LayerStats::default();
-        let prepared = prepare_features(&refs, tile(), &opts, &mut stats);
+        let mut prepared = prepare_features(&refs, tile(), &opts, &mut stats);
         assert!(prepared.len() >= 400);
-        let extent = NonZeroU32::new(4096).unwrap();
-        for k in [1, 2, 3, 10, 77, 128, 129, 200, 399, prepared.len()] {
-            let size = encode_layer("layer", extent, &prepared[..k]).unwrap().len();
-            assert_eq!(fit_budget("layer", 4096, &prepared, size), k, "prefix {k}");
-            assert_eq!(
-                fit_budget("layer", 4096, &prepared, size - 1),
-                k - 1,
-                "prefix {k}"
-            );
-            // Without the model, the bisection finds the same prefix.
-            let (bytes, keep) = fit_and_encode("layer", extent, &prepared, size, false).unwrap();
-            assert_eq!((bytes.len(), keep), (size, k));
-            let (_, keep) = fit_and_encode("layer", extent, &prepared, size - 1, false).unwrap();
-            assert_eq!(keep, k - 1);
+        // Rings given closed and with the wrong winding are rewound as
+        // fast-mvt does; a multi-point and a lone point.
+        let ring = |pts: &[(i32, i32)]| pts.iter().map(|&(x, y)| IntPoint::new(x, y)).collect();
+        let odd = TileFeature {
+            id: "odd".into(),
+            geometry: Point(at(1.0, 1.0)).into(),
+            rank: 0,
+            properties: vec![("big".into(), PropValue::Int(i64::MIN))],
+        };
+        for geom in [
+            PxGeom::Polygons(vec![vec![
+                ring(&[(0, 0), (0, 50), (50, 50), (50, 0), (0, 0)]),
+                ring(&[(10, 10), (20, 10), (20, 20), (10, 10)]),
+            ]]),
+            PxGeom::Points(vec![IntPoint::new(3, 4), IntPoint::new(-7, 9)]),
+            PxGeom::Point(IntPoint::new(-3, 4000)),
+        ] {
+            prepared.push(Prepared::feature(&odd, 0, geom));
         }
-        assert_eq!(fit_budget("layer", 4096, &prepared, 0), 0);
+        for k in [1, 2, 3, 10, 77, 128, 129, 200, 399, prepared.len()] {
+            let want = fast_mvt_layer("layer", &prepared[..k]);
+            let (bytes, keep) = write_layer("layer", 4096, &prepared[..k], usize::MAX);
+            assert_eq!((keep, &bytes), (k, &want), "prefix {k}");
+            let (bytes, keep) = write_layer("layer", 4096, &prepared, want.len());
+            assert_eq!((keep, bytes.len()), (k, want.len()), "prefix {k}");
+            let (bytes, keep) = write_layer("layer", 4096, &prepared, want.len() - 1);
+            assert_eq!(keep, k - 1, "prefix {k}");
+            assert_eq!(bytes, fast_mvt_layer("layer", &prepared[..k - 1]));
+        }
+        assert_eq!(write_layer("layer", 4096, &prepared, 0), (Vec::new(), 0));
     }
 
     #[test]

@@ -287,6 +287,14 @@ impl PixelProjector {
     #[must_use]
     pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {
         let (mx, my) = lonlat_to_mercator(lon, lat);
+        self.project_mercator(mx, my)
+    }
+
+    /// Pixel position of a Web Mercator position (from [`lonlat_to_mercator`]):
+    /// the second half of [`PixelProjector::project`], bit for bit, for
+    /// callers that project once and draw in many tiles.
+    #[must_use]
+    pub fn project_mercator(&self, mx: f64, my: f64) -> (f64, f64) {
         (
             (mx - self.min_x) * self.scale,
             (self.max_y - my) * self.scale,

@@ -276,9 +276,11 @@ pub(crate) fn run_score(b: ScoreBench) {
     let t = Instant::now();
     let mut cat = synthetic(&b);
     let gen_time = t.elapsed();
+    let rss_data = rss_mib();
     let segments_km: f64 = b.pipeline_km;
     let t = Instant::now();
-    let mut state = RiskState::compute(&cat, rules, EngineConfig::new("2026-11-23", rules));
+    let (mut state, steps) =
+        RiskState::compute_timed(&cat, rules, EngineConfig::new("2026-11-23", rules));
     let full = t.elapsed();
     let rss1 = rss_mib();
 
@@ -380,9 +382,20 @@ pub(crate) fn run_score(b: ScoreBench) {
         "| one protection-target edit, rescore (p50 / p99 / max of {}) | {t50:.1} / {t99:.1} / {tmax:.1} ms |",
         target_times.len()
     );
-    if let (Some(a), Some(b)) = (rss0, rss1) {
+    if let (Some(a), Some(d), Some(b)) = (rss0, rss_data, rss1) {
         println!(
-            "| resident memory after scoring (data + scores) | {b:.0} MiB (start {a:.0} MiB) |"
+            "| resident memory after scoring (data + scores) | {b:.0} MiB (start {a:.0} MiB, data alone {d:.0} MiB) |"
         );
+    }
+    println!();
+    println!(
+        "Steps of the full scoring ({} hardware threads):",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!();
+    println!("| step | time |");
+    println!("|---|---|");
+    for (name, d) in steps {
+        println!("| {name} | {:.2} s |", d.as_secs_f64());
     }
 }

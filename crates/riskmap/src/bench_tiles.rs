@@ -10,12 +10,18 @@
 //! the data's density as map views do.
 //!
 //! - riskmap cold: `riskmap_server::tiles::render` for each tile (no cache),
-//!   on `--concurrency` threads;
+//!   on `--concurrency` threads, with the server's `TileIndex` (pre-aggregated
+//!   points, built once before the timed run and reported separately);
 //! - riskmap warm: the same tiles through a shared `TileCache` (filled by a
 //!   first pass, then timed: every request is a hit);
 //! - PostGIS: the points in a `geometry(Point, 3857)` table with a GiST
 //!   index, one `ST_AsMVT(ST_AsMVTGeom(…))` query per tile on
 //!   `--concurrency` connections, with a 10 s `statement_timeout`.
+//!
+//! Memory: the resident set size (`VmRSS`, Linux) is printed after each
+//! setup step (points generated, catalogue loaded, scored, tile index built)
+//! and at the peak (`VmHWM`), so that the catalogue, the risk state and the
+//! tile index can be told apart.
 //!
 //! This module holds the one piece of SQL outside `riskmap-store`: it
 //! measures PostGIS as an external tile renderer (martin's query) on a
@@ -33,7 +39,7 @@ use riskmap_core::engine::{EngineConfig, RiskState};
 use riskmap_core::model::{Enterprise, Substance, Unit, UnitKind};
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature, Record};
-use riskmap_server::tiles::{CachedTile, TileCache, render};
+use riskmap_server::tiles::{CachedTile, TileCache, TileIndex, render};
 use riskmap_tiles::{TileCoord, TileOptions, lonlat_to_mercator};
 use serde_json::Map;
 
@@ -131,12 +137,29 @@ fn workload(features: &[Feature], n: usize, seed: u64) -> Vec<TileCoord> {
         .collect()
 }
 
+/// Resident and peak resident memory of this process in MiB (`VmRSS`,
+/// `VmHWM` of `/proc/self/status`; `None` where there is no procfs).
+fn memory_mib() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn rss_mib() -> f64 {
+    memory_mib().map_or(f64::NAN, |m| m.0)
+}
+
 /// Throughput and latency of one run.
 #[derive(Debug, Clone, Default)]
 struct Run {
     tiles: usize,
     wall: Duration,
-    latencies: Vec<Duration>,
+    /// Zoom and latency of each tile rendered.
+    latencies: Vec<(u8, Duration)>,
     bytes: u64,
     empty: usize,
     timeouts: usize,
@@ -149,7 +172,17 @@ impl Run {
     }
 
     fn quantile_ms(&self, q: f64) -> f64 {
-        let mut v = self.latencies.clone();
+        self.zoom_quantile_ms(None, q)
+    }
+
+    /// Latency quantile of the tiles at zoom `z` (all tiles for `None`).
+    fn zoom_quantile_ms(&self, z: Option<u8>, q: f64) -> f64 {
+        let mut v: Vec<Duration> = self
+            .latencies
+            .iter()
+            .filter(|(tz, _)| z.is_none_or(|z| *tz == z))
+            .map(|(_, d)| *d)
+            .collect();
         v.sort();
         v.get(((v.len() as f64 - 1.0) * q).round() as usize)
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
@@ -165,7 +198,8 @@ fn run_threads(
 ) -> anyhow::Result<Run> {
     let next = AtomicUsize::new(0);
     let started = Instant::now();
-    let parts: Vec<anyhow::Result<(Vec<Duration>, u64, usize)>> = std::thread::scope(|s| {
+    type Part = (Vec<(u8, Duration)>, u64, usize);
+    let parts: Vec<anyhow::Result<Part>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 s.spawn(|| {
@@ -176,7 +210,7 @@ fn run_threads(
                         let Some(&t) = tiles.get(i) else { break };
                         let t0 = Instant::now();
                         let n = job(t)?;
-                        lat.push(t0.elapsed());
+                        lat.push((t.z, t0.elapsed()));
                         bytes += n as u64;
                         empty += usize::from(n == 0);
                     }
@@ -207,12 +241,18 @@ fn run_threads(
 /// PostGIS: load the points, then render the tiles martin-style.
 async fn postgis(
     url: &str,
-    features: &[Feature],
+    cat: &Catalog,
     risk: &RiskState,
     tiles: &[TileCoord],
     concurrency: usize,
 ) -> anyhow::Result<(Duration, Run)> {
-    use sqlx::postgres::PgPoolOptions;
+    use sqlx::ConnectOptions;
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    // Slow tiles are what is measured here, not something to log.
+    let connect: PgConnectOptions = url
+        .parse::<PgConnectOptions>()
+        .context("invalid PostGIS URL")?
+        .disable_statement_logging();
     let pool = PgPoolOptions::new()
         .max_connections(concurrency.max(1) as u32)
         .min_connections(concurrency.max(1) as u32)
@@ -224,7 +264,7 @@ async fn postgis(
                 Ok(())
             })
         })
-        .connect(url)
+        .connect_with(connect)
         .await
         .context("cannot connect to PostGIS")?;
     let load_started = Instant::now();
@@ -248,7 +288,7 @@ async fn postgis(
             .copy_in_raw("COPY riskmap_bench_tiles (id, risk_level, geom) FROM STDIN")
             .await?;
         let mut buf = String::with_capacity(1 << 20);
-        for f in features {
+        for f in cat.iter(Collection::Enterprises) {
             let Geometry::Point(p) = &f.geometry else {
                 continue;
             };
@@ -306,7 +346,7 @@ async fn postgis(
                         let n = b.map_or(0, |b| b.len());
                         r.bytes += n as u64;
                         r.empty += usize::from(n == 0);
-                        r.latencies.push(took);
+                        r.latencies.push((t.z, took));
                     }
                     Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("57014") => {
                         r.timeouts += 1;
@@ -359,30 +399,48 @@ fn row(name: &str, r: &Run) -> String {
 /// Runs the benchmark and prints a Markdown report.
 pub(crate) async fn run(b: TilesBench) -> anyhow::Result<()> {
     let threads = b.concurrency.max(1);
+    let rss_start = rss_mib();
     let t = Instant::now();
     let features = synthetic(b.features, b.seed);
     let tiles = workload(&features, b.tiles, b.seed);
     let gen_time = t.elapsed();
-    let (features, cat, risk, score_time) = tokio::task::spawn_blocking(move || {
+    let n_features = features.len();
+    let rss_generated = rss_mib();
+    let opts = TileOptions::default();
+    let setup = tokio::task::spawn_blocking(move || {
         let mut cat = Catalog::new();
-        cat.load(Collection::Enterprises, features.clone());
+        cat.load(Collection::Enterprises, features);
+        let rss_catalog = rss_mib();
         let rules = Rules::builtin();
         let t = Instant::now();
         let risk = RiskState::compute(&cat, rules, EngineConfig::new("2026-11-23", rules));
-        (features, cat, risk, t.elapsed())
+        let score_time = t.elapsed();
+        let rss_scored = rss_mib();
+        let t = Instant::now();
+        let index = TileIndex::build(&cat, &risk, &TileOptions::default());
+        let index_time = t.elapsed();
+        let rss_indexed = rss_mib();
+        Setup {
+            cat,
+            risk,
+            index,
+            score_time,
+            index_time,
+            rss: [rss_catalog, rss_scored, rss_indexed],
+        }
     })
     .await?;
     eprintln!(
-        "generated {} points and {} tiles in {:.1} s, scored in {:.1} s",
-        features.len(),
+        "generated {n_features} points and {} tiles in {:.1} s, scored in {:.1} s, tile index in {:.1} s",
         tiles.len(),
         gen_time.as_secs_f64(),
-        score_time.as_secs_f64()
+        setup.score_time.as_secs_f64(),
+        setup.index_time.as_secs_f64(),
     );
-    let opts = TileOptions::default();
-    let (cat, risk, tiles, cold, warm) = tokio::task::spawn_blocking(move || {
+    let (setup, tiles, cold, warm) = tokio::task::spawn_blocking(move || {
+        let (cat, risk, index) = (&setup.cat, &setup.risk, &setup.index);
         let cold = run_threads(&tiles, threads, &|t| {
-            Ok(render(&cat, &risk, "enterprises", t, &opts)
+            Ok(render(cat, risk, index, "enterprises", t, &opts)
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?
                 .len())
         })?;
@@ -395,7 +453,7 @@ pub(crate) async fn run(b: TilesBench) -> anyhow::Result<()> {
             let tile = match hit {
                 Some(c) => c,
                 None => {
-                    let bytes = render(&cat, &risk, "enterprises", t, &opts)
+                    let bytes = render(cat, risk, index, "enterprises", t, &opts)
                         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                     let tile = CachedTile {
                         etag: String::new(),
@@ -414,14 +472,14 @@ pub(crate) async fn run(b: TilesBench) -> anyhow::Result<()> {
         };
         let _fill = run_threads(&tiles, threads, &cached)?;
         let warm = run_threads(&tiles, threads, &cached)?;
-        anyhow::Ok((cat, risk, tiles, cold, warm))
+        anyhow::Ok((setup, tiles, cold, warm))
     })
     .await??;
-    drop(cat);
+    let (rss_end, peak) = memory_mib().unwrap_or((f64::NAN, f64::NAN));
     let pg = match &b.database_url {
         Some(url) => {
-            eprintln!("loading {} points into PostGIS…", features.len());
-            Some(postgis(url, &features, &risk, &tiles, threads).await?)
+            eprintln!("loading {n_features} points into PostGIS…");
+            Some(postgis(url, &setup.cat, &setup.risk, &tiles, threads).await?)
         }
         None => None,
     };
@@ -433,10 +491,12 @@ pub(crate) async fn run(b: TilesBench) -> anyhow::Result<()> {
     println!("## riskmap bench tiles");
     println!();
     println!(
-        "{} synthetic enterprise points (seed {}, clustered around 200 centres over 118.0–122.5°E, 27.2–31.2°N), scored in {:.1} s; {} tiles at z6–z14 drawn at feature locations ({}), the `enterprises` layer; {} concurrent workers.",
-        features.len(),
+        "{n_features} synthetic enterprise points (seed {}, clustered around 200 centres over 118.0–122.5°E, 27.2–31.2°N), scored in {:.1} s, tile index ({} points, {} aggregate cells) built in {:.1} s; {} tiles at z6–z14 drawn at feature locations ({}), the `enterprises` layer; {} concurrent workers.",
         b.seed,
-        score_time.as_secs_f64(),
+        setup.score_time.as_secs_f64(),
+        setup.index.points(),
+        setup.index.cells(),
+        setup.index_time.as_secs_f64(),
         tiles.len(),
         (6..=14)
             .map(|z| format!("z{z}: {}", per_zoom[z]))
@@ -467,5 +527,49 @@ pub(crate) async fn run(b: TilesBench) -> anyhow::Result<()> {
             println!("No PostGIS URL (--database-url or DATABASE_URL): PostGIS not measured.");
         }
     }
+    println!();
+    println!("Latency by zoom, p50 / p99 / max ms:");
+    println!();
+    let mut header = String::from("| renderer |");
+    let mut rule = String::from("|---|");
+    for z in 6..=14 {
+        header.push_str(&format!(" z{z} |"));
+        rule.push_str("---|");
+    }
+    println!("{header}");
+    println!("{rule}");
+    let zoom_row = |name: &str, r: &Run| {
+        let mut line = format!("| {name} |");
+        for z in 6..=14u8 {
+            line.push_str(&format!(
+                " {:.1} / {:.1} / {:.1} |",
+                r.zoom_quantile_ms(Some(z), 0.5),
+                r.zoom_quantile_ms(Some(z), 0.99),
+                r.zoom_quantile_ms(Some(z), 1.0),
+            ));
+        }
+        println!("{line}");
+    };
+    zoom_row("riskmap cold", &cold);
+    if let Some((_, r)) = &pg {
+        zoom_row("PostGIS", r);
+    }
+    let [rss_catalog, rss_scored, rss_indexed] = setup.rss;
+    println!();
+    println!(
+        "Resident memory (MiB, `VmRSS`): {rss_start:.0} at start, {rss_generated:.0} with the points generated, {rss_catalog:.0} with the catalogue loaded, {rss_scored:.0} scored (catalogue + risk state), {rss_indexed:.0} with the tile index (+{:.0}), {rss_end:.0} after the riskmap runs; peak {peak:.0} (`VmHWM`, before PostGIS).",
+        rss_indexed - rss_scored,
+    );
     Ok(())
+}
+
+/// The data and derived state the tiles are rendered from.
+struct Setup {
+    cat: Catalog,
+    risk: RiskState,
+    index: TileIndex,
+    score_time: Duration,
+    index_time: Duration,
+    /// RSS after the catalogue, the scores and the tile index.
+    rss: [f64; 3],
 }

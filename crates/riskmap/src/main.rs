@@ -3,9 +3,11 @@
 //! `riskmap_core::import` and `riskmap_store`.
 
 mod bench;
+mod bench_qra;
 mod bench_tiles;
 mod demo;
 mod export;
+mod site_check;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,6 +90,48 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// May this use go here? (规划选址) Checks a proposed protection target
+    /// against every site's external safety zones, or a proposed hazardous
+    /// site against the protection targets around it. Exit status 0 clear,
+    /// 3 conflicts, 2 invalid input.
+    SiteCheck {
+        /// school, kindergarten, hospital, nursing_home, residential, office, mall,
+        /// hotel, stadium, transport_hub, cultural_relic, religious, other; or hazardous_site.
+        #[arg(long = "use")]
+        use_: String,
+        /// GeoJSON geometry (point or polygon), inline or a file (a Feature works too).
+        #[arg(long)]
+        geometry: String,
+        /// CRS of the geometry: EPSG:4326 (default), EPSG:4490 or GCJ02.
+        #[arg(long, default_value = "EPSG:4326")]
+        crs: String,
+        /// Name of the proposal.
+        #[arg(long)]
+        name: Option<String>,
+        /// People at a proposed target.
+        #[arg(long)]
+        population: Option<u32>,
+        /// Households of a proposed residential target.
+        #[arg(long)]
+        households: Option<u32>,
+        /// Beds of a proposed hospital, nursing home or hotel.
+        #[arg(long)]
+        beds: Option<u32>,
+        /// Floor area (m²) of a proposed target.
+        #[arg(long)]
+        floor_area_m2: Option<f64>,
+        /// Units with inventories of a proposed site (JSON list, inline or a file).
+        #[arg(long)]
+        units: Option<String>,
+        /// new (default for a proposal) or existing.
+        #[arg(long)]
+        installation: Option<String>,
+        /// Print the answer as JSON (the HTTP endpoint's body).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Import a GeoJSON or CSV file into a collection, all or nothing.
     Import {
         /// enterprises, parks, pipelines, protection_targets or districts.
@@ -142,6 +186,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
     },
+    /// Individual-risk grid of one site and the safety assessment of every demo site.
+    Qra {
+        /// Grid cells per side.
+        #[arg(long, default_value_t = 1000)]
+        cells: usize,
+        /// Release scenarios.
+        #[arg(long, default_value_t = 100)]
+        scenarios: usize,
+        /// Wind sectors.
+        #[arg(long, default_value_t = 16)]
+        sectors: usize,
+        /// Runs (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+    },
     /// Tile rendering: riskmap in process (cold and cached) against PostGIS ST_AsMVT.
     Tiles {
         /// Synthetic enterprise points.
@@ -188,6 +247,35 @@ async fn main() -> ExitCode {
             store,
         } => run_import(collection, file, crs, format, store).await,
         Command::Score { today, json, store } => score(today, json, store).await,
+        Command::SiteCheck {
+            use_,
+            geometry,
+            crs,
+            name,
+            population,
+            households,
+            beds,
+            floor_area_m2,
+            units,
+            installation,
+            json,
+            store,
+        } => {
+            let check = site_check::SiteCheck {
+                use_,
+                geometry,
+                crs,
+                name,
+                population,
+                households,
+                beds,
+                floor_area_m2,
+                units,
+                installation,
+                json,
+            };
+            site_check(check, store).await
+        }
         Command::Tiles {
             which:
                 TilesCommand::Export {
@@ -215,6 +303,26 @@ async fn main() -> ExitCode {
         })
         .await
         .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            which:
+                BenchCommand::Qra {
+                    cells,
+                    scenarios,
+                    sectors,
+                    repeats,
+                },
+        } => {
+            let b = bench_qra::QraBench {
+                cells,
+                scenarios,
+                sectors,
+                repeats,
+            };
+            tokio::task::spawn_blocking(move || bench_qra::run(b))
+                .await
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::from)
+        }
         Command::Bench {
             which:
                 BenchCommand::Score {
@@ -351,7 +459,11 @@ async fn score(
     let rules = Rules::builtin();
     let today = today.unwrap_or_else(riskmap_server::state::today_utc);
     let started = std::time::Instant::now();
-    let state = RiskState::compute(&catalog, rules, EngineConfig::new(today.clone(), rules));
+    let mut state = RiskState::compute(&catalog, rules, EngineConfig::new(today.clone(), rules));
+    // External safety distances feed the enterprise diagnosis (周边环境).
+    let safety_cfg = riskmap_safety::site::SafetyConfig::embedded();
+    let safety = riskmap_safety::site::SafetyState::compute(&catalog, &safety_cfg);
+    state.set_external_distance_ok(&catalog, rules, &safety.verdicts());
     let took = started.elapsed();
     let count = |levels: &mut dyn Iterator<Item = RiskLevel>| {
         let mut c = [0usize; 4];
@@ -398,6 +510,8 @@ async fn score(
             "parks": state.parks.iter().map(|(id, a)| (id.clone(), a.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
             "pipelines": state.pipelines.iter().map(|(id, p)| (id.clone(), p.assessment.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
             "districts": state.districts.iter().map(|(id, a)| (id.clone(), a.risk_level)).collect::<std::collections::BTreeMap<_, _>>(),
+            "safety": {"sites": safety.sites.len(), "zones": safety.zones().count(), "violations": safety.violations().count(),
+                "sites_with_violations": safety.sites.values().filter(|a| !a.violations.is_empty()).map(|a| a.site_id.clone()).collect::<Vec<_>>()},
             "summary": rows.iter().map(|(n, c)| (n.to_string(), serde_json::json!({"red": c[3], "orange": c[2], "yellow": c[1], "blue": c[0]}))).collect::<serde_json::Map<_, _>>(),
         });
         println!("{}", serde_json::to_string_pretty(&levels)?);
@@ -422,8 +536,29 @@ async fn score(
                 c.iter().sum::<usize>()
             );
         }
+        println!(
+            "external safety distances 外部安全防护距离: {} site(s) assessed, {} zone(s), {} violation(s) at {} site(s)",
+            safety.sites.len(),
+            safety.zones().count(),
+            safety.violations().count(),
+            safety
+                .sites
+                .values()
+                .filter(|a| !a.violations.is_empty())
+                .count()
+        );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn site_check(
+    check: site_check::SiteCheck,
+    store_args: StoreArgs,
+) -> anyhow::Result<ExitCode> {
+    let config = store_args.config();
+    let store = open_store(&config, true, false).await?;
+    let catalog = site_check::load_catalog(store.as_ref()).await?;
+    tokio::task::spawn_blocking(move || site_check::run(&check, &catalog)).await?
 }
 
 async fn tiles_export(

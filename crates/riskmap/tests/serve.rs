@@ -72,7 +72,12 @@ async fn fresh_serve_loads_demo_and_bbox_matches_brute_force() {
     listed.sort();
     // The five stored collections and the derived, read-only ones.
     let mut want = COLLECTIONS.to_vec();
-    want.extend(["risk_grid", "pipeline_segments"]);
+    want.extend([
+        "risk_grid",
+        "pipeline_segments",
+        "safety_zones",
+        "violations",
+    ]);
     want.sort();
     assert_eq!(listed, want);
 

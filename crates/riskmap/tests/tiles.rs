@@ -242,3 +242,179 @@ async fn an_edit_changes_the_etag_of_affected_tiles_only() {
     assert_eq!(level(&bytes2), "red", "was {before}");
     assert_eq!(etag_far, etag_far2, "unaffected tile changed");
 }
+
+/// Point enterprises as served: (id, lon, lat, risk_level).
+async fn point_enterprises(server: &Server) -> Vec<(String, f64, f64, String)> {
+    let fc: Value = client()
+        .get(server.url("/collections/enterprises/items?limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Point")
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (
+                f["id"].as_str().unwrap().to_string(),
+                c[0].as_f64().unwrap(),
+                c[1].as_f64().unwrap(),
+                f["properties"]["risk_level"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Whether the z<10 tile at `t` shows enterprise `id` at `lon`/`lat` in red:
+/// the feature itself, or a red aggregate in the 64-px cell that holds it.
+fn shows_red(bytes: &[u8], t: TileCoord, id: &str, lon: f64, lat: f64) -> bool {
+    let Some(layer) = decode_tile(bytes).unwrap().layer("enterprises").cloned() else {
+        return false;
+    };
+    let (px, py) = t.projector(4096).project(lon, lat);
+    let cell = |v: f64| (v.floor() as i64).div_euclid(64);
+    layer.features.iter().any(|f| {
+        let red = f.property("risk_level").and_then(|v| v.as_str()) == Some("red");
+        let itself = f.property("id").and_then(|v| v.as_str()) == Some(id);
+        let Geometry::Point(p) = f.geometry else {
+            return false;
+        };
+        let aggregate_here = f.property("aggregated").is_some()
+            && cell(f64::from(p.x())) == cell(px)
+            && cell(f64::from(p.y())) == cell(py);
+        red && (itself || aggregate_here)
+    })
+}
+
+/// The aggregate drawn in the 64-px cell holding `lon`/`lat` of the z<10 tile.
+fn aggregate_at(
+    bytes: &[u8],
+    t: TileCoord,
+    lon: f64,
+    lat: f64,
+) -> Option<riskmap_tiles::DecodedFeature> {
+    let layer = decode_tile(bytes).unwrap().layer("enterprises")?.clone();
+    let (px, py) = t.projector(4096).project(lon, lat);
+    let cell = |v: f64| (v.floor() as i64).div_euclid(64);
+    layer.features.into_iter().find(|f| {
+        matches!(f.geometry, Geometry::Point(p)
+            if f.property("aggregated").is_some()
+                && cell(f64::from(p.x())) == cell(px)
+                && cell(f64::from(p.y())) == cell(py))
+    })
+}
+
+/// Below z10 points are drawn as aggregate cells read from the pre-aggregated
+/// index: an edit that makes an enterprise red shows at once in the
+/// low-zoom cell that holds it (and the tile gets a new ETag) while other
+/// tiles keep theirs, and every red enterprise is visible (itself or its
+/// cell, red).
+#[tokio::test]
+async fn low_zoom_tiles_show_every_red_enterprise_and_follow_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&[
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--admin-token",
+        "k",
+    ]);
+    let before = point_enterprises(&server).await;
+    let (id, lon, lat, _) = before
+        .iter()
+        .find(|e| e.3 != "red")
+        .expect("a point enterprise that is not red")
+        .clone();
+    let item = |id: &str| server.url(&format!("/collections/enterprises/items/{id}"));
+    let f: Value = client()
+        .get(item(&id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut props = f["properties"].clone();
+    props
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| !k.starts_with("risk_"));
+    // Four neighbours like it, so that its low-zoom cell is an aggregate.
+    for i in 1..=4 {
+        let mut p = props.clone();
+        p["credit_code"] = Value::Null;
+        p["id"] = json!(format!("near-{i}"));
+        p["name"] = json!(format!("邻近企业 {i}"));
+        let geometry = json!({"type": "Point", "coordinates": [lon + f64::from(i) * 2e-4, lat]});
+        let resp = client()
+            .put(item(&format!("near-{i}")))
+            .bearer_auth("k")
+            .json(&json!({"type": "Feature", "geometry": geometry, "properties": p}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    }
+    let z8 = TileCoord::from_lonlat(lon, lat, 8);
+    let elsewhere = TileCoord::new(8, z8.x + 3, z8.y).unwrap();
+    let (_, etag_z8, bytes) = get_tile(&server, "enterprises", z8).await;
+    let (_, etag_elsewhere, _) = get_tile(&server, "enterprises", elsewhere).await;
+    let cell = aggregate_at(&bytes, z8, lon, lat).expect("an aggregate cell at z8");
+    let count = |f: &riskmap_tiles::DecodedFeature, k: &str| f.property(k).and_then(|v| v.as_i64());
+    let (n, red) = (
+        count(&cell, "count").unwrap(),
+        count(&cell, "count_red").unwrap(),
+    );
+    assert!(n >= 5, "{n} in the cell");
+
+    // Make it a chemical plant with a big toxic store and a major accident
+    // (直接判定为红色).
+    let mut units = props["units"].as_array().cloned().unwrap_or_default();
+    units.push(json!({"id": format!("{id}-T9"), "kind": "storage",
+        "substances": [{"name": "光气", "cas": "75-44-5", "quantity_t": 50.0}]}));
+    props["units"] = Value::Array(units);
+    props["installation"] = json!("existing");
+    props["industry"] = json!("化工");
+    props["accidents"] = json!([{"date": "2025-02-01", "severity": "major", "deaths": 12}]);
+    let resp = client()
+        .put(item(&id))
+        .bearer_auth("k")
+        .json(&json!({"type": "Feature", "geometry": f["geometry"], "properties": props}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let after = point_enterprises(&server).await;
+    assert_eq!(
+        after.iter().find(|e| e.0 == id).map(|e| e.3.as_str()),
+        Some("red")
+    );
+    let (_, etag_z8_after, bytes) = get_tile(&server, "enterprises", z8).await;
+    let (_, etag_elsewhere_after, _) = get_tile(&server, "enterprises", elsewhere).await;
+    assert_ne!(etag_z8, etag_z8_after, "the z8 tile kept its ETag");
+    assert_eq!(etag_elsewhere, etag_elsewhere_after);
+    let cell = aggregate_at(&bytes, z8, lon, lat).expect("an aggregate cell at z8");
+    assert_eq!(count(&cell, "count"), Some(n));
+    assert_eq!(count(&cell, "count_red"), Some(red + 1));
+    assert_eq!(
+        cell.property("risk_level").and_then(|v| v.as_str()),
+        Some("red")
+    );
+    for (id, lon, lat, level) in &after {
+        if level != "red" {
+            continue;
+        }
+        for z in 6..=9u8 {
+            let t = TileCoord::from_lonlat(*lon, *lat, z);
+            let (_, _, bytes) = get_tile(&server, "enterprises", t).await;
+            assert!(shows_red(&bytes, t, id, *lon, *lat), "{id} not red in {t}");
+        }
+    }
+}

@@ -3,6 +3,10 @@
 //! S = Σ qᵢ/Qᵢ (a 重大危险源 when S ≥ 1, GB 18218-2018 4.2) and
 //! R = α · Σ βᵢ·qᵢ/Qᵢ (4.3), graded by Table 6.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Substance, Unit};
@@ -110,6 +114,67 @@ pub fn identify_unit(unit: &Unit, people_within_500m: u64, t: &Gb18218) -> UnitH
     }
 }
 
+/// Most lookups a thread remembers before it starts over.
+const MEMO_MAX: usize = 4096;
+
+type SubstanceKey = (Option<String>, Option<String>);
+
+thread_local! {
+    /// Table 1 positions by (name, CAS) as given, for the built-in catalogue.
+    static FOUND: RefCell<HashMap<SubstanceKey, Option<usize>>> = RefCell::new(HashMap::new());
+}
+
+/// Table 3 β of each built-in Table 1 entry, by position.
+static TABLE3_BETA: LazyLock<Vec<Option<f64>>> = LazyLock::new(|| {
+    let t = Gb18218::builtin();
+    t.entries().iter().map(|e| t.table3_beta(e)).collect()
+});
+
+/// [`Gb18218::find_substance`], remembered per thread for the built-in
+/// catalogue (each call normalises every entry's CAS numbers and names, and
+/// the same few substances come back for every enterprise). Same result.
+pub(crate) fn find_substance<'t>(
+    t: &'t Gb18218,
+    name: Option<&str>,
+    cas: Option<&str>,
+) -> Option<&'t Table1Entry> {
+    if !std::ptr::eq(t, Gb18218::builtin()) {
+        return t.find_substance(name, cas);
+    }
+    let key: SubstanceKey = (name.map(str::to_string), cas.map(str::to_string));
+    let known = FOUND.with(|m| m.borrow().get(&key).copied());
+    let pos = match known {
+        Some(pos) => pos,
+        None => {
+            let pos = t.find_substance(name, cas).and_then(|e| position(t, e));
+            FOUND.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() >= MEMO_MAX {
+                    m.clear();
+                }
+                m.insert(key, pos);
+            });
+            pos
+        }
+    };
+    pos.and_then(|i| t.entries().get(i))
+}
+
+/// [`Gb18218::table3_beta`], precomputed for the built-in catalogue.
+fn table3_beta(t: &Gb18218, e: &Table1Entry) -> Option<f64> {
+    if std::ptr::eq(t, Gb18218::builtin())
+        && let Some(i) = position(t, e)
+    {
+        return TABLE3_BETA.get(i).copied().flatten();
+    }
+    t.table3_beta(e)
+}
+
+/// Position of an entry of `t` in its Table 1.
+fn position(t: &Gb18218, e: &Table1Entry) -> Option<usize> {
+    t.entries().iter().position(|x| std::ptr::eq(x, e))
+}
+
 fn label(sub: &Substance) -> String {
     sub.name
         .clone()
@@ -150,7 +215,7 @@ fn contribution(
             found
         })
         .collect();
-    let entry = t.find_substance(sub.name.as_deref(), sub.cas.as_deref());
+    let entry = find_substance(t, sub.name.as_deref(), sub.cas.as_deref());
     match entry {
         Some(e) => Some(from_table1(sub, q, e, &given, t, notes)),
         None => from_categories(sub, q, &given),
@@ -171,7 +236,7 @@ fn from_table1(
         .map(cas_digits)
         .is_some_and(|key| !key.is_empty() && e.cas.iter().any(|c| cas_digits(c) == key));
     let default_cat = e.default_category.as_deref().and_then(|s| t.category(s));
-    let (beta, beta_clause) = if let Some(b) = t.table3_beta(e) {
+    let (beta, beta_clause) = if let Some(b) = table3_beta(t, e) {
         (b, "β 表3".to_string())
     } else if let Some(c) = max_beta(given) {
         (c.beta, format!("β 表4 {}", c.symbol))
@@ -245,6 +310,39 @@ mod tests {
 
     fn gb() -> &'static Gb18218 {
         Gb18218::builtin()
+    }
+
+    #[test]
+    fn remembered_lookups_equal_the_catalogue_s() {
+        let t = gb();
+        let mut probes: Vec<(Option<String>, Option<String>)> = vec![(None, None)];
+        for e in t.entries() {
+            probes.push((Some(e.name_zh.clone()), None));
+            for c in &e.cas {
+                probes.push((None, Some(c.clone())));
+                probes.push((Some(e.name_zh.clone()), Some(format!(" {c} "))));
+                probes.push((Some("未知物质".into()), Some(c.clone())));
+            }
+            for a in &e.aliases {
+                probes.push((Some(format!("  {a} ")), None));
+            }
+        }
+        probes.push((
+            Some("硝酸铵(含可燃物≤0.2%)".into()),
+            Some("6484-52-2".into()),
+        ));
+        probes.push((Some("".into()), Some("".into())));
+        for _ in 0..2 {
+            for (n, c) in &probes {
+                let want = t.find_substance(n.as_deref(), c.as_deref());
+                let got = find_substance(t, n.as_deref(), c.as_deref());
+                assert_eq!(got.map(|e| e.no), want.map(|e| e.no), "{n:?} {c:?}");
+                if let Some(e) = got {
+                    assert!(std::ptr::eq(e, want.unwrap()));
+                    assert_eq!(table3_beta(t, e), t.table3_beta(e));
+                }
+            }
+        }
     }
 
     fn sub(name: &str, cas: Option<&str>, q: f64, cats: &[&str]) -> Substance {

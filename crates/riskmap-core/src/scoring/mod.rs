@@ -46,6 +46,7 @@ pub use enterprise::{
     diagnosis_applies_to, diagnosis_level,
 };
 pub use grid::{assess_grid_max, assess_grid_weighted, grid_level_max, grid_weighted_index};
+pub(crate) use hazard::find_substance;
 pub use hazard::{SubstanceContribution, UnitHazard, identify_unit};
 pub use lec::{assess_lec, assess_matrix};
 pub use park::{ParkContext, assess_park};
