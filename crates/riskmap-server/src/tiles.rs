@@ -701,6 +701,154 @@ impl TileIndex {
     }
 }
 
+/// Tilesets of the external safety assessment (外部安全防护距离): zones and
+/// violations, built from [`riskmap_safety::site::SafetyState`] with the
+/// same properties as their OGC collections. They are served and purged
+/// like the others but not exported to PMTiles (a site's zones are derived
+/// per request from the current state).
+pub const SAFETY_TILESETS: [&str; 2] = ["safety_zones", "violations"];
+
+fn prop_of(v: &Value) -> Option<PropValue> {
+    match v {
+        Value::String(s) => Some(PropValue::String(s.clone())),
+        Value::Bool(b) => Some(PropValue::Bool(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(PropValue::Int)
+            .or_else(|| n.as_f64().map(PropValue::Double)),
+        Value::Array(a) => Some(PropValue::String(
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(","),
+        )),
+        _ => None,
+    }
+}
+
+fn safety_feature(id: &str, geometry: Geometry<f64>, props: &Value, rank: u8) -> TileFeature {
+    let mut properties = vec![("id".to_string(), s(id))];
+    if let Some(m) = props.as_object() {
+        properties.extend(
+            m.iter()
+                .filter_map(|(k, v)| prop_of(v).map(|p| (k.clone(), p))),
+        );
+    }
+    TileFeature {
+        id: id.to_string(),
+        geometry,
+        rank,
+        properties,
+    }
+}
+
+/// Features of a safety tileset meeting `bbox`. Governing zones and
+/// violations rank above the rest, so the byte budget drops context first.
+pub fn safety_tile_features(
+    safety: &riskmap_safety::site::SafetyState,
+    tileset: &str,
+    bbox: Rect<f64>,
+) -> Option<Vec<TileFeature>> {
+    let mut out = Vec::new();
+    match tileset {
+        "safety_zones" => {
+            for z in safety.zones() {
+                if !z
+                    .geometry
+                    .bounding_rect()
+                    .is_some_and(|r| r.intersects(&bbox))
+                {
+                    continue;
+                }
+                let rank = if z.governing {
+                    4
+                } else if z.classes.is_empty() {
+                    1
+                } else {
+                    2
+                };
+                out.push(safety_feature(
+                    &z.id,
+                    Geometry::MultiPolygon(z.geometry.clone()),
+                    &crate::derived::zone_properties(z),
+                    rank,
+                ));
+            }
+        }
+        "violations" => {
+            for v in safety.violations() {
+                if !v.point.intersects(&bbox) {
+                    continue;
+                }
+                out.push(safety_feature(
+                    &v.id,
+                    Geometry::Point(v.point),
+                    &crate::derived::violation_properties(v),
+                    4,
+                ));
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Builds one tile of a safety tileset.
+pub fn render_safety(
+    safety: &riskmap_safety::site::SafetyState,
+    tileset: &str,
+    t: TileCoord,
+    opts: &TileOptions,
+) -> Result<Vec<u8>, ApiError> {
+    let bbox = t.buffered_bounds_lonlat(opts.extent, opts.buffer);
+    let internal = |e: riskmap_tiles::TileError| ApiError::Internal(e.to_string());
+    let features = safety_tile_features(safety, tileset, bbox)
+        .ok_or_else(|| ApiError::NotFound(format!("no tileset {tileset:?}")))?;
+    let refs: Vec<&TileFeature> = features.iter().collect();
+    let layer = build_layer(tileset, &refs, t, opts).map_err(internal)?;
+    encode_tile(&[layer]).map_err(internal)
+}
+
+/// TileJSON of a safety tileset.
+pub fn safety_tilejson(state: &AppState, tileset: &str, base: &str) -> Value {
+    let safety = state.safety();
+    let b = safety
+        .zones_bbox_all()
+        .into_iter()
+        .reduce(|a, b| {
+            Rect::new(
+                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+            )
+        })
+        .map_or([-180.0, -85.0511, 180.0, 85.0511], |r| {
+            [r.min().x, r.min().y, r.max().x, r.max().y]
+        });
+    let fields = if tileset == "safety_zones" {
+        json!({"id": "String", "site_id": "String", "kind": "String", "method": "String", "level": "Number",
+               "classes": "String", "distance_m": "Number", "clause": "String", "label_zh": "String",
+               "label_en": "String", "governing": "Boolean", "unconfirmed": "Boolean", "area_m2": "Number", "model": "String"})
+    } else {
+        json!({"id": "String", "target_id": "String", "name": "String", "target_class": "String", "site_id": "String",
+               "site_name": "String", "zone_id": "String", "method": "String", "clause": "String", "distance_m": "Number",
+               "required_distance_m": "Number", "criterion_per_year": "Number", "individual_risk_per_year": "Number",
+               "margin_m": "Number", "governing": "Boolean", "unconfirmed": "Boolean"})
+    };
+    json!({
+        "tilejson": "3.0.0",
+        "name": tileset,
+        "description": format!("riskmap {tileset} (外部安全防护距离)"),
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": b,
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 12],
+        "vector_layers": [{"id": tileset, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "attribution": "riskmap GB/T 37243-2019 / GB 36894-2018",
+    })
+}
+
 /// Builds one tile of one tileset: from the [`TileIndex`] when it holds the
 /// tileset for `opts`, else from the catalogue (the same bytes either way).
 pub fn render(
@@ -821,10 +969,11 @@ async fn tile(
     Path((tileset, z, x, file)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !TILESETS.contains(&tileset.as_str()) {
+    if !TILESETS.contains(&tileset.as_str()) && !SAFETY_TILESETS.contains(&tileset.as_str()) {
         return Err(ApiError::NotFound(format!(
-            "no tileset {tileset:?}; tilesets: {}",
-            TILESETS.join(", ")
+            "no tileset {tileset:?}; tilesets: {}, {}",
+            TILESETS.join(", "),
+            SAFETY_TILESETS.join(", ")
         )));
     }
     let t = parse_tile(&z, &x, &file)?;
@@ -834,7 +983,9 @@ async fn tile(
         None => {
             let opts = TileOptions::default();
             let cat = state.catalog();
-            let bytes = {
+            let bytes = if SAFETY_TILESETS.contains(&tileset.as_str()) {
+                render_safety(&state.safety(), &tileset, t, &opts)?
+            } else {
                 let risk = state.risk();
                 let index = state.tile_index();
                 render(&cat, &risk, &index, &tileset, t, &opts)?
@@ -931,13 +1082,17 @@ async fn tilejson(
 ) -> Result<Json<Value>, ApiError> {
     let tileset = file
         .strip_suffix(".json")
-        .filter(|t| TILESETS.contains(t))
+        .filter(|t| TILESETS.contains(t) || SAFETY_TILESETS.contains(t))
         .ok_or_else(|| {
             ApiError::NotFound(format!(
-                "no tileset {file:?}; tilesets: {}",
-                TILESETS.join(", ")
+                "no tileset {file:?}; tilesets: {}, {}",
+                TILESETS.join(", "),
+                SAFETY_TILESETS.join(", ")
             ))
         })?;
+    if SAFETY_TILESETS.contains(&tileset) {
+        return Ok(Json(safety_tilejson(&state, tileset, &base_url(&headers))));
+    }
     Ok(Json(tilejson_doc(&state, tileset, &base_url(&headers))))
 }
 

@@ -310,6 +310,40 @@ async fn zones_and_violations_follow_edits_and_feed_the_enterprise_score() {
     let report = get_json(&server.url(&format!("/api/sites/{SITE}/report"))).await;
     assert!(!report["violations"].as_array().unwrap().is_empty());
 
+    // The same as vector tiles: the zones and the violation, decoded.
+    let tj = get_json(&server.url("/tiles/safety_zones.json")).await;
+    assert_eq!(tj["vector_layers"][0]["id"], "safety_zones");
+    let t = riskmap_tiles::TileCoord::from_lonlat(LON0, LAT0, 14);
+    let fetch = |ts: &'static str| {
+        let url = server.url(&format!("/tiles/{ts}/{t}.mvt"));
+        async move {
+            let resp = client().get(&url).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{url}");
+            let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+            let bytes = resp.bytes().await.unwrap();
+            let tile = riskmap_tiles::decode_tile(&bytes).unwrap();
+            let props: Vec<String> = tile
+                .layers
+                .iter()
+                .flat_map(|l| l.features.iter())
+                .map(|f| format!("{:?}", f.properties))
+                .collect();
+            (etag, props)
+        }
+    };
+    let (_, zones_tile) = fetch("safety_zones").await;
+    assert!(
+        zones_tile.iter().any(|p| p.contains(SITE)),
+        "{zones_tile:?}"
+    );
+    let (violations_etag, violations_tile) = fetch("violations").await;
+    assert!(
+        violations_tile
+            .iter()
+            .any(|p| p.contains("siting-test-kindergarten")),
+        "{violations_tile:?}"
+    );
+
     // Deleting the kindergarten clears the violation.
     let resp = client()
         .delete(server.url("/collections/protection_targets/items/siting-test-kindergarten"))
@@ -325,6 +359,13 @@ async fn zones_and_violations_follow_edits_and_feed_the_enterprise_score() {
             .unwrap()
             .iter()
             .all(|f| f["properties"]["target_id"] != "siting-test-kindergarten")
+    );
+    let (etag_after, violations_tile) = fetch("violations").await;
+    assert_ne!(etag_after, violations_etag);
+    assert!(
+        violations_tile
+            .iter()
+            .all(|p| !p.contains("siting-test-kindergarten"))
     );
     let again = get_json(&server.url(&format!("/api/risk/enterprises/{SITE}"))).await;
     assert_eq!(again["score"].as_f64().unwrap(), score_before);
