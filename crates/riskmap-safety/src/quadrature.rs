@@ -41,6 +41,20 @@ fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
     (x, w)
 }
 
+/// The 20-node rule of one-dimensional integrals.
+static GL20: LazyLock<(Vec<f64>, Vec<f64>)> = LazyLock::new(|| gauss_legendre(20));
+
+/// ∫_a^b f by 20-node Gauss–Legendre.
+pub(crate) fn integrate_1d(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
+    let (x, w) = &*GL20;
+    let (h, m) = (0.5 * (b - a), 0.5 * (b + a));
+    x.iter()
+        .zip(w)
+        .map(|(xi, wi)| wi * f(m + h * xi))
+        .sum::<f64>()
+        * h
+}
+
 /// ∫_a^b ∫_c^d f(u, v) dv du by an n×n Gauss–Legendre product rule.
 pub(crate) fn integrate_2d(f: impl Fn(f64, f64) -> f64, a: f64, b: f64, c: f64, d: f64) -> f64 {
     let (x, w) = &*GL;

@@ -15,7 +15,6 @@
 //! the LFL envelope, so PI is the envelope's width.
 
 use std::f64::consts::PI;
-use std::sync::LazyLock;
 
 use crate::consequence::probit::probability_from_probit;
 
@@ -28,50 +27,9 @@ pub(crate) fn is_pos(v: f64) -> bool {
     v > 0.0
 }
 
-/// Gauss–Legendre nodes and weights on [0, 1].
-const GL_NODES: usize = 20;
-
-static GL01: LazyLock<(Vec<f64>, Vec<f64>)> = LazyLock::new(|| {
-    let n = GL_NODES;
-    let mut x = vec![0.0; n];
-    let mut w = vec![0.0; n];
-    for i in 0..n.div_ceil(2) {
-        let mut z = (PI * (i as f64 + 0.75) / (n as f64 + 0.5)).cos();
-        let mut dp = 1.0;
-        for _ in 0..100 {
-            let (mut p0, mut p1) = (1.0, z);
-            for k in 2..=n {
-                let kf = k as f64;
-                let p2 = ((2.0 * kf - 1.0) * z * p1 - (kf - 1.0) * p0) / kf;
-                p0 = p1;
-                p1 = p2;
-            }
-            dp = n as f64 * (z * p1 - p0) / (z * z - 1.0);
-            let dz = p1 / dp;
-            z -= dz;
-            if dz.abs() < 1e-15 {
-                break;
-            }
-        }
-        let wi = 2.0 / ((1.0 - z * z) * dp * dp);
-        // Map [−1, 1] → [0, 1].
-        x[i] = 0.5 * (1.0 - z);
-        x[n - 1 - i] = 0.5 * (1.0 + z);
-        w[i] = 0.5 * wi;
-        w[n - 1 - i] = 0.5 * wi;
-    }
-    (x, w)
-});
-
-/// ∫_a^b f by Gauss–Legendre.
+/// ∫_a^b f by Gauss–Legendre (20 nodes).
 fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
-    let (x, w) = &*GL01;
-    let h = b - a;
-    x.iter()
-        .zip(w)
-        .map(|(xi, wi)| wi * f(a + h * xi))
-        .sum::<f64>()
-        * h
+    crate::quadrature::integrate_1d(f, a, b)
 }
 
 /// The crosswind integral PI (m) of the lethality across a Gaussian plume:
