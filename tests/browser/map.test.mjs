@@ -44,7 +44,8 @@ function startServer(dataDir) {
       serverLog += buf.toString();
       // Wait for the whole line: output can arrive split anywhere.
       const m = serverLog.match(/listening on (http:\/\/\S+)\r?\n/);
-      if (m) {
+      // The data is served once the world is built ("ready in … s").
+      if (m && /ready in \S+ s\r?\n/.test(serverLog)) {
         clearTimeout(timer);
         resolvePromise({ child, url: m[1].replace(/\/$/, '') });
       }

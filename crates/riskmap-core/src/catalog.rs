@@ -86,13 +86,18 @@ impl Catalog {
 
     /// Inserts or replaces a feature; returns the one it replaced.
     pub fn insert(&mut self, feature: Feature) -> Option<Arc<Feature>> {
+        self.insert_arc(Arc::new(feature))
+    }
+
+    /// Inserts or replaces a shared feature; returns the one it replaced.
+    /// Catalogues given the same `Arc` share its allocation.
+    pub fn insert_arc(&mut self, feature: Arc<Feature>) -> Option<Arc<Feature>> {
         let layer = self.layers.entry(feature.collection()).or_default();
         let old = layer.features.remove(&feature.id);
         if let Some(old) = &old {
             layer.index.remove(&FeatureKey(old.clone()), old.bbox());
         }
         let bbox = feature.bbox();
-        let feature = Arc::new(feature);
         layer.index.insert(FeatureKey(feature.clone()), bbox);
         layer.features.insert(feature.id.clone(), feature);
         if old.as_ref().is_some_and(|o| layer.on_boundary(o.bbox())) {

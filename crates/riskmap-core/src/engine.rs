@@ -201,7 +201,7 @@ pub const MAX_DENSE_CELLS: i64 = 200_000;
 
 /// Which keys (grid cells, districts) each source lies in, and the sources
 /// (with their levels) of each key.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Placement<K> {
     footprints: HashMap<SourceRef, Vec<K>>,
     members: HashMap<K, BTreeMap<SourceRef, RiskLevel>>,
@@ -274,7 +274,7 @@ impl<K: Clone + Eq + Hash + Ord> Placement<K> {
 }
 
 /// The grid: cells in one Gauss–Krüger zone.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Grid {
     gk: GaussKruger,
     size: f64,
@@ -288,7 +288,7 @@ struct Grid {
 }
 
 /// Every derived result, kept current by [`RiskState::update`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RiskState {
     config: EngineConfig,
     /// Enterprises by id.

@@ -162,6 +162,15 @@ pub fn parse_geojson(
 ) -> Result<Vec<Feature>, ImportErrors> {
     let root: Value = serde_json::from_str(text)
         .map_err(|e| ImportErrors::file("(json)", format!("not valid JSON: {e}")))?;
+    parse_geojson_value(collection, &root, crs)
+}
+
+/// [`parse_geojson`] of an already parsed JSON document.
+pub fn parse_geojson_value(
+    collection: Collection,
+    root: &Value,
+    crs: Crs,
+) -> Result<Vec<Feature>, ImportErrors> {
     let items: Vec<&Value> = match root.get("type").and_then(Value::as_str) {
         Some("FeatureCollection") => match root.get("features") {
             Some(Value::Array(a)) => a.iter().collect(),
@@ -172,7 +181,7 @@ pub fn parse_geojson(
                 ));
             }
         },
-        Some("Feature") => vec![&root],
+        Some("Feature") => vec![root],
         other => {
             return Err(ImportErrors::file(
                 "type",

@@ -1,12 +1,11 @@
 //! The risk API: explanations of any coloured feature and counts per level.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use geo::{Centroid, Contains};
-use riskmap_core::{Collection, Record};
+use riskmap_app::{Work, World};
+use riskmap_core::Collection;
+use riskmap_world::stats::GroupBy;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -26,32 +25,40 @@ async fn explain(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let risk = state.risk();
+    let body = state
+        .read(Work::Analysis, move |w| explanation(w, &name, &id))
+        .await??;
+    Ok(Json(body))
+}
+
+fn explanation(world: &World, name: &str, id: &str) -> Result<Value, ApiError> {
+    let risk = &world.risk;
+    let rules = world.rules();
     if name == "risk_grid" {
         let c = risk
-            .cell(&id)
+            .cell(id)
             .ok_or_else(|| ApiError::NotFound(format!("no grid cell {id:?}")))?;
-        let weighted = riskmap_core::scoring::assess_grid_weighted(c.counts, state.rules());
-        return Ok(Json(json!({
+        let weighted = riskmap_core::scoring::assess_grid_weighted(c.counts, rules);
+        return Ok(json!({
             "collection": "risk_grid", "id": c.id,
             "risk_level": c.risk_level,
             "score": null,
             "model": {"id": "grid-max", "version": "1"},
-            "rule": state.rules().grid.max_rule,
+            "rule": rules.grid.max_rule,
             "set_by": c.set_by,
             "sources": c.sources,
             "counts": {"blue": c.counts[0], "yellow": c.counts[1], "orange": c.counts[2], "red": c.counts[3]},
             "weighted": weighted,
             "incomplete": [],
-        })));
+        }));
     }
     let c: Collection = name
         .parse()
         .map_err(|e: riskmap_core::model::UnknownCollection| ApiError::NotFound(e.to_string()))?;
-    if state.catalog().get(c, &id).is_none() {
+    if world.catalog.get(c, id).is_none() {
         return Err(ApiError::NotFound(format!("no feature {id:?} in {c}")));
     }
-    let a = risk.assessment(c, &id).ok_or_else(|| {
+    let a = risk.assessment(c, id).ok_or_else(|| {
         ApiError::NotFound(format!("{c} are not scored; scored collections: enterprises, parks, pipelines, districts, risk_grid"))
     })?;
     let mut body = json!({
@@ -64,10 +71,11 @@ async fn explain(
         "conventions": a.conventions,
         "unconfirmed": a.unconfirmed,
         "explanation": a.explanation(),
+        "world_version": world.version(),
     });
     match c {
         Collection::Enterprises => {
-            if let Some(e) = risk.enterprises.get(&id) {
+            if let Some(e) = risk.enterprises.get(id) {
                 body["people_within_500m"] = json!(e.people_within_500m);
                 body["major_hazards"] = json!(e
                     .major_hazards
@@ -77,13 +85,13 @@ async fn explain(
             }
         }
         Collection::Pipelines => {
-            if let Some(p) = risk.pipelines.get(&id) {
+            if let Some(p) = risk.pipelines.get(id) {
                 body["segments"] = json!(p.segments);
             }
         }
         _ => {}
     }
-    Ok(Json(body))
+    Ok(body)
 }
 
 fn round(x: f64) -> f64 {
@@ -123,51 +131,24 @@ async fn stats(
             "{collection} can only be grouped by district"
         )));
     }
-    let cat = state.catalog();
-    let risk = state.risk();
-    let districts: Vec<_> = cat.iter(Collection::Districts).cloned().collect();
-    let district_of = |f: &riskmap_core::Feature| -> Option<String> {
-        let c = f.geometry.centroid()?;
-        districts
-            .iter()
-            .find(|d| d.geometry.contains(&c))
-            .map(|d| d.id.clone())
+    let group = match group_by {
+        "industry" => GroupBy::Industry,
+        "park" => GroupBy::Park,
+        _ => GroupBy::District,
     };
-    let mut groups: BTreeMap<String, [u64; 4]> = BTreeMap::new();
-    let mut totals = [0u64; 4];
-    for f in cat.iter(collection) {
-        let Some(level) = risk.level(collection, &f.id) else {
-            continue;
-        };
-        let key = match (&f.record, group_by) {
-            (Record::Enterprise(e), "industry") => e.industry.clone(),
-            (Record::Enterprise(e), "park") => e.park_id.clone(),
-            (Record::Enterprise(e), _) => e.district_code.clone().or_else(|| district_of(f)),
-            _ => district_of(f),
-        }
-        .unwrap_or_else(|| "(none)".to_string());
-        let i = level.index();
-        groups.entry(key).or_default()[i] += 1;
-        totals[i] += 1;
-    }
-    let name_of = |key: &str| -> Option<String> {
-        let c = match group_by {
-            "district" => Collection::Districts,
-            "park" => Collection::Parks,
-            _ => return None,
-        };
-        cat.get(c, key)
-            .and_then(|f| f.record.name().map(str::to_string))
-    };
+    let stats = state
+        .read(Work::Analysis, move |w| w.risk_stats(collection, group))
+        .await?;
     let counts = |c: &[u64; 4]| json!({"red": c[3], "orange": c[2], "yellow": c[1], "blue": c[0]});
-    let groups: Vec<Value> = groups
+    let groups: Vec<Value> = stats
+        .groups
         .iter()
-        .map(|(k, c)| json!({"key": k, "name": name_of(k), "counts": counts(c), "total": c.iter().sum::<u64>()}))
+        .map(|g| json!({"key": g.key, "name": g.name, "counts": counts(&g.counts), "total": g.counts.iter().sum::<u64>()}))
         .collect();
     Ok(Json(json!({
         "collection": collection,
         "group_by": group_by,
         "groups": groups,
-        "totals": counts(&totals),
+        "totals": counts(&stats.totals),
     })))
 }

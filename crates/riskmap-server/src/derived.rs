@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::ogc::{CRS84, EPSG_4326, EPSG_4490, GEOJSON, OutputCrs, geojson_response};
-use crate::state::AppState;
+use riskmap_world::World;
+pub use riskmap_world::properties::{violation_properties, zone_properties};
 
 /// A derived collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +63,8 @@ impl Derived {
 }
 
 /// The collection document.
-pub fn doc(state: &AppState, d: Derived, base: &str) -> Value {
-    let (_, all) = collect(state, d, None);
+pub fn doc(world: &World, d: Derived, base: &str) -> Value {
+    let (_, all) = collect(world, d, None);
     let extent = all
         .iter()
         .filter_map(|(_, g, _)| geo::BoundingRect::bounding_rect(g))
@@ -93,11 +94,11 @@ pub fn doc(state: &AppState, d: Derived, base: &str) -> Value {
 
 /// (id, geometry, properties) of every feature meeting `bbox`, ordered by id.
 fn collect(
-    state: &AppState,
+    world: &World,
     d: Derived,
     bbox: Option<Rect<f64>>,
 ) -> (usize, Vec<(String, Geometry<f64>, Value)>) {
-    let risk = state.risk();
+    let risk = &world.risk;
     let keep = |g: &Geometry<f64>| bbox.is_none_or(|b| g.intersects(&b));
     let mut out = Vec::new();
     match d {
@@ -124,7 +125,7 @@ fn collect(
             }
         }
         Derived::PipelineSegments => {
-            let cat = state.catalog();
+            let cat = &world.catalog;
             for (id, p) in &risk.pipelines {
                 let name = cat
                     .get(riskmap_core::Collection::Pipelines, id)
@@ -148,7 +149,7 @@ fn collect(
             out.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Derived::SafetyZones => {
-            let safety = state.safety();
+            let safety = &world.safety;
             for z in safety.zones() {
                 let g = Geometry::MultiPolygon(z.geometry.clone());
                 if keep(&g) {
@@ -158,7 +159,7 @@ fn collect(
             out.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Derived::Violations => {
-            let safety = state.safety();
+            let safety = &world.safety;
             for v in safety.violations() {
                 let g = Geometry::Point(v.point);
                 if keep(&g) {
@@ -190,7 +191,7 @@ fn feature(
 
 /// One page of items.
 pub(crate) fn items(
-    state: &AppState,
+    world: &World,
     d: Derived,
     bbox: Option<Rect<f64>>,
     offset: usize,
@@ -198,7 +199,7 @@ pub(crate) fn items(
     crs: OutputCrs,
     base: &str,
 ) -> (usize, Vec<Value>) {
-    let (matched, all) = collect(state, d, bbox);
+    let (matched, all) = collect(world, d, bbox);
     let page = all
         .into_iter()
         .skip(offset)
@@ -210,60 +211,16 @@ pub(crate) fn items(
 
 /// One item.
 pub(crate) fn item(
-    state: &AppState,
+    world: &World,
     d: Derived,
     id: &str,
     crs: OutputCrs,
     base: &str,
 ) -> Result<Response, ApiError> {
-    let (_, all) = collect(state, d, None);
+    let (_, all) = collect(world, d, None);
     let (fid, g, p) = all
         .into_iter()
         .find(|(fid, _, _)| fid == id)
         .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {}", d.as_str())))?;
     Ok(geojson_response(feature(d, &fid, &g, p, crs, base), crs))
-}
-
-/// Properties of a safety zone as served (collection items and tiles).
-pub fn zone_properties(z: &riskmap_safety::site::SafetyZone) -> Value {
-    json!({
-        "site_id": z.site_id,
-        "kind": z.kind,
-        "method": z.method,
-        "level": z.level,
-        "classes": z.classes,
-        "distance_m": round1(z.distance_m),
-        "clause": z.clause,
-        "label_zh": z.label_zh,
-        "label_en": z.label_en,
-        "governing": z.governing,
-        "unconfirmed": z.unconfirmed,
-        "area_m2": round1(z.area_m2),
-        "model": riskmap_safety::site::MODEL_ID,
-    })
-}
-
-/// Properties of a violation as served (collection items and tiles).
-pub fn violation_properties(v: &riskmap_safety::site::Violation) -> Value {
-    json!({
-        "target_id": v.target_id,
-        "name": v.target_name,
-        "target_class": v.target_class,
-        "site_id": v.site_id,
-        "site_name": v.site_name,
-        "zone_id": v.zone_id,
-        "method": v.method,
-        "clause": v.clause,
-        "distance_m": round1(v.distance_m),
-        "required_distance_m": round1(v.required_distance_m),
-        "criterion_per_year": v.criterion_per_year,
-        "individual_risk_per_year": v.individual_risk_per_year,
-        "margin_m": round1(v.margin_m),
-        "governing": v.governing,
-        "unconfirmed": v.unconfirmed,
-    })
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }

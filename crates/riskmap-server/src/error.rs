@@ -31,6 +31,31 @@ pub enum ApiError {
     /// 500: the store failed. Details are logged, not sent.
     #[error("an internal storage error occurred")]
     Store(#[from] riskmap_store::StoreError),
+    /// 503 with `Retry-After`: still starting, or too much heavy work queued.
+    #[error("{0}")]
+    Unavailable(String, u64),
+}
+
+impl From<riskmap_app::AppError> for ApiError {
+    fn from(e: riskmap_app::AppError) -> Self {
+        use riskmap_app::AppError;
+        match e {
+            AppError::Loading(m) => {
+                ApiError::Unavailable(format!("the server is starting: {m}"), 2)
+            }
+            AppError::Busy(..) => {
+                let s = e.to_string();
+                let retry = match e {
+                    AppError::Busy(_, r) => r,
+                    _ => 1,
+                };
+                ApiError::Unavailable(s, retry)
+            }
+            AppError::NotFound(m) => ApiError::NotFound(m),
+            AppError::Store(s) => ApiError::Store(s),
+            AppError::Internal(m) => ApiError::Internal(m),
+        }
+    }
 }
 
 impl ApiError {
@@ -42,6 +67,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -53,6 +79,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NotFound",
             ApiError::PayloadTooLarge => "PayloadTooLarge",
             ApiError::Store(_) | ApiError::Internal(_) => "ServerError",
+            ApiError::Unavailable(..) => "ServiceUnavailable",
         }
     }
 }
@@ -79,6 +106,12 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"riskmap\""),
+            );
+        }
+        if let ApiError::Unavailable(_, retry) = &self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry),
             );
         }
         resp

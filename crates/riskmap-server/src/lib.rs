@@ -1,9 +1,8 @@
 //! The riskmap HTTP service (axum).
 //!
 //! # Layout
-//! - [`state`]: [`AppState`]: the store, the in-memory [`riskmap_core::Catalog`]
-//!   and the admin tokens; every write goes through [`AppState::write`], which
-//!   stores first and then updates the catalogue.
+//! - [`state`]: [`AppState`]: the application layer ([`riskmap_app::App`]:
+//!   the store, the published world, the change path) and the admin tokens.
 //! - [`ogc`]: OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS for
 //!   EPSG:4490, Part 4-style writes).
 //! - [`derived`]: read-only derived collections (`risk_grid`, `pipeline_segments`,
@@ -16,7 +15,9 @@
 //! - [`error`]: [`ApiError`], the one error type handlers return.
 //! - [`web`]: the web map (`web-map/dist`, embedded), served at `/` to browsers.
 //!
-//! Handlers extract, call and map: no SQL and no geometry math here.
+//! Handlers extract, call and map: no SQL and no geometry math here. Every
+//! read works on one snapshot of the world (`AppState::read`, off the async
+//! workers and bounded); every write goes through `App::apply`.
 #![warn(missing_docs)]
 
 pub mod api;

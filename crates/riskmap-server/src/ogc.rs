@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use crate::derived::{self, Derived};
 use crate::error::ApiError;
 use crate::state::AppState;
+use riskmap_app::{Readiness, Work, World};
 
 /// OGC CRS84 (longitude, latitude): the default and storage CRS.
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(landing))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/conformance", get(conformance))
         .route("/collections", get(collections))
         .route("/collections/{collection}", get(collection))
@@ -161,13 +163,51 @@ async fn landing(headers: HeaderMap, Query(q): Query<FormatParam>) -> Response {
     .into_response()
 }
 
+fn readiness_json(r: &Readiness) -> Value {
+    match r {
+        Readiness::Loading { step, done } => {
+            json!({"status": "loading", "step": step, "progress": (done * 1000.0).round() / 1000.0})
+        }
+        Readiness::Ready => json!({"status": "ready", "progress": 1.0}),
+        Readiness::Failed(e) => json!({"status": "failed", "error": e}),
+    }
+}
+
+/// `GET /health`: liveness. Always answers at once (no heavy work, no
+/// lock): the feature counts and rules of the published world, or the
+/// start-up progress while there is none yet.
 async fn health(State(state): State<AppState>) -> Json<Value> {
-    let cat = state.catalog();
-    let counts: serde_json::Map<String, Value> = Collection::ALL
-        .into_iter()
-        .map(|c| (c.as_str().to_string(), json!(cat.len(c))))
-        .collect();
-    Json(json!({"status": "ok", "backend": state.store().backend(), "features": counts}))
+    let app = state.app();
+    let mut body = json!({"status": "ok", "backend": app.store().backend(), "ready": readiness_json(&app.readiness())});
+    if let Ok(world) = app.world() {
+        let counts: serde_json::Map<String, Value> = Collection::ALL
+            .into_iter()
+            .map(|c| (c.as_str().to_string(), json!(world.catalog.len(c))))
+            .collect();
+        body["features"] = Value::Object(counts);
+        body["version"] = json!(world.version());
+        body["today"] = json!(world.today());
+    } else {
+        body["status"] = json!("starting");
+    }
+    Json(body)
+}
+
+/// `GET /ready`: readiness. 200 once every level is computed; 503 with the
+/// progress while the world is still being built.
+async fn ready(State(state): State<AppState>) -> Response {
+    let r = state.app().readiness();
+    let status = if r == Readiness::Ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut resp = (status, Json(readiness_json(&r))).into_response();
+    if status != StatusCode::OK {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
+    resp
 }
 
 async fn conformance() -> Json<Value> {
@@ -179,8 +219,8 @@ async fn conformance() -> Json<Value> {
     ]}))
 }
 
-fn collection_doc(state: &AppState, c: Collection, base: &str) -> Value {
-    let extent = state.catalog().extent(c);
+fn collection_doc(world: &World, c: Collection, base: &str) -> Value {
+    let extent = world.catalog.extent(c);
     let mut doc = json!({
         "id": c.as_str(),
         "title": format!("{} {}", c.title_zh(), c.title_en()),
@@ -198,22 +238,30 @@ fn collection_doc(state: &AppState, c: Collection, base: &str) -> Value {
     doc
 }
 
-async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let base = base_url(&headers);
-    let mut list: Vec<Value> = Collection::ALL
-        .into_iter()
-        .map(|c| collection_doc(&state, c, &base))
-        .collect();
-    list.extend(
-        Derived::ALL
-            .into_iter()
-            .map(|d| derived::doc(&state, d, &base)),
-    );
-    Json(json!({
-        "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],
-        "crs": [CRS84, EPSG_4326, EPSG_4490],
-        "collections": list,
-    }))
+    let body = state
+        .read(Work::Map, move |world| {
+            let mut list: Vec<Value> = Collection::ALL
+                .into_iter()
+                .map(|c| collection_doc(world, c, &base))
+                .collect();
+            list.extend(
+                Derived::ALL
+                    .into_iter()
+                    .map(|d| derived::doc(world, d, &base)),
+            );
+            json!({
+                "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],
+                "crs": [CRS84, EPSG_4326, EPSG_4490],
+                "collections": list,
+            })
+        })
+        .await?;
+    Ok(Json(body))
 }
 
 async fn collection(
@@ -221,11 +269,16 @@ async fn collection(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let base = base_url(&headers);
     if let Some(d) = Derived::parse(&name) {
-        return Ok(Json(derived::doc(&state, d, &base_url(&headers))));
+        return Ok(Json(
+            state
+                .read(Work::Map, move |w| derived::doc(w, d, &base))
+                .await?,
+        ));
     }
     let c = parse_collection(&name)?;
-    Ok(Json(collection_doc(&state, c, &base_url(&headers))))
+    Ok(Json(collection_doc(&*state.world()?, c, &base)))
 }
 
 /// Query parameters of `/items`.
@@ -319,19 +372,27 @@ async fn items(
         .map(|b| parse_bbox(b, bbox_crs))
         .transpose()?;
     let base = base_url(&headers);
-    let (collection_id, matched, features): (String, usize, Vec<Value>) =
-        match Derived::parse(&name) {
-            Some(d) => {
+    let derived = Derived::parse(&name);
+    let stored = match derived {
+        Some(_) => None,
+        None => Some(parse_collection(&name)?),
+    };
+    let page_base = base.clone();
+    let (collection_id, matched, features): (String, usize, Vec<Value>) = state
+        .read(Work::Map, move |world| match (derived, stored) {
+            (Some(d), _) => {
                 let (matched, features) =
-                    derived::items(&state, d, bbox, offset, limit, crs, &base);
+                    derived::items(world, d, bbox, offset, limit, crs, &page_base);
                 (d.as_str().to_string(), matched, features)
             }
-            None => {
-                let c = parse_collection(&name)?;
-                let (matched, features) = stored_items(&state, c, bbox, offset, limit, crs, &base);
+            (None, Some(c)) => {
+                let (matched, features) =
+                    stored_items(world, c, bbox, offset, limit, crs, &page_base);
                 (c.as_str().to_string(), matched, features)
             }
-        };
+            (None, None) => (String::new(), 0, Vec::new()),
+        })
+        .await?;
     let returned = features.len();
     let link = |off: usize| {
         let mut qs = vec![format!("limit={limit}"), format!("offset={off}")];
@@ -371,7 +432,7 @@ async fn items(
 }
 
 fn stored_items(
-    state: &AppState,
+    world: &World,
     c: Collection,
     bbox: Option<Rect<f64>>,
     offset: usize,
@@ -380,7 +441,7 @@ fn stored_items(
     base: &str,
 ) -> (usize, Vec<Value>) {
     let (matched, page): (usize, Vec<Arc<Feature>>) = {
-        let cat = state.catalog();
+        let cat = &world.catalog;
         match bbox {
             Some(b) => {
                 let all = cat.query_bbox(c, b);
@@ -395,7 +456,7 @@ fn stored_items(
             ),
         }
     };
-    let risk = state.risk();
+    let risk = &world.risk;
     let features = page
         .iter()
         .map(|f| feature_json(f, crs, base, risk.assessment(c, &f.id)))
@@ -415,21 +476,19 @@ async fn item(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
+    let base = base_url(&headers);
     if let Some(d) = Derived::parse(&name) {
-        return derived::item(&state, d, &id, crs, &base_url(&headers));
+        return state
+            .read(Work::Map, move |w| derived::item(w, d, &id, crs, &base))
+            .await?;
     }
     let c = parse_collection(&name)?;
-    let f = state
-        .catalog()
+    let world = state.world()?;
+    let f = world
+        .catalog
         .get(c, &id)
-        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {c}")))?;
-    let body = feature_json(
-        &f,
-        crs,
-        &base_url(&headers),
-        state.risk().assessment(c, &id),
-    );
+    let body = feature_json(f, crs, &base, world.risk.assessment(c, &id));
     Ok(geojson_response(body, crs))
 }
 
@@ -475,14 +534,18 @@ fn input_crs(q: &CrsParam, headers: &HeaderMap) -> Result<Crs, ApiError> {
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
-    let bytes = body.map_err(|e| {
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
         } else {
             ApiError::BadRequest(format!("cannot read the request body: {e}"))
         }
-    })?;
+    })
+}
+
+fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+    let bytes = body_bytes(body)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
@@ -497,10 +560,16 @@ async fn create_items(
     authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
-    let value = body_json(body)?;
-    let features = import::parse_geojson(c, &value.to_string(), crs).map_err(ApiError::Invalid)?;
+    let bytes = body_bytes(body)?;
+    let features = state
+        .read(Work::Analysis, move |_| {
+            let value: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+            import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)
+        })
+        .await??;
     let ids: Vec<String> = features.iter().map(|f| f.id.clone()).collect();
-    let summary = state.write(c, features).await?;
+    let summary = state.app().upsert(c, features).await?;
     let base = base_url(&headers);
     let mut resp = (
         StatusCode::CREATED,
@@ -531,7 +600,7 @@ async fn replace_item(
         import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)?;
     let base = base_url(&headers);
     let out = feature_json(&feature, OutputCrs::DEFAULT, &base, None);
-    let summary = state.write(c, vec![feature]).await?;
+    let summary = state.app().upsert(c, vec![feature]).await?;
     let status = if summary.inserted > 0 {
         StatusCode::CREATED
     } else {
@@ -550,9 +619,6 @@ async fn delete_item(
 ) -> Result<StatusCode, ApiError> {
     authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
-    if state.delete(c, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("no feature {id:?} in {c}")))
-    }
+    state.app().delete(c, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

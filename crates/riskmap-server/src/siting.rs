@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::derived::{violation_properties, zone_properties};
 use crate::error::ApiError;
 use crate::state::AppState;
+use riskmap_app::Work;
 
 /// The siting routes.
 pub fn routes() -> Router<AppState> {
@@ -77,16 +78,19 @@ pub fn answer_json(answer: &SitingAnswer, proposal_geometry: &Geometry<f64>) -> 
 /// [`riskmap_safety::site::parse_proposal`] for the body.
 async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<Value>, ApiError> {
     let (proposal, geometry) = parse_proposal(&body.0).map_err(ApiError::Invalid)?;
-    let s = state.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        let cat = s.catalog();
-        let safety = s.safety();
-        check_proposal(&proposal, &geometry, &safety, &cat, s.safety_config())
+    let out = state
+        .read(Work::Analysis, move |w| {
+            check_proposal(
+                &proposal,
+                &geometry,
+                &w.safety,
+                &w.catalog,
+                w.safety_config(),
+            )
             .map(|answer| answer_json(&answer, &geometry))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::BadRequest(format!("geometry cannot be projected: {e}")))?;
+        })
+        .await?
+        .map_err(|e| ApiError::BadRequest(format!("geometry cannot be projected: {e}")))?;
     Ok(Json(out))
 }
 
@@ -96,19 +100,23 @@ async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let safety = state.safety();
-    match safety.sites.get(&id) {
-        Some(a) => Ok(Json(report_json(a))),
-        None => {
-            let known = state
-                .catalog()
-                .get(riskmap_core::Collection::Enterprises, &id)
-                .is_some();
-            Err(ApiError::NotFound(if known {
-                format!("enterprise {id:?} holds no hazardous substance: it has no safety report")
-            } else {
-                format!("no enterprise {id:?}")
-            }))
-        }
-    }
+    let body = state
+        .read(Work::Analysis, move |w| match w.safety.sites.get(&id) {
+            Some(a) => Ok(report_json(a)),
+            None => {
+                let known = w
+                    .catalog
+                    .get(riskmap_core::Collection::Enterprises, &id)
+                    .is_some();
+                Err(ApiError::NotFound(if known {
+                    format!(
+                        "enterprise {id:?} holds no hazardous substance: it has no safety report"
+                    )
+                } else {
+                    format!("no enterprise {id:?}")
+                }))
+            }
+        })
+        .await??;
+    Ok(Json(body))
 }

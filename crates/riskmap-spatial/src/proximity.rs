@@ -20,7 +20,7 @@ pub fn expand_bbox_m(rect: Rect<f64>, metres: f64) -> Rect<f64> {
 
 /// A reference geometry projected once into its local metric frame, ready to
 /// measure distances to many others.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MetricFrame {
     gk: GaussKruger,
     reference: Geometry<f64>,

@@ -39,8 +39,8 @@ use riskmap_core::engine::{EngineConfig, RiskState};
 use riskmap_core::model::{Enterprise, Substance, Unit, UnitKind};
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature, Record};
-use riskmap_server::tiles::{CachedTile, TileCache, TileIndex, render};
 use riskmap_tiles::{TileCoord, TileOptions, lonlat_to_mercator};
+use riskmap_world::tiles::{CachedTile, TileCache, TileIndex, render};
 use serde_json::Map;
 
 /// The benchmark's settings.
@@ -455,15 +455,12 @@ pub(crate) async fn run(b: TilesBench) -> anyhow::Result<()> {
                 None => {
                     let bytes = render(cat, risk, index, "enterprises", t, &opts)
                         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-                    let tile = CachedTile {
-                        etag: String::new(),
-                        bytes: std::sync::Arc::new(bytes),
-                        bounds: t.buffered_bounds_lonlat(opts.extent, opts.buffer),
-                    };
+                    let tile = CachedTile::new(bytes, t, &opts);
                     cache.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.put(
                         "enterprises",
                         t,
                         tile.clone(),
+                        0,
                     );
                     tile
                 }

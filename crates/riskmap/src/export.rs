@@ -19,11 +19,11 @@ use anyhow::Context;
 use geo::Rect;
 use riskmap_core::engine::RiskState;
 use riskmap_core::{Catalog, Collection};
-use riskmap_server::AppState;
 use riskmap_server::tiles::{MAX_ZOOM, TILESETS, tile_features, tilejson_doc};
 use riskmap_tiles::{
     TileCoord, TileFeature, TileOptions, build_layer, encode_tile, tiles_covering, write_pmtiles,
 };
+use riskmap_world::World;
 use serde_json::{Value, json};
 
 /// What an export wrote.
@@ -74,11 +74,11 @@ pub(crate) fn render_all_layers(
 
 /// The archive's metadata: TileJSON fields with a `vector_layers` entry per
 /// tileset, taken from the server's TileJSON documents.
-fn metadata(state: &AppState, bounds: Rect<f64>, min_zoom: u8, max_zoom: u8) -> Value {
+fn metadata(world: &World, bounds: Rect<f64>, min_zoom: u8, max_zoom: u8) -> Value {
     let mut layers = Vec::new();
     let mut attribution = Value::Null;
     for ts in TILESETS {
-        let doc = tilejson_doc(state, ts, "");
+        let doc = tilejson_doc(world, ts, "");
         attribution = doc["attribution"].clone();
         if let Some(Value::Array(ls)) = doc.get("vector_layers") {
             for l in ls {
@@ -106,7 +106,7 @@ fn metadata(state: &AppState, bounds: Rect<f64>, min_zoom: u8, max_zoom: u8) -> 
 /// Renders every tile of `min_zoom..=max_zoom` meeting the data and writes
 /// the archive to `out`.
 pub(crate) fn export(
-    state: &AppState,
+    world: &World,
     out: &Path,
     min_zoom: u8,
     max_zoom: u8,
@@ -116,9 +116,9 @@ pub(crate) fn export(
         "invalid zoom range {min_zoom}..={max_zoom} (at most {MAX_ZOOM})"
     );
     let opts = TileOptions::default();
-    let cat = state.catalog();
-    let risk = state.risk();
-    let extent = data_extent(&cat).context("the store is empty: nothing to export")?;
+    let cat = &world.catalog;
+    let risk = &world.risk;
+    let extent = data_extent(cat).context("the store is empty: nothing to export")?;
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, 8);
@@ -166,8 +166,7 @@ pub(crate) fn export(
         }
         frontier = next;
     }
-    let meta = metadata(state, extent, min_zoom, max_zoom);
-    drop((cat, risk));
+    let meta = metadata(world, extent, min_zoom, max_zoom);
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let summary = write_pmtiles(
         BufWriter::new(file),
@@ -194,17 +193,15 @@ pub(crate) async fn run(
     max_zoom: u8,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let state = AppState::load(
-        store,
-        riskmap_server::ServerConfig {
-            admin_tokens: vec![],
-        },
-    )
-    .await
-    .context("cannot load the catalogue from the store")?;
+    let app = riskmap_app::App::open(store, None)
+        .await
+        .context("cannot load the world from the store")?;
     let path = out.clone();
-    let summary =
-        tokio::task::spawn_blocking(move || export(&state, &path, min_zoom, max_zoom)).await??;
+    let summary = app
+        .read(riskmap_app::Work::Map, move |w| {
+            export(w, &path, min_zoom, max_zoom)
+        })
+        .await??;
     println!(
         "wrote {}: {} tiles (z{min_zoom}–z{max_zoom}, {} visited), {} bytes, {} layers per tile at most, in {:.2} s",
         out.display(),

@@ -379,14 +379,13 @@ async fn serve(
     if tokens.is_empty() {
         tracing::info!("no admin token configured: the server is read-only");
     }
-    let state = riskmap_server::AppState::load(
-        store,
+    let app = riskmap_app::App::new(store, riskmap_app::Limits::default());
+    let state = riskmap_server::AppState::new(
+        app.clone(),
         riskmap_server::ServerConfig {
             admin_tokens: tokens,
         },
-    )
-    .await
-    .context("cannot load the catalogue from the store")?;
+    );
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -394,11 +393,60 @@ async fn serve(
     tracing::info!("riskmap serving http://{local}/ ({})", describe(&config));
     // Machine-readable line for tests and scripts that start the server on port 0.
     eprintln!("listening on http://{local}");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    // /health answers at once; /ready and the data once the world is built.
+    let loader = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match app.load(None).await {
+                Ok(()) => {
+                    tracing::info!(seconds = started.elapsed().as_secs_f64(), "ready");
+                    eprintln!("ready in {:.1} s", started.elapsed().as_secs_f64());
+                }
+                Err(e) => tracing::error!("cannot build the world from the store: {e}"),
+            }
+            // The accident windows move with the calendar day (China time).
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                match app.roll_day().await {
+                    Ok(true) => tracing::info!("new day: rescored"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!("day roll-over failed: {e}"),
+                }
+            }
+        })
     };
-    riskmap_server::run(listener, state, shutdown).await?;
+    riskmap_server::run(listener, state, shutdown_signal()).await?;
+    loader.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGTERM or Ctrl-C: the server then stops accepting, lets
+/// in-flight requests (writes among them) finish, and exits 0.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    eprintln!("shutting down");
 }
 
 async fn run_import(
@@ -447,24 +495,17 @@ async fn score(
     json: bool,
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
-    use riskmap_core::Catalog;
-    use riskmap_core::engine::{EngineConfig, RiskState};
-    use riskmap_core::scoring::{RiskLevel, Rules};
+    use riskmap_core::scoring::RiskLevel;
     let config = store_args.config();
     let store = open_store(&config, true, false).await?;
-    let mut catalog = Catalog::new();
-    for c in Collection::ALL {
-        catalog.load(c, store.all(c).await?);
-    }
-    let rules = Rules::builtin();
-    let today = today.unwrap_or_else(riskmap_server::state::today_utc);
+    let today = today.unwrap_or_else(riskmap_app::today);
     let started = std::time::Instant::now();
-    let mut state = RiskState::compute(&catalog, rules, EngineConfig::new(today.clone(), rules));
-    // External safety distances feed the enterprise diagnosis (周边环境).
-    let safety_cfg = riskmap_safety::site::SafetyConfig::embedded();
-    let safety = riskmap_safety::site::SafetyState::compute(&catalog, &safety_cfg);
-    state.set_external_distance_ok(&catalog, rules, &safety.verdicts());
+    // The same world a server builds: levels, with the external safety
+    // distances fed to the enterprise diagnosis (周边环境).
+    let app = riskmap_app::App::open(store, Some(today.clone())).await?;
     let took = started.elapsed();
+    let world = app.world()?;
+    let (state, safety) = (&world.risk, &world.safety);
     let count = |levels: &mut dyn Iterator<Item = RiskLevel>| {
         let mut c = [0usize; 4];
         for l in levels {
@@ -557,8 +598,11 @@ async fn site_check(
 ) -> anyhow::Result<ExitCode> {
     let config = store_args.config();
     let store = open_store(&config, true, false).await?;
-    let catalog = site_check::load_catalog(store.as_ref()).await?;
-    tokio::task::spawn_blocking(move || site_check::run(&check, &catalog)).await?
+    let app = riskmap_app::App::open(store, None).await?;
+    app.read(riskmap_app::Work::Analysis, move |w| {
+        site_check::run(&check, w)
+    })
+    .await?
 }
 
 async fn tiles_export(

@@ -5,8 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use riskmap_core::{Catalog, Collection};
-use riskmap_safety::site::{SafetyConfig, SafetyState, check_proposal, parse_proposal};
+use riskmap_safety::site::{check_proposal, parse_proposal};
 use serde_json::{Map, Value, json};
 
 /// What the command line asked.
@@ -85,7 +84,7 @@ fn sci(v: Option<f64>) -> String {
 }
 
 /// Runs the check; exit status 0 = clear, 3 = conflicts, 2 = invalid input.
-pub(crate) fn run(c: &SiteCheck, catalog: &Catalog) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(c: &SiteCheck, world: &riskmap_world::World) -> anyhow::Result<ExitCode> {
     let body = request(c)?;
     let (proposal, geometry) = match parse_proposal(&body) {
         Ok(p) => p,
@@ -94,10 +93,14 @@ pub(crate) fn run(c: &SiteCheck, catalog: &Catalog) -> anyhow::Result<ExitCode> 
             return Ok(ExitCode::from(2));
         }
     };
-    let cfg = SafetyConfig::embedded();
-    let state = SafetyState::compute(catalog, &cfg);
-    let answer = check_proposal(&proposal, &geometry, &state, catalog, &cfg)
-        .map_err(|e| anyhow::anyhow!("geometry cannot be projected: {e}"))?;
+    let answer = check_proposal(
+        &proposal,
+        &geometry,
+        &world.safety,
+        &world.catalog,
+        world.safety_config(),
+    )
+    .map_err(|e| anyhow::anyhow!("geometry cannot be projected: {e}"))?;
     if c.json {
         println!(
             "{}",
@@ -175,13 +178,4 @@ pub(crate) fn run(c: &SiteCheck, catalog: &Catalog) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::from(3)
     })
-}
-
-/// Loads every collection of a store into a catalogue.
-pub(crate) async fn load_catalog(store: &dyn riskmap_store::Store) -> anyhow::Result<Catalog> {
-    let mut catalog = Catalog::new();
-    for c in Collection::ALL {
-        catalog.load(c, store.all(c).await?);
-    }
-    Ok(catalog)
 }

@@ -81,7 +81,7 @@ fn rects_meet(a: Rect<f64>, b: Rect<f64>) -> bool {
 
 /// An R*-tree over geometries' boxes, plus the geometries without a box
 /// (empty), which every query returns.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct BoxTree {
     tree: RTree<Boxed>,
     unboxed: Vec<usize>,
@@ -165,7 +165,7 @@ impl Cover {
 }
 
 /// One 500 m segment of a part.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Seg {
     from: f64,
     to: f64,
@@ -182,7 +182,7 @@ struct Seg {
 }
 
 /// One part (line) of a pipeline.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Part {
     total: f64,
     window_pieces: usize,
@@ -243,7 +243,7 @@ impl Part {
 }
 
 /// What a pipeline's segments were measured from, kept between edits.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct PipelineIndex {
     frame: MetricFrame,
     special_r: f64,

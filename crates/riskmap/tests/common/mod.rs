@@ -30,8 +30,27 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `riskmap serve --addr 127.0.0.1:0 <args>` and waits until it listens.
+    /// Starts `riskmap serve --addr 127.0.0.1:0 <args>` and waits until it
+    /// listens and has built its world ("ready in … s").
     pub fn start(args: &[&str]) -> Server {
+        let mut s = Server::start_listening(args);
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match s.log.recv_timeout(left) {
+                Ok(line) if line.starts_with("ready in ") => return s,
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = s.child.kill();
+                    panic!("riskmap serve did not get ready");
+                }
+            }
+        }
+    }
+
+    /// Starts `riskmap serve --addr 127.0.0.1:0 <args>` and waits only
+    /// until it listens (its world may still be building).
+    pub fn start_listening(args: &[&str]) -> Server {
         let mut child = riskmap()
             .arg("serve")
             .args(["--addr", "127.0.0.1:0"])

@@ -1,0 +1,463 @@
+//! The application layer (应用层): one [`App`] owns the store and the derived
+//! [`World`], and is the only way either changes.
+//!
+//! # The snapshot rule
+//! Readers take the published world ([`App::world`]): an `Arc<World>` that
+//! never changes. Everything one request shows comes from that one snapshot,
+//! so an enterprise's level in `/api/risk`, in its feature, in its tile and
+//! in `/api/stats` agree. Taking it is an atomic load ([`arc_swap`]); a reader
+//! never waits for a writer and there is no lock order to get wrong.
+//!
+//! # The change path
+//! [`App::apply`] serialises writers (one async mutex) and then:
+//! 1. brings the spare copy of the world (the previous snapshot, once no
+//!    reader holds it; a clone of the current one otherwise) up to date and
+//!    applies the change to it, on the blocking pool, catching panics;
+//! 2. commits the change to the store in one transaction;
+//! 3. publishes the new world (an atomic swap) and purges the tiles it
+//!    changed. The old snapshot becomes the spare, with this change pending.
+//!
+//! A panic in 1 or a store error in 2 leaves the published world and the
+//! store as they were, and the half-changed copy is dropped, never reused.
+//!
+//! # Heavy work
+//! [`App::read`] runs CPU-heavy reads (tiles, items, siting, reports,
+//! statistics) on the blocking pool with a bound per kind of work
+//! ([`Work`]); past the bound the caller gets [`AppError::Busy`] (answered
+//! 503 with `Retry-After`), so the unauthenticated siting check cannot starve
+//! the map.
+#![warn(missing_docs)]
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use riskmap_core::scoring::Rules;
+use riskmap_core::{Collection, Feature};
+use riskmap_safety::site::SafetyConfig;
+use riskmap_store::{Store, StoreError};
+pub use riskmap_tiles::TileCoord;
+use riskmap_world::tiles::{CachedTile, TileCache};
+pub use riskmap_world::{Change, Effects, World, china_date};
+use tokio::sync::Semaphore;
+
+/// Tiles kept in memory.
+const TILE_CACHE_CAPACITY: usize = 20_000;
+
+/// An error of the application layer.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The world is still being built (start-up).
+    #[error("the server is starting: {0}")]
+    Loading(String),
+    /// Too much heavy work is queued; try again after the given seconds.
+    #[error("the server is busy ({0}); retry in {1} s")]
+    Busy(&'static str, u64),
+    /// Nothing with that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store failed; nothing changed.
+    #[error("storage error: {0}")]
+    Store(#[from] StoreError),
+    /// A bug (a panic while computing); nothing changed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result of the application layer.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Kinds of heavy work, each with its own bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// What the map needs: tiles, items, collection documents.
+    Map,
+    /// Analyses: siting checks, site reports, explanations, statistics.
+    Analysis,
+}
+
+/// How many of each kind of heavy work run or wait at once, and how long a
+/// request waits for a place before it is told to come back.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Map work in flight (running or queued for a blocking thread).
+    pub map: usize,
+    /// Analysis work in flight.
+    pub analysis: usize,
+    /// Longest wait for a place.
+    pub queue_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            map: 8 * cores,
+            analysis: 2 * cores,
+            queue_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Readiness: how far the first build of the world has come.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readiness {
+    /// Still building: the current step and the fraction done (0–1).
+    Loading {
+        /// What is being done.
+        step: String,
+        /// Fraction done, 0–1.
+        done: f64,
+    },
+    /// Serving.
+    Ready,
+    /// The build failed; the message says why.
+    Failed(String),
+}
+
+struct Writer {
+    /// The previous snapshot: once no reader holds it, it is brought up to
+    /// date with `pending` and becomes the next world.
+    spare: Option<Arc<World>>,
+    pending: Vec<Change>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    world: ArcSwapOption<World>,
+    readiness: Mutex<Readiness>,
+    writer: tokio::sync::Mutex<Writer>,
+    tiles: Mutex<TileCache>,
+    map: Arc<Semaphore>,
+    analysis: Arc<Semaphore>,
+    limits: Limits,
+    rules: &'static Rules,
+    safety_config: Arc<SafetyConfig>,
+}
+
+/// The application: store, published world, writer, tile cache, bounds.
+/// Cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+struct ReadinessProgress<'a>(&'a Mutex<Readiness>);
+
+impl riskmap_world::Progress for ReadinessProgress<'_> {
+    fn step(&self, name: &str, done: f64) {
+        let mut r = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *r = Readiness::Loading {
+            step: name.to_string(),
+            done,
+        };
+    }
+}
+
+/// Today in China time.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    china_date(secs)
+}
+
+impl App {
+    /// An application on `store` with no world yet: call [`App::load`].
+    pub fn new(store: Arc<dyn Store>, limits: Limits) -> App {
+        App(Arc::new(Inner {
+            store,
+            world: ArcSwapOption::empty(),
+            readiness: Mutex::new(Readiness::Loading {
+                step: "starting".into(),
+                done: 0.0,
+            }),
+            writer: tokio::sync::Mutex::new(Writer {
+                spare: None,
+                pending: Vec::new(),
+            }),
+            tiles: Mutex::new(TileCache::new(TILE_CACHE_CAPACITY)),
+            map: Arc::new(Semaphore::new(limits.map.max(1))),
+            analysis: Arc::new(Semaphore::new(limits.analysis.max(1))),
+            limits,
+            rules: Rules::builtin(),
+            safety_config: Arc::new(SafetyConfig::embedded()),
+        }))
+    }
+
+    /// Opens the application on `store` and builds the world (for commands
+    /// that need it at once).
+    pub async fn open(store: Arc<dyn Store>, today: Option<String>) -> AppResult<App> {
+        let app = App::new(store, Limits::default());
+        app.load(today).await?;
+        Ok(app)
+    }
+
+    /// Loads every collection from the store and builds the world on the
+    /// blocking pool, reporting progress through [`App::readiness`]. Writes
+    /// wait until it is done (they take the writer first).
+    pub async fn load(&self, today: Option<String>) -> AppResult<()> {
+        let result = self.load_inner(today).await;
+        let mut r = self.0.readiness.lock().unwrap_or_else(|e| e.into_inner());
+        *r = match &result {
+            Ok(()) => Readiness::Ready,
+            Err(e) => Readiness::Failed(e.to_string()),
+        };
+        result
+    }
+
+    async fn load_inner(&self, today: Option<String>) -> AppResult<()> {
+        let _writer = self.0.writer.lock().await;
+        let mut features = Vec::new();
+        for (i, c) in Collection::ALL.into_iter().enumerate() {
+            ReadinessProgress(&self.0.readiness).step_loading(c, i);
+            features.push((c, self.0.store.all(c).await?));
+        }
+        let inner = self.0.clone();
+        let today = today.unwrap_or_else(crate::today);
+        let world = tokio::task::spawn_blocking(move || {
+            World::build(
+                features,
+                inner.rules,
+                inner.safety_config.clone(),
+                &today,
+                &ReadinessProgress(&inner.readiness),
+            )
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("building the world failed: {e}")))?;
+        self.0.world.store(Some(Arc::new(world)));
+        Ok(())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// How far start-up has come.
+    pub fn readiness(&self) -> Readiness {
+        self.0
+            .readiness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The published world: one consistent snapshot, never changed. Hold it
+    /// for the whole of one request.
+    pub fn world(&self) -> AppResult<Arc<World>> {
+        self.0
+            .world
+            .load_full()
+            .ok_or_else(|| match self.readiness() {
+                Readiness::Loading { step, done } => {
+                    AppError::Loading(format!("{step}, {:.0} % done", done * 100.0))
+                }
+                Readiness::Failed(e) => AppError::Loading(format!("start-up failed: {e}")),
+                Readiness::Ready => AppError::Loading("no world".into()),
+            })
+    }
+
+    /// Runs `f` on one snapshot on the blocking pool, within the bound for
+    /// `work`. Readers never wait for writers: only for a place in the pool.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        work: Work,
+        f: impl FnOnce(&World) -> R + Send + 'static,
+    ) -> AppResult<R> {
+        let world = self.world()?;
+        let (sem, name) = match work {
+            Work::Map => (&self.0.map, "map"),
+            Work::Analysis => (&self.0.analysis, "analysis"),
+        };
+        let permit = tokio::time::timeout(self.0.limits.queue_wait, sem.clone().acquire_owned())
+            .await
+            .map_err(|_| AppError::Busy(name, 1))?
+            .map_err(|_| AppError::Busy(name, 1))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&world)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("a {name} task failed: {e}")))
+    }
+
+    /// A cached tile, if any.
+    pub fn cached_tile(&self, tileset: &str, t: TileCoord) -> Option<CachedTile> {
+        self.0
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tileset, t)
+    }
+
+    /// Caches a tile rendered from the world of `version` (refused when a
+    /// newer world purged its place meanwhile).
+    pub fn cache_tile(&self, tileset: &str, t: TileCoord, tile: CachedTile, version: u64) {
+        self.0
+            .tiles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(tileset, t, tile, version);
+    }
+
+    /// Inserts or replaces validated features of one collection: stored in
+    /// one transaction, then published.
+    pub async fn upsert(
+        &self,
+        collection: Collection,
+        features: Vec<Feature>,
+    ) -> AppResult<Effects> {
+        let features = features.into_iter().map(Arc::new).collect();
+        self.apply(Change::Upsert {
+            collection,
+            features,
+        })
+        .await
+    }
+
+    /// Deletes one feature; `NotFound` when there is none.
+    pub async fn delete(&self, collection: Collection, id: &str) -> AppResult<Effects> {
+        let effects = self
+            .apply(Change::Delete {
+                collection,
+                ids: vec![id.to_string()],
+            })
+            .await?;
+        if effects.deleted == 0 {
+            return Err(AppError::NotFound(format!(
+                "no feature {id:?} in {collection}"
+            )));
+        }
+        Ok(effects)
+    }
+
+    /// Moves the scoring date to today (China time) when the day has rolled
+    /// over; returns whether it did.
+    pub async fn roll_day(&self) -> AppResult<bool> {
+        let day = today();
+        if self.world()?.today() == day {
+            return Ok(false);
+        }
+        self.apply(Change::Today(day)).await?;
+        Ok(true)
+    }
+
+    /// The one change path: prepare the next world, store, publish.
+    pub async fn apply(&self, change: Change) -> AppResult<Effects> {
+        let mut writer = self.0.writer.lock().await;
+        let current = self.world()?;
+        if let Change::Delete { collection, ids } = &change
+            && !ids
+                .iter()
+                .any(|id| current.catalog.get(*collection, id).is_some())
+        {
+            return Ok(Effects::default());
+        }
+        let spare = writer.spare.take();
+        let pending = std::mem::take(&mut writer.pending);
+        let (next, effects) = {
+            let current = current.clone();
+            let change = change.clone();
+            tokio::task::spawn_blocking(move || {
+                std::panic::catch_unwind(AssertUnwindSafe(move || {
+                    let mut world = reclaim(spare, &pending, &current);
+                    let effects = world.apply(&change);
+                    (world, effects)
+                }))
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("the change task failed: {e}")))?
+            .map_err(|_| {
+                tracing::error!("a panic while applying a change; nothing was stored");
+                AppError::Internal("a panic while applying the change; nothing was stored".into())
+            })?
+        };
+        if next.version() != current.version() + 1 {
+            return Err(AppError::Internal(format!(
+                "world versions out of step: {} after {}",
+                next.version(),
+                current.version()
+            )));
+        }
+        self.store_change(&change).await?;
+        let version = next.version();
+        let old = self.0.world.swap(Some(Arc::new(next)));
+        drop(current);
+        writer.spare = old;
+        writer.pending = vec![change];
+        {
+            let mut tiles = self.0.tiles.lock().unwrap_or_else(|e| e.into_inner());
+            if effects.everything {
+                tiles.purge(None, version);
+            } else {
+                tiles.purge(Some(&effects.boxes), version);
+            }
+        }
+        Ok(effects)
+    }
+
+    async fn store_change(&self, change: &Change) -> AppResult<()> {
+        match change {
+            Change::Upsert {
+                collection,
+                features,
+            } => {
+                let plain: Vec<Feature> = features.iter().map(|f| (**f).clone()).collect();
+                self.0.store.import(*collection, &plain, None).await?;
+            }
+            Change::Delete { collection, ids } => {
+                for id in ids {
+                    self.0.store.delete(*collection, id).await?;
+                }
+            }
+            Change::Today(_) => {}
+        }
+        Ok(())
+    }
+}
+
+impl ReadinessProgress<'_> {
+    fn step_loading(&self, c: Collection, i: usize) {
+        riskmap_world::Progress::step(
+            self,
+            &format!("reading {c}"),
+            0.05 * i as f64 / Collection::ALL.len() as f64,
+        );
+    }
+}
+
+/// How long the writer waits for readers to let go of the previous
+/// snapshot before it clones the current one instead.
+const RECLAIM_WAIT: Duration = Duration::from_millis(500);
+
+/// The next world to change: the spare brought up to date when no reader
+/// holds it any more, else a clone of the current world.
+fn reclaim(spare: Option<Arc<World>>, pending: &[Change], current: &World) -> World {
+    if let Some(mut spare) = spare {
+        let started = Instant::now();
+        loop {
+            match Arc::try_unwrap(spare) {
+                Ok(mut world) => {
+                    for change in pending {
+                        world.apply(change);
+                    }
+                    if world.version() == current.version() {
+                        return world;
+                    }
+                    tracing::warn!("the spare world is out of step; cloning");
+                    break;
+                }
+                Err(shared) if started.elapsed() < RECLAIM_WAIT => {
+                    spare = shared;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    current.clone()
+}
+
+#[cfg(test)]
+mod tests;

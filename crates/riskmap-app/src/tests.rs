@@ -1,0 +1,192 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use riskmap_core::import::parse_geojson;
+use riskmap_store::SqliteStore;
+
+fn target(id: &str, lon: f64, lat: f64) -> Feature {
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","id":"{id}",
+        "geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},
+        "properties":{{"name":"测试学校 {id}","category":"school","population":800}}}}]}}"#
+    );
+    parse_geojson(
+        Collection::ProtectionTargets,
+        &text,
+        riskmap_spatial::Crs::Wgs84,
+    )
+    .unwrap()
+    .remove(0)
+}
+
+async fn app(dir: &std::path::Path) -> App {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).await.unwrap());
+    App::open(store, Some("2026-12-03".into())).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_never_changes_and_the_next_one_has_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let before = app.world().unwrap();
+    assert_eq!(before.version(), 0);
+    let e = app
+        .upsert(
+            Collection::ProtectionTargets,
+            vec![target("t1", 120.2, 30.3)],
+        )
+        .await
+        .unwrap();
+    assert_eq!((e.inserted, e.replaced), (1, 0));
+    let after = app.world().unwrap();
+    assert_eq!(after.version(), 1);
+    assert!(
+        before
+            .catalog
+            .get(Collection::ProtectionTargets, "t1")
+            .is_none()
+    );
+    assert!(
+        after
+            .catalog
+            .get(Collection::ProtectionTargets, "t1")
+            .is_some()
+    );
+    // The store has it too.
+    let stored = app
+        .store()
+        .get(Collection::ProtectionTargets, "t1")
+        .await
+        .unwrap();
+    assert!(stored.is_some());
+    // While `before` is held the writer cannot reuse it: it clones instead,
+    // and each published world still has exactly the writes before it.
+    for i in 2..6 {
+        app.upsert(
+            Collection::ProtectionTargets,
+            vec![target(&format!("t{i}"), 120.2 + i as f64 * 0.001, 30.3)],
+        )
+        .await
+        .unwrap();
+        let w = app.world().unwrap();
+        assert_eq!(w.version(), i);
+        assert_eq!(w.catalog.len(Collection::ProtectionTargets), i as usize);
+    }
+    drop(before);
+    drop(after);
+    // Now the spare is free: the replayed copy equals what was published.
+    app.delete(Collection::ProtectionTargets, "t1")
+        .await
+        .unwrap();
+    app.upsert(
+        Collection::ProtectionTargets,
+        vec![target("t9", 120.3, 30.3)],
+    )
+    .await
+    .unwrap();
+    let w = app.world().unwrap();
+    assert_eq!(w.version(), 7);
+    let ids: Vec<&str> = w
+        .catalog
+        .iter(Collection::ProtectionTargets)
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(ids, ["t2", "t3", "t4", "t5", "t9"]);
+    assert!(matches!(
+        app.delete(Collection::ProtectionTargets, "t1").await,
+        Err(AppError::NotFound(_))
+    ));
+    assert_eq!(
+        app.world().unwrap().version(),
+        7,
+        "a failed delete changes nothing"
+    );
+    // A fresh application on the same store sees the same world.
+    let fresh = App::open(app.store().clone(), Some("2026-12-03".into()))
+        .await
+        .unwrap();
+    let fw = fresh.world().unwrap();
+    let fids: Vec<&str> = fw
+        .catalog
+        .iter(Collection::ProtectionTargets)
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(fids, ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_are_answered_while_a_writer_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let writer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for i in 0..20 {
+                app.upsert(
+                    Collection::ProtectionTargets,
+                    vec![target(
+                        &format!("w{}", i % 5),
+                        120.2 + i as f64 * 1e-4,
+                        30.3,
+                    )],
+                )
+                .await
+                .unwrap();
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    while !writer.is_finished() {
+        let n = app
+            .read(Work::Map, |w| {
+                (w.version(), w.catalog.len(Collection::ProtectionTargets))
+            })
+            .await
+            .unwrap();
+        seen.push(n);
+        tokio::task::yield_now().await;
+    }
+    writer.await.unwrap();
+    // Versions only go up, and every snapshot is whole: its count is the
+    // one that version must have (up to 5 distinct ids).
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+    for (v, n) in seen {
+        assert_eq!(n, (v as usize).min(5));
+    }
+    assert_eq!(app.world().unwrap().version(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_bound_heavy_work_is_refused_as_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let app = App::new(
+        store,
+        Limits {
+            map: 1,
+            analysis: 1,
+            queue_wait: Duration::from_millis(50),
+        },
+    );
+    assert!(matches!(app.world(), Err(AppError::Loading(_))));
+    app.load(Some("2026-12-03".into())).await.unwrap();
+    assert_eq!(app.readiness(), Readiness::Ready);
+    let slow = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.read(Work::Analysis, |_| {
+                std::thread::sleep(Duration::from_millis(400))
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(matches!(
+        app.read(Work::Analysis, |_| ()).await,
+        Err(AppError::Busy("analysis", _))
+    ));
+    // The map has its own bound.
+    app.read(Work::Map, |_| ()).await.unwrap();
+    slow.await.unwrap().unwrap();
+    app.read(Work::Analysis, |_| ()).await.unwrap();
+}

@@ -1,0 +1,211 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use geo::{Coord, MapCoords};
+use proptest::prelude::*;
+use riskmap_core::import::parse_geojson;
+use riskmap_spatial::Crs;
+use riskmap_tiles::TileCoord;
+
+fn demo() -> Vec<(Collection, Vec<Feature>)> {
+    let text = |c: Collection| match c {
+        Collection::Enterprises => include_str!("../../../data/demo/enterprises.geojson"),
+        Collection::ProtectionTargets => {
+            include_str!("../../../data/demo/protection_targets.geojson")
+        }
+        Collection::Parks => include_str!("../../../data/demo/parks.geojson"),
+        Collection::Pipelines => include_str!("../../../data/demo/pipelines.geojson"),
+        Collection::Districts => include_str!("../../../data/demo/districts.geojson"),
+    };
+    Collection::ALL
+        .into_iter()
+        .map(|c| (c, parse_geojson(c, text(c), Crs::Wgs84).unwrap()))
+        .collect()
+}
+
+fn build(features: Vec<(Collection, Vec<Feature>)>) -> World {
+    World::build(
+        features,
+        Rules::builtin(),
+        Arc::new(SafetyConfig::embedded()),
+        "2026-12-03",
+        &(),
+    )
+}
+
+/// Everything a reader can see of a world, in a comparable form.
+fn observed(w: &World) -> String {
+    let mut out = String::new();
+    for c in Collection::ALL {
+        for f in w.catalog.iter(c) {
+            out.push_str(&format!("{c}/{} {:?}\n", f.id, w.risk.level(c, &f.id)));
+            if let Some(a) = w.risk.assessment(c, &f.id) {
+                out.push_str(&format!("  {:?} {:?}\n", a.score, a.factors));
+            }
+        }
+    }
+    for cell in w.risk.cells() {
+        out.push_str(&format!("cell {} {:?}\n", cell.id, cell.risk_level));
+    }
+    for z in w.safety.zones() {
+        out.push_str(&format!("zone {} {:?}\n", z.id, z.geometry.bounding_rect()));
+    }
+    for v in w.safety.violations() {
+        out.push_str(&format!("violation {} {}\n", v.id, v.margin_m));
+    }
+    for t in [
+        TileCoord::new(8, 213, 105).unwrap(),
+        TileCoord::new(11, 1708, 843).unwrap(),
+        TileCoord::new(14, 13664, 6744).unwrap(),
+    ] {
+        for spec in tiles::TILESET_SPECS {
+            let bytes = tiles::render(
+                &w.catalog,
+                &w.risk,
+                &w.tiles,
+                spec.name,
+                t,
+                w.tiles.options(),
+            )
+            .unwrap();
+            out.push_str(&format!(
+                "tile {} {t:?} {}\n",
+                spec.name,
+                tiles::etag_of(&bytes)
+            ));
+        }
+    }
+    out
+}
+
+/// A random edit of the demo city: move, replace or delete a feature.
+fn edit(base: &[(Collection, Vec<Feature>)], pick: (usize, usize, u8, f64, f64)) -> Change {
+    let (ci, fi, kind, dx, dy) = pick;
+    let (c, features) = &base[ci % base.len()];
+    let f = &features[fi % features.len()];
+    match kind % 3 {
+        0 => Change::Delete {
+            collection: *c,
+            ids: vec![f.id.clone()],
+        },
+        _ => {
+            let mut moved = f.clone();
+            moved.geometry = moved.geometry.map_coords(|p| Coord {
+                x: p.x + dx,
+                y: p.y + dy,
+            });
+            Change::Upsert {
+                collection: *c,
+                features: vec![Arc::new(moved)],
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// A world changed step by step equals one built from the resulting
+    /// features; two copies given the same changes are equal (the snapshot
+    /// scheme of `riskmap-app` relies on it).
+    #[test]
+    fn applied_changes_equal_a_fresh_build(
+        picks in prop::collection::vec((0usize..5, 0usize..1000, 0u8..3, -0.01..0.01f64, -0.01..0.01f64), 1..5)
+    ) {
+        let base = demo();
+        let mut a = build(base.clone());
+        let mut b = a.clone();
+        for p in &picks {
+            let change = edit(&base, *p);
+            a.apply(&change);
+            b.apply(&change);
+        }
+        let features: Vec<(Collection, Vec<Feature>)> = Collection::ALL
+            .into_iter()
+            .map(|c| (c, a.catalog.iter(c).map(|f| (**f).clone()).collect()))
+            .collect();
+        let fresh = build(features);
+        let seen = observed(&a);
+        prop_assert_eq!(&seen, &observed(&b));
+        prop_assert_eq!(&seen, &observed(&fresh));
+        prop_assert_eq!(a.version(), picks.len() as u64);
+    }
+}
+
+#[test]
+fn a_large_change_rescores_everything_and_says_so() {
+    let base = demo();
+    let mut w = build(base.clone());
+    let targets = &base
+        .iter()
+        .find(|(c, _)| *c == Collection::ProtectionTargets)
+        .unwrap()
+        .1;
+    assert!(
+        targets.len() > FULL_RESCORE_ABOVE,
+        "the demo has enough targets"
+    );
+    let effects = w.apply(&Change::Delete {
+        collection: Collection::ProtectionTargets,
+        ids: targets.iter().map(|f| f.id.clone()).collect(),
+    });
+    assert!(effects.everything);
+    assert_eq!(effects.deleted, targets.len());
+    assert_eq!(w.catalog.len(Collection::ProtectionTargets), 0);
+    assert_eq!(w.safety.violations().count(), 0);
+    let fresh = build(
+        Collection::ALL
+            .into_iter()
+            .map(|c| (c, w.catalog.iter(c).map(|f| (**f).clone()).collect()))
+            .collect(),
+    );
+    assert_eq!(observed(&w), observed(&fresh));
+}
+
+#[test]
+fn the_day_rolling_over_rescores_with_the_new_date() {
+    let mut w = build(demo());
+    let e = w.apply(&Change::Today("2026-12-03".into()));
+    assert!(!e.everything, "the same day changes nothing");
+    let e = w.apply(&Change::Today("2031-01-01".into()));
+    assert!(e.everything);
+    assert_eq!(w.today(), "2031-01-01");
+}
+
+#[test]
+fn china_date_is_utc_plus_eight() {
+    // 2026-12-03 15:59:59 UTC is 23:59:59 in Beijing; one second later is the 4th.
+    let t = 1_796_313_599;
+    assert_eq!(china_date(t), "2026-12-03");
+    assert_eq!(china_date(t + 1), "2026-12-04");
+    assert_eq!(china_date(0), "1970-01-01");
+}
+
+#[test]
+fn the_cache_refuses_a_tile_rendered_before_a_purge_that_met_it() {
+    let opts = TileOptions::default();
+    let t = TileCoord::new(10, 856, 430).unwrap();
+    let far = TileCoord::new(10, 10, 10).unwrap();
+    let mut cache = TileCache::new(10);
+    let tile = |t| tiles::CachedTile::new(vec![1, 2, 3], t, &opts);
+    assert!(cache.put("enterprises", t, tile(t), 0));
+    // World 1 purged the tile's place; a tile rendered from world 0 is stale.
+    let bounds = tile(t).bounds;
+    assert_eq!(cache.purge(Some(&[bounds]), 1), 1);
+    assert!(!cache.put("enterprises", t, tile(t), 0));
+    assert!(
+        cache.put("enterprises", far, tile(far), 0),
+        "elsewhere it is fresh"
+    );
+    assert!(cache.put("enterprises", t, tile(t), 1));
+    // A purge of everything refuses every older tile.
+    cache.purge(None, 2);
+    assert!(cache.is_empty());
+    assert!(!cache.put("enterprises", far, tile(far), 1));
+    // Older than the log reaches: refused.
+    for v in 3..(3 + 300) {
+        cache.purge(Some(&[]), v);
+    }
+    assert!(!cache.put("enterprises", far, tile(far), 2));
+    assert!(cache.put("enterprises", far, tile(far), 302));
+}

@@ -1,0 +1,415 @@
+//! Bounded concurrency stress test (about 30 s, 127.0.0.1 only): writers
+//! change enterprises and protection targets (moving safety zones and
+//! violations) while readers hit every endpoint family. No request may hang
+//! (client time-out 10 s) or fail with a 5xx, `/health` must answer within
+//! 1 s throughout, and at the end the server's levels, zones and violations
+//! must equal those of a fresh server started on the same store.
+//!
+//! Phase 1 is the scenario that deadlocked the server before the snapshot
+//! world: two clients PUT enterprises while eight read
+//! `/api/risk/enterprises/{id}`, `/collections/safety_zones/items`,
+//! `/api/stats/risk` and `POST /api/siting/check`. Phase 2 adds every other
+//! endpoint and target writes.
+//!
+//! `RISKMAP_STRESS_SECS` sets the total duration (default 30).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Server, repo_root};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "stress-token";
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+/// Failures seen by any task.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>, Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Log {
+    fn fail(&self, what: String) {
+        let mut v = self.0.lock().expect("log");
+        if v.len() < 50 {
+            v.push(what);
+        }
+    }
+    fn count(&self, family: &str) {
+        *self
+            .1
+            .lock()
+            .expect("log")
+            .entry(family.to_string())
+            .or_default() += 1;
+    }
+    /// Checks one response: answered in time and not a 5xx.
+    async fn check(
+        &self,
+        family: &str,
+        what: &str,
+        r: Result<reqwest::Response, reqwest::Error>,
+    ) -> Option<reqwest::Response> {
+        self.count(family);
+        match r {
+            Err(e) => {
+                self.fail(format!("{what}: {e}"));
+                None
+            }
+            Ok(resp) if resp.status().is_server_error() => {
+                let s = resp.status();
+                let body = resp.text().await.unwrap_or_default();
+                self.fail(format!("{what}: {s} {body}"));
+                None
+            }
+            Ok(resp) => Some(resp),
+        }
+    }
+}
+
+fn demo(collection: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(repo_root().join(format!("data/demo/{collection}.geojson")))
+        .expect("demo file");
+    let v: Value = serde_json::from_str(&text).expect("demo json");
+    v["features"].as_array().expect("features").clone()
+}
+
+/// Hazardous demo enterprises (with units), as importable features.
+fn hazardous() -> Vec<Value> {
+    demo("enterprises")
+        .into_iter()
+        .filter(|f| {
+            f["properties"]["units"]
+                .as_array()
+                .is_some_and(|u| !u.is_empty())
+        })
+        .collect()
+}
+
+/// The enterprise with every substance quantity scaled.
+fn scaled(f: &Value, k: f64) -> Value {
+    let mut f = f.clone();
+    if let Some(units) = f["properties"]["units"].as_array_mut() {
+        for u in units {
+            if let Some(subs) = u["substances"].as_array_mut() {
+                for s in subs {
+                    if let Some(q) = s["quantity_t"].as_f64() {
+                        s["quantity_t"] = json!(q * k);
+                    }
+                }
+            }
+        }
+    }
+    f
+}
+
+fn target(id: &str, lon: f64, lat: f64) -> Value {
+    json!({"type": "Feature", "id": id,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"name": format!("压力测试幼儿园 {id}"), "category": "kindergarten", "population": 300}})
+}
+
+/// A point of a feature's geometry (its first coordinate).
+fn first_point(f: &Value) -> (f64, f64) {
+    let mut c = &f["geometry"]["coordinates"];
+    while c[0].is_array() {
+        c = &c[0];
+    }
+    (
+        c[0].as_f64().unwrap_or(120.2),
+        c[1].as_f64().unwrap_or(30.3),
+    )
+}
+
+/// A tile at zoom `z` around the demo city.
+fn tile_at(z: u8, lon: f64, lat: f64) -> (u8, u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (z, x, y)
+}
+
+/// Everything derived that must be reproducible from the store.
+async fn derived_state(base: &str) -> BTreeMap<String, String> {
+    let c = http();
+    let mut out = BTreeMap::new();
+    for (coll, keys) in [
+        ("enterprises", &["risk_level", "risk_score"][..]),
+        ("parks", &["risk_level"][..]),
+        ("districts", &["risk_level"][..]),
+        ("risk_grid", &["risk_level", "count_red"][..]),
+        ("safety_zones", &["distance_m", "governing"][..]),
+        ("violations", &["margin_m", "target_id"][..]),
+        ("protection_targets", &["category"][..]),
+    ] {
+        let fc: Value = c
+            .get(format!("{base}/collections/{coll}/items?limit=10000"))
+            .send()
+            .await
+            .expect("items")
+            .json()
+            .await
+            .expect("json");
+        for f in fc["features"].as_array().expect("features") {
+            let id = f["id"]
+                .as_str()
+                .map_or_else(|| f["id"].to_string(), str::to_string);
+            let vals: Vec<String> = keys
+                .iter()
+                .map(|k| f["properties"][*k].to_string())
+                .collect();
+            out.insert(format!("{coll}/{id}"), vals.join(" "));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_and_writers_together_never_hang_fail_or_diverge() {
+    let secs: u64 = std::env::var("RISKMAP_STRESS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_string_lossy().to_string();
+    let server = Server::start(&["--data-dir", &data, "--admin-token", TOKEN]);
+    let base = server.base.clone();
+    let log = Log::default();
+    let started = Instant::now();
+    let phase1_end = started + Duration::from_secs(secs / 3);
+    let end = started + Duration::from_secs(secs);
+    let sites = hazardous();
+    assert!(sites.len() >= 10, "the demo has hazardous sites");
+    let ids: Vec<String> = sites
+        .iter()
+        .map(|f| f["id"].as_str().expect("id").to_string())
+        .collect();
+
+    let mut tasks = Vec::new();
+    // /health must answer within 1 s throughout.
+    let health_worst = Arc::new(Mutex::new(Duration::ZERO));
+    {
+        let (base, log, worst) = (base.clone(), log.clone(), health_worst.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = reqwest::Client::builder()
+                .timeout(Duration::from_secs(1))
+                .build()
+                .expect("client");
+            while Instant::now() < end {
+                let t = Instant::now();
+                let r = c.get(format!("{base}/health")).send().await;
+                let took = t.elapsed();
+                {
+                    let mut w = worst.lock().expect("worst");
+                    *w = (*w).max(took);
+                }
+                if let Some(resp) = log.check("health", "GET /health", r).await
+                    && resp.status() != 200
+                {
+                    log.fail(format!("/health answered {}", resp.status()));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }));
+    }
+    // Two enterprise writers (both phases): inventories scaled up and back,
+    // which moves zones, violations and levels.
+    for w in 0..2 {
+        let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = http();
+            let mut i = w;
+            while Instant::now() < end {
+                let f = &sites[i % sites.len()];
+                let id = f["id"].as_str().unwrap_or("x");
+                let k = if (i / sites.len()).is_multiple_of(2) { 3.0 } else { 1.0 };
+                let r = c
+                    .put(format!("{base}/collections/enterprises/items/{id}"))
+                    .bearer_auth(TOKEN)
+                    .json(&scaled(f, k))
+                    .send()
+                    .await;
+                if let Some(resp) = log.check("write", &format!("PUT enterprise {id}"), r).await
+                    && !resp.status().is_success()
+                {
+                    log.fail(format!("PUT enterprise {id}: {}", resp.status()));
+                }
+                i += 2;
+            }
+        }));
+    }
+    // Phase 2: a target writer: POST kindergartens next to hazardous sites
+    // (inside their zones), move them, delete some.
+    {
+        let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(phase1_end.into()).await;
+            let c = http();
+            let mut i = 0usize;
+            while Instant::now() < end {
+                let (lon, lat) = first_point(&sites[i % sites.len()]);
+                let id = format!("stress-{}", i % 7);
+                let r = c
+                    .post(format!("{base}/collections/protection_targets/items"))
+                    .bearer_auth(TOKEN)
+                    .json(&json!({"type": "FeatureCollection", "features": [
+                        target(&id, lon + 0.0005, lat + 0.0005),
+                        target(&format!("{id}-b"), lon - 0.0008, lat),
+                    ]}))
+                    .send()
+                    .await;
+                log.check("write", "POST targets", r).await;
+                let r = c
+                    .put(format!("{base}/collections/protection_targets/items/{id}"))
+                    .bearer_auth(TOKEN)
+                    .json(&target(&id, lon + 0.001, lat - 0.0003))
+                    .send()
+                    .await;
+                log.check("write", "PUT target", r).await;
+                if i.is_multiple_of(2) {
+                    let r = c
+                        .delete(format!(
+                            "{base}/collections/protection_targets/items/{id}-b"
+                        ))
+                        .bearer_auth(TOKEN)
+                        .send()
+                        .await;
+                    log.check("write", "DELETE target", r).await;
+                }
+                i += 1;
+            }
+        }));
+    }
+    // Eight readers.
+    for r in 0..8usize {
+        let (base, log, ids, sites) = (base.clone(), log.clone(), ids.clone(), sites.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = http();
+            let mut i = r;
+            while Instant::now() < end {
+                let id = &ids[i % ids.len()];
+                let (lon, lat) = first_point(&sites[i % sites.len()]);
+                let phase2 = Instant::now() >= phase1_end;
+                let n = if phase2 { 14 } else { 4 };
+                let (family, req) = match i % n {
+                    0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
+                    1 => (
+                        "derived",
+                        c.get(format!("{base}/collections/safety_zones/items?limit=50")),
+                    ),
+                    2 => (
+                        "stats",
+                        c.get(format!("{base}/api/stats/risk?group_by=district")),
+                    ),
+                    3 => (
+                        "siting",
+                        c.post(format!("{base}/api/siting/check")).json(&json!({
+                            "use": "school", "population": 800,
+                            "geometry": {"type": "Point", "coordinates": [lon + 0.001, lat + 0.001]}
+                        })),
+                    ),
+                    4 => (
+                        "items",
+                        c.get(format!(
+                            "{base}/collections/enterprises/items?bbox={},{},{},{}&limit=100",
+                            lon - 0.05,
+                            lat - 0.05,
+                            lon + 0.05,
+                            lat + 0.05
+                        )),
+                    ),
+                    5 => (
+                        "derived",
+                        c.get(format!("{base}/collections/violations/items")),
+                    ),
+                    6 => (
+                        "derived",
+                        c.get(format!("{base}/collections/risk_grid/items?limit=200")),
+                    ),
+                    7 => ("report", c.get(format!("{base}/api/sites/{id}/report"))),
+                    8 | 9 => {
+                        let tilesets = [
+                            "enterprises",
+                            "risk_grid",
+                            "safety_zones",
+                            "violations",
+                            "pipelines",
+                            "protection_targets",
+                            "districts",
+                            "parks",
+                        ];
+                        let ts = tilesets[(i / n) % tilesets.len()];
+                        let (z, x, y) = tile_at(8 + (i % 8) as u8, lon, lat);
+                        ("tiles", c.get(format!("{base}/tiles/{ts}/{z}/{x}/{y}.mvt")))
+                    }
+                    10 => ("tilejson", c.get(format!("{base}/tiles/safety_zones.json"))),
+                    11 => (
+                        "item",
+                        c.get(format!("{base}/collections/enterprises/items/{id}")),
+                    ),
+                    12 => ("collections", c.get(format!("{base}/collections"))),
+                    _ => ("style", c.get(format!("{base}/style.json"))),
+                };
+                let what = format!("{family} #{i}");
+                if let Some(resp) = log.check(family, &what, req.send().await).await {
+                    // Read the whole body: a response cut short is a failure too.
+                    if let Err(e) = resp.bytes().await {
+                        log.fail(format!("{what}: body: {e}"));
+                    }
+                }
+                i += 8;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let failures = log.0.lock().expect("log").clone();
+    let counts = log.1.lock().expect("log").clone();
+    let worst = *health_worst.lock().expect("worst");
+    eprintln!("stress: {counts:?}; /health worst {worst:?}");
+    assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
+    assert!(worst < Duration::from_secs(1), "/health took {worst:?}");
+    for family in [
+        "risk", "derived", "stats", "siting", "items", "report", "tiles", "write",
+    ] {
+        assert!(
+            counts.get(family).copied().unwrap_or(0) >= 3,
+            "too few {family} requests: {counts:?}"
+        );
+    }
+
+    // The end state equals a fresh server's on the same store.
+    let after = derived_state(&base).await;
+    drop(server);
+    let fresh = Server::start(&["--data-dir", &data]);
+    let fresh_state = derived_state(&fresh.base).await;
+    assert!(
+        after.keys().any(|k| k.starts_with("violations/")),
+        "violations exist"
+    );
+    let diff: Vec<String> = after
+        .iter()
+        .filter(|(k, v)| fresh_state.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}: {v} vs fresh {:?}", fresh_state.get(k)))
+        .chain(
+            fresh_state
+                .keys()
+                .filter(|k| !after.contains_key(*k))
+                .map(|k| format!("{k}: only in the fresh server")),
+        )
+        .take(20)
+        .collect();
+    assert!(
+        diff.is_empty(),
+        "the world diverged from the store:\n{}",
+        diff.join("\n")
+    );
+}
