@@ -229,7 +229,11 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
             while Instant::now() < end {
                 let f = &sites[i % sites.len()];
                 let id = f["id"].as_str().unwrap_or("x");
-                let k = if (i / sites.len()).is_multiple_of(2) { 3.0 } else { 1.0 };
+                let k = if (i / sites.len()).is_multiple_of(2) {
+                    3.0
+                } else {
+                    1.0
+                };
                 let r = c
                     .put(format!("{base}/collections/enterprises/items/{id}"))
                     .bearer_auth(TOKEN)
