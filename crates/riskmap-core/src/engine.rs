@@ -875,8 +875,7 @@ impl RiskState {
             today: self.config.today.clone(),
             external_distance_ok: self.external_distance_ok.get(&f.id).copied(),
         };
-        let (mut assessment, mut major_hazards) = assess_enterprise(e, &ctx, rules);
-        compact(&mut assessment);
+        let (assessment, mut major_hazards) = assess_enterprise(e, &ctx, rules);
         major_hazards.shrink_to_fit();
         for h in &mut major_hazards {
             h.contributions.shrink_to_fit();
@@ -1360,15 +1359,6 @@ impl Grid {
     }
 }
 
-/// Drops the spare capacity of an assessment's lists (they are built by
-/// pushing, and 100,000 kept assessments add up).
-pub(crate) fn compact(a: &mut Assessment) {
-    a.factors.shrink_to_fit();
-    a.incomplete.shrink_to_fit();
-    a.conventions.shrink_to_fit();
-    a.unconfirmed.shrink_to_fit();
-}
-
 fn parse_cell_id(id: &str) -> Option<CellKey> {
     let (a, b) = id.strip_prefix('c')?.split_once('_')?;
     Some((a.parse().ok()?, b.parse().ok()?))
@@ -1579,7 +1569,7 @@ mod tests {
             .iter()
             .find(|(_, e)| {
                 e.assessment.risk_level <= RiskLevel::Yellow
-                    && e.assessment.model.id == "enterprise-diagnosis-2018"
+                    && &*e.assessment.model.id == "enterprise-diagnosis-2018"
                     && e.major_hazards.iter().all(|h| h.grade.is_none())
             })
             .map(|(id, e)| (id.clone(), e.assessment.risk_level))
@@ -2261,7 +2251,7 @@ mod tests {
                 else {
                     return false;
                 };
-                e.assessment.model.id == "enterprise-diagnosis-2018"
+                &*e.assessment.model.id == "enterprise-diagnosis-2018"
                     && in_chemical_park(&cat, cat.get(Collection::Enterprises, id).unwrap(), ent)
                     && e.assessment.score.is_some_and(|s| s > 20.0 && s <= 100.0)
             })

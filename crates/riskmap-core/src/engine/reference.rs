@@ -172,21 +172,21 @@ pub(super) fn pipeline(
             .then(b.index.cmp(&a.index))
     })?;
     let mut assessment = worst.assessment.clone();
-    assessment.factors.insert(
-            0,
-            Factor {
-                name: "最严重管段 most severe segment".into(),
-                value: format!(
-                    "segment {} of {} ({:.0}–{:.0} m)",
-                    worst.index + 1,
-                    segments.len(),
-                    worst.from_m,
-                    worst.to_m
-                ),
-                points: None,
-                clause: "GB 32167-2015 高后果区识别 (pipeline level = most severe segment, project convention)".into(),
-            },
-        );
+    assessment.insert_factor(
+        0,
+        Factor::new(
+            "最严重管段 most severe segment",
+            format!(
+                "segment {} of {} ({:.0}–{:.0} m)",
+                worst.index + 1,
+                segments.len(),
+                worst.from_m,
+                worst.to_m
+            ),
+            None,
+            "GB 32167-2015 高后果区识别 (pipeline level = most severe segment, project convention)",
+        ),
+    );
     Some(PipelineRisk {
         assessment,
         segments,

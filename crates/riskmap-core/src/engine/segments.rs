@@ -337,20 +337,20 @@ fn pipeline_assessment(segments: &[Segment]) -> Option<Assessment> {
             .then(b.index.cmp(&a.index))
     })?;
     let mut assessment = worst.assessment.clone();
-    assessment.factors.insert(
+    assessment.insert_factor(
         0,
-        Factor {
-            name: "最严重管段 most severe segment".into(),
-            value: format!(
+        Factor::new(
+            "最严重管段 most severe segment",
+            format!(
                 "segment {} of {} ({:.0}–{:.0} m)",
                 worst.index + 1,
                 segments.len(),
                 worst.from_m,
                 worst.to_m
             ),
-            points: None,
-            clause: "GB 32167-2015 高后果区识别 (pipeline level = most severe segment, project convention)".into(),
-        },
+            None,
+            "GB 32167-2015 高后果区识别 (pipeline level = most severe segment, project convention)",
+        ),
     );
     Some(assessment)
 }
@@ -519,8 +519,7 @@ pub(super) fn compute(env: &Env<'_>, f: &Feature) -> Option<(PipelineRisk, Pipel
             special_r,
             liquid,
         );
-        let mut assessment = assess_pipeline_segment(p, &ctx, env.rules);
-        super::compact(&mut assessment);
+        let assessment = assess_pipeline_segment(p, &ctx, env.rules);
         let (from, to) = (seg.from, seg.to);
         parts[pi].segs[si].out = Some(segments.len());
         segments.push(Segment {
@@ -668,8 +667,7 @@ impl PipelineIndex {
                 self.special_r,
                 liquid,
             );
-            let mut assessment = assess_pipeline_segment(p, &ctx, env.rules);
-            super::compact(&mut assessment);
+            let assessment = assess_pipeline_segment(p, &ctx, env.rules);
             if assessment != current.assessment {
                 current.assessment = assessment;
                 changed.push(out);

@@ -753,13 +753,13 @@ fn lec_fallback(e: &Enterprise, rules: &Rules, hazards: &[UnitHazard]) -> Assess
     let Some(d) = rules.lec.default_for(e.industry.as_deref()) else {
         // Validation requires a default for every not-applicable industry.
         let mut a = super::assess_lec(f64::NAN, f64::NAN, f64::NAN, rules);
-        a.incomplete.push(format!(
+        a.push_incomplete(format!(
             "no LEC default for industry {shown} in {lec_file}: graded red until assessed"
         ));
         return a;
     };
     let mut a = super::assess_lec(d.l, d.e, d.c, rules);
-    a.incomplete.insert(
+    a.insert_incomplete(
         0,
         format!(
             "LEC factors are the configured default for industry {shown} (`industry_defaults` row {:?} in {lec_file}: L = {}, E = {}, C = {} — {}), not a site assessment",
@@ -776,7 +776,7 @@ fn lec_fallback(e: &Enterprise, rules: &Rules, hazards: &[UnitHazard]) -> Assess
         .not_applicable
         .iter()
         .any(|i| i.trim() == industry);
-    a.conventions.push(if listed {
+    a.push_convention(if listed {
         format!(
             "the diagnosis guide (诊断分级指南) does not fit industry {shown} (`applicability.not_applicable` in {}): graded by LEC",
             rules.enterprise.about.file
@@ -787,28 +787,28 @@ fn lec_fallback(e: &Enterprise, rules: &Rules, hazards: &[UnitHazard]) -> Assess
         )
     });
     if d.confidence == Confidence::Project {
-        a.conventions.push(
-            "the per-industry LEC defaults are project defaults, not from any standard".into(),
+        a.push_convention(
+            "the per-industry LEC defaults are project defaults, not from any standard",
         );
     }
     for h in hazards {
         if let Some(g) = h.grade {
-            a.factors.push(super::Factor {
-                name: "重大危险源辨识 major hazard installation (GB 18218)".into(),
-                value: format!(
+            a.push_factor(super::Factor::new(
+                "重大危险源辨识 major hazard installation (GB 18218)",
+                format!(
                     "unit {}: S = {}, R = {} → {} (informational: LEC does not use it)",
                     h.unit,
                     fmt_num(h.s),
                     fmt_num(h.r),
                     grade_zh(g)
                 ),
-                points: None,
-                clause: "GB 18218-2018 4.2, 4.3, 表6".into(),
-            });
+                None,
+                "GB 18218-2018 4.2, 4.3, 表6",
+            ));
         }
     }
     if !e.accidents.is_empty() {
-        a.incomplete.push(format!(
+        a.push_incomplete(format!(
             "{} accident record(s) not used: the LEC default does not score accident history",
             e.accidents.len()
         ));
@@ -919,7 +919,7 @@ mod tests {
         assert_eq!(h[0].grade, Some(1));
         assert_eq!(a.score, Some(90.0), "{}", a.explanation());
         assert_eq!(a.risk_level, RiskLevel::Blue);
-        assert_eq!(a.model.id, "enterprise-diagnosis-2018");
+        assert_eq!(&*a.model.id, "enterprise-diagnosis-2018");
         // 89.9: the same, plus one other key-supervised chemical (−0.1).
         let r = with_key_supervised_methanol();
         let e2 = enterprise(
@@ -1185,7 +1185,7 @@ mod tests {
             vec![acc("2024-01-01", AccidentSeverity::General, 1)],
         );
         let (a, _) = assess_enterprise(&e, &ctx(0), rules());
-        assert_eq!(a.model.id, "lec");
+        assert_eq!(&*a.model.id, "lec");
         assert_eq!(a.score, Some(270.0));
         assert_eq!(a.risk_level, RiskLevel::Orange);
         assert!(a.incomplete[0].contains("default"), "{:?}", a.incomplete);
@@ -1196,15 +1196,12 @@ mod tests {
             vec![],
         );
         let (a, h) = assess_enterprise(&e, &ctx(0), rules());
-        assert_eq!(
-            (a.model.id.as_str(), a.risk_level),
-            ("lec", RiskLevel::Yellow)
-        );
+        assert_eq!((&*a.model.id, a.risk_level), ("lec", RiskLevel::Yellow));
         assert_eq!(h[0].grade, Some(4));
         assert!(a.factors.iter().any(|f| f.value.contains("informational")));
         // The diagnosis model can still be forced.
         let (a, _) = assess_enterprise_diagnosis(&e, &ctx(0), rules());
-        assert_eq!(a.model.id, "enterprise-diagnosis-2018");
+        assert_eq!(&*a.model.id, "enterprise-diagnosis-2018");
     }
 
     #[test]

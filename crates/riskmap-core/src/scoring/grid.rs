@@ -118,7 +118,7 @@ mod tests {
         assert_eq!(grid_level_max(vec![Red, Blue]), Some(Red));
         let a = assess_grid_max([Yellow, Yellow, Blue], rules());
         assert_eq!(a.risk_level, Yellow);
-        assert_eq!(a.model.id, "grid-max");
+        assert_eq!(&*a.model.id, "grid-max");
         assert!(a.factors[0].value.contains("yellow 2"));
         assert_eq!(assess_grid_max([], rules()).risk_level, Blue);
     }
@@ -146,7 +146,7 @@ mod tests {
         }
         let a = assess_grid_weighted([0, 0, 2, 0], rules());
         assert_eq!(
-            (a.model.id.as_str(), a.score, a.risk_level),
+            (&*a.model.id, a.score, a.risk_level),
             ("grid-weighted", Some(18.0), RiskLevel::Orange)
         );
         assert!(a.conventions[0].contains("project method"));

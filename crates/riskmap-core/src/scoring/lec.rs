@@ -155,7 +155,7 @@ mod tests {
             let score = a.score.unwrap();
             assert!((score - d).abs() < 1e-9, "D = {score}, expected {d}");
             assert_eq!(a.risk_level, level, "D = {d}");
-            assert_eq!(a.model.id, "lec");
+            assert_eq!(&*a.model.id, "lec");
         }
     }
 
@@ -205,7 +205,7 @@ mod tests {
             let a = assess_matrix(l, s, rules());
             assert_eq!(a.score, Some(r));
             assert_eq!(a.risk_level, level, "R = {r}");
-            assert_eq!(a.model.id, "matrix-5x5");
+            assert_eq!(&*a.model.id, "matrix-5x5");
             assert!(
                 a.unconfirmed.iter().any(|u| u.contains("province")),
                 "{:?}",

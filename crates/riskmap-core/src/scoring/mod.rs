@@ -30,6 +30,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -146,26 +147,126 @@ impl FromStr for RiskLevel {
     }
 }
 
+/// A shared, immutable explanation text. Assessments are kept for every
+/// feature of a province, and most of their texts (factor names, clauses,
+/// notes) are the same for thousands of them: [`intern`] makes equal texts
+/// (and equal lists of them) one allocation.
+pub type Text = Arc<str>;
+
 /// The model (and its version) that produced an assessment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModelRef {
     /// Model id, e.g. `enterprise-diagnosis-2018`.
-    pub id: String,
+    pub id: Text,
     /// Version of the model's rules.
-    pub version: String,
+    pub version: Text,
 }
 
 /// One input or rule that contributed to an assessment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Factor {
     /// Bilingual name, e.g. `重大危险源 major hazard installations`.
-    pub name: String,
+    pub name: Text,
     /// What was found, e.g. `二级 (unit T-101, R = 62.3)`.
-    pub value: String,
+    pub value: Text,
     /// Points added (positive) or deducted (negative), when the model scores.
     pub points: Option<f64>,
     /// The clause that gives the rule, e.g. `GB 18218-2018 4.2`.
-    pub clause: String,
+    pub clause: Text,
+}
+
+impl Factor {
+    /// A factor, its texts interned.
+    pub fn new(
+        name: impl AsRef<str>,
+        value: impl AsRef<str>,
+        points: Option<f64>,
+        clause: impl AsRef<str>,
+    ) -> Factor {
+        Factor {
+            name: intern::text(name.as_ref()),
+            value: intern::text(value.as_ref()),
+            points,
+            clause: intern::text(clause.as_ref()),
+        }
+    }
+}
+
+/// Points compare by their bits, so that factors can be interned.
+impl PartialEq for Factor {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name
+            && self.value == o.value
+            && self.points.map(f64::to_bits) == o.points.map(f64::to_bits)
+            && self.clause == o.clause
+    }
+}
+
+impl Eq for Factor {}
+
+impl std::hash::Hash for Factor {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.name.hash(h);
+        self.value.hash(h);
+        self.points.map(f64::to_bits).hash(h);
+        self.clause.hash(h);
+    }
+}
+
+/// Interning of explanation texts and lists (per thread: no lock, at most one
+/// copy of a text per thread). Each table is emptied when it grows past a
+/// bound, so texts no longer used do not pile up in a long-running server;
+/// the values already handed out stay valid.
+pub mod intern {
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+    use std::hash::Hash;
+    use std::sync::Arc;
+
+    use super::{Factor, Text};
+
+    /// Entries kept per table and thread before it is emptied.
+    const BOUND: usize = 50_000;
+
+    thread_local! {
+        static TEXTS: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+        static TEXT_LISTS: RefCell<HashSet<Arc<[Text]>>> = RefCell::new(HashSet::new());
+        static FACTOR_LISTS: RefCell<HashSet<Arc<[Factor]>>> = RefCell::new(HashSet::new());
+    }
+
+    fn get<T: ?Sized + Eq + Hash>(
+        table: &'static std::thread::LocalKey<RefCell<HashSet<Arc<T>>>>,
+        value: &T,
+        make: impl FnOnce() -> Arc<T>,
+    ) -> Arc<T> {
+        table.with(|t| {
+            let mut t = t.borrow_mut();
+            if let Some(found) = t.get(value) {
+                return found.clone();
+            }
+            if t.len() >= BOUND {
+                t.clear();
+            }
+            let made = make();
+            t.insert(made.clone());
+            made
+        })
+    }
+
+    /// One shared copy of `s`.
+    pub fn text(s: &str) -> Text {
+        get(&TEXTS, s, || Arc::from(s))
+    }
+
+    /// One shared copy of a list of texts.
+    pub fn texts(list: Vec<Text>) -> Arc<[Text]> {
+        get(&TEXT_LISTS, list.as_slice(), || Arc::from(list.clone()))
+    }
+
+    /// One shared copy of a list of factors.
+    pub fn factors(list: Vec<Factor>) -> Arc<[Factor]> {
+        get(&FACTOR_LISTS, list.as_slice(), || Arc::from(list.clone()))
+    }
 }
 
 /// The result of a scoring model, with its explanation.
@@ -179,19 +280,55 @@ pub struct Assessment {
     /// The model that produced it.
     pub model: ModelRef,
     /// What contributed, each with its clause.
-    pub factors: Vec<Factor>,
+    pub factors: Arc<[Factor]>,
     /// Items the model needs but could not assess, each with the default
     /// applied (usually: no deduction).
-    pub incomplete: Vec<String>,
+    pub incomplete: Arc<[Text]>,
     /// Project conventions used, which are not in any standard (e.g. "HCA
     /// III→red is a project convention, not in GB 32167").
-    pub conventions: Vec<String>,
+    pub conventions: Arc<[Text]>,
     /// Figures used whose source is UNCONFIRMED (or from memory), each naming
     /// the rules file and key where it is configured.
-    pub unconfirmed: Vec<String>,
+    pub unconfirmed: Arc<[Text]>,
 }
 
 impl Assessment {
+    /// Inserts a factor at `index` (the lists are shared, so this makes a
+    /// new one).
+    pub fn insert_factor(&mut self, index: usize, factor: Factor) {
+        let mut v = self.factors.to_vec();
+        v.insert(index.min(v.len()), factor);
+        self.factors = intern::factors(v);
+    }
+
+    /// Appends a factor.
+    pub fn push_factor(&mut self, factor: Factor) {
+        let n = self.factors.len();
+        self.insert_factor(n, factor);
+    }
+
+    /// Appends a note to `incomplete`, unless it is there.
+    pub fn push_incomplete(&mut self, note: impl AsRef<str>) {
+        let n = self.incomplete.len();
+        self.insert_incomplete(n, note);
+    }
+
+    /// Inserts a note into `incomplete` at `index`, unless it is there.
+    pub fn insert_incomplete(&mut self, index: usize, note: impl AsRef<str>) {
+        let note = note.as_ref();
+        if self.incomplete.iter().any(|n| &**n == note) {
+            return;
+        }
+        let mut v = self.incomplete.to_vec();
+        v.insert(index.min(v.len()), intern::text(note));
+        self.incomplete = intern::texts(v);
+    }
+
+    /// Appends a note to `conventions`, unless it is there.
+    pub fn push_convention(&mut self, note: impl AsRef<str>) {
+        self.conventions = push_shared(&self.conventions, note.as_ref());
+    }
+
     /// A plain-text explanation: level, score, factors, and every item not
     /// assessed, convention and unconfirmed figure.
     pub fn explanation(&self) -> String {
@@ -206,7 +343,7 @@ impl Assessment {
             self.model.id,
             self.model.version
         );
-        for f in &self.factors {
+        for f in self.factors.iter() {
             let points = f
                 .points
                 .map_or(String::new(), |p| format!(" [{}]", fmt_signed(p)));
@@ -223,7 +360,7 @@ impl Assessment {
         for (title, items) in sections {
             if !items.is_empty() {
                 out.push_str(&format!("\n{title}:"));
-                for i in items {
+                for i in items.iter() {
                     out.push_str(&format!("\n- {i}"));
                 }
             }
@@ -236,33 +373,28 @@ impl Assessment {
 #[derive(Debug, Default)]
 struct Builder {
     factors: Vec<Factor>,
-    incomplete: Vec<String>,
-    conventions: Vec<String>,
-    unconfirmed: Vec<String>,
+    incomplete: Vec<Text>,
+    conventions: Vec<Text>,
+    unconfirmed: Vec<Text>,
 }
 
 impl Builder {
     fn factor(
         &mut self,
-        name: impl Into<String>,
-        value: impl Into<String>,
+        name: impl AsRef<str>,
+        value: impl AsRef<str>,
         points: Option<f64>,
-        clause: impl Into<String>,
+        clause: impl AsRef<str>,
     ) {
-        self.factors.push(Factor {
-            name: name.into(),
-            value: value.into(),
-            points,
-            clause: clause.into(),
-        });
+        self.factors.push(Factor::new(name, value, points, clause));
     }
 
-    fn incomplete(&mut self, note: impl Into<String>) {
-        push_unique(&mut self.incomplete, note.into());
+    fn incomplete(&mut self, note: impl AsRef<str>) {
+        push_unique(&mut self.incomplete, note.as_ref());
     }
 
-    fn convention(&mut self, note: impl Into<String>) {
-        push_unique(&mut self.conventions, note.into());
+    fn convention(&mut self, note: impl AsRef<str>) {
+        push_unique(&mut self.conventions, note.as_ref());
     }
 
     /// Records `what`, configured at `file` / `key`, when `confidence` is
@@ -271,7 +403,7 @@ impl Builder {
         if confidence.is_unconfirmed() {
             push_unique(
                 &mut self.unconfirmed,
-                format!(
+                &format!(
                     "{what}: {} — configured in {file}, key `{key}`",
                     confidence.describe()
                 ),
@@ -307,13 +439,13 @@ impl Builder {
             risk_level: level,
             score,
             model: ModelRef {
-                id: about.id.clone(),
-                version: about.version.clone(),
+                id: intern::text(&about.id),
+                version: intern::text(&about.version),
             },
-            factors: self.factors,
-            incomplete: self.incomplete,
-            conventions: self.conventions,
-            unconfirmed: self.unconfirmed,
+            factors: intern::factors(self.factors),
+            incomplete: intern::texts(self.incomplete),
+            conventions: intern::texts(self.conventions),
+            unconfirmed: intern::texts(self.unconfirmed),
         }
     }
 
@@ -328,20 +460,26 @@ impl Builder {
             risk_level: level,
             score,
             model: ModelRef {
-                id: id.to_string(),
-                version: version.to_string(),
+                id: intern::text(id),
+                version: intern::text(version),
             },
-            factors: self.factors,
-            incomplete: self.incomplete,
-            conventions: self.conventions,
-            unconfirmed: self.unconfirmed,
+            factors: intern::factors(self.factors),
+            incomplete: intern::texts(self.incomplete),
+            conventions: intern::texts(self.conventions),
+            unconfirmed: intern::texts(self.unconfirmed),
         }
     }
 }
 
-fn push_unique(list: &mut Vec<String>, note: String) {
-    if !list.contains(&note) {
-        list.push(note);
+fn push_shared(list: &[Text], note: &str) -> Arc<[Text]> {
+    let mut v = list.to_vec();
+    push_unique(&mut v, note);
+    intern::texts(v)
+}
+
+fn push_unique(list: &mut Vec<Text>, note: &str) {
+    if !list.iter().any(|n| &**n == note) {
+        list.push(intern::text(note));
     }
 }
 

@@ -192,7 +192,7 @@ mod tests {
         }
         let a = assess_park(&park(Some(72.0)), &c, Rules::builtin());
         assert_eq!(a.score, Some(72.0));
-        assert_eq!(a.model.id, "park-guideline-2023");
+        assert_eq!(&*a.model.id, "park-guideline-2023");
         assert!(a.factors[0].value.contains("C类"), "{}", a.factors[0].value);
         assert!(a.conventions.iter().any(|c| c.contains("A→red")));
         assert!(a.conventions.iter().any(|c| c.contains("project method")));

@@ -525,7 +525,7 @@ mod tests {
         let none = SegmentContext::default();
         let a = assess_pipeline_segment(&big, &none, rules());
         assert_eq!(a.risk_level, RiskLevel::Blue);
-        assert_eq!(a.model.id, "pipeline-hca-gb32167");
+        assert_eq!(&*a.model.id, "pipeline-hca-gb32167");
         assert!(
             a.conventions
                 .iter()
