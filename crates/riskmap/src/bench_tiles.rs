@@ -66,7 +66,7 @@ const SUBSTANCES: [(&str, &str, f64); 6] = [
 ];
 
 /// Seeded enterprise points, clustered.
-fn synthetic(n: usize, seed: u64) -> Vec<Feature> {
+pub(crate) fn synthetic(n: usize, seed: u64) -> Vec<Feature> {
     let mut rng = StdRng::seed_from_u64(seed);
     let centres: Vec<(f64, f64)> = (0..200)
         .map(|_| {
@@ -139,7 +139,7 @@ fn workload(features: &[Feature], n: usize, seed: u64) -> Vec<TileCoord> {
 
 /// Resident and peak resident memory of this process in MiB (`VmRSS`,
 /// `VmHWM` of `/proc/self/status`; `None` where there is no procfs).
-fn memory_mib() -> Option<(f64, f64)> {
+pub(crate) fn memory_mib() -> Option<(f64, f64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let field = |name: &str| -> Option<f64> {
         let line = status.lines().find(|l| l.starts_with(name))?;

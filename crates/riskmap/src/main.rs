@@ -5,6 +5,7 @@
 mod bench;
 mod bench_qra;
 mod bench_tiles;
+mod bench_write;
 mod demo;
 mod export;
 mod site_check;
@@ -201,6 +202,25 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         repeats: usize,
     },
+    /// One large POST under read load over HTTP: reader latencies during the
+    /// write against at rest, and whether the write appears atomically.
+    Write {
+        /// Synthetic enterprises in the store before the write.
+        #[arg(long, default_value_t = 20_000)]
+        features: usize,
+        /// Enterprises in the one POST.
+        #[arg(long, default_value_t = 10_000)]
+        post: usize,
+        /// Concurrent readers.
+        #[arg(long, default_value_t = 8)]
+        readers: usize,
+        /// Seconds of reading at rest (the peer).
+        #[arg(long, default_value_t = 5)]
+        rest_secs: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
+    },
     /// Tile rendering: riskmap in process (cold and cached) against PostGIS ST_AsMVT.
     Tiles {
         /// Synthetic enterprise points.
@@ -300,6 +320,24 @@ async fn main() -> ExitCode {
             concurrency,
             seed,
             database_url: database_url.filter(|u| !u.trim().is_empty()),
+        })
+        .await
+        .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            which:
+                BenchCommand::Write {
+                    features,
+                    post,
+                    readers,
+                    rest_secs,
+                    seed,
+                },
+        } => bench_write::run(bench_write::WriteBench {
+            features,
+            post,
+            readers,
+            rest_secs,
+            seed,
         })
         .await
         .map(|()| ExitCode::SUCCESS),
