@@ -35,6 +35,14 @@ fn build(features: Vec<(Collection, Vec<Feature>)>) -> World {
 
 /// Everything a reader can see of a world, in a comparable form.
 fn observed(w: &World) -> String {
+    observed_cells(w, true)
+}
+
+/// As [`observed`]; `empty_cells: false` leaves out grid cells no source
+/// meets. The dense grid's range of empty (blue) cells is fixed when the
+/// world is built and is not shrunk by edits, so a fresh build may have
+/// fewer of them at the edges; every cell a source meets is compared.
+fn observed_cells(w: &World, empty_cells: bool) -> String {
     let mut out = String::new();
     for c in Collection::ALL {
         for f in w.catalog.iter(c) {
@@ -45,6 +53,9 @@ fn observed(w: &World) -> String {
         }
     }
     for cell in w.risk.cells() {
+        if !empty_cells && cell.sources.is_empty() {
+            continue;
+        }
         out.push_str(&format!("cell {} {:?}\n", cell.id, cell.risk_level));
     }
     for z in w.safety.zones() {
@@ -76,6 +87,17 @@ fn observed(w: &World) -> String {
         }
     }
     out
+}
+
+/// The first line where two observations differ.
+fn first_difference(a: &str, b: &str) -> Option<(String, String)> {
+    a.lines()
+        .map(Some)
+        .chain(std::iter::repeat(None))
+        .zip(b.lines().map(Some).chain(std::iter::repeat(None)))
+        .take_while(|(x, y)| x.is_some() || y.is_some())
+        .find(|(x, y)| x != y)
+        .map(|(x, y)| (x.unwrap_or("").to_string(), y.unwrap_or("").to_string()))
 }
 
 /// A random edit of the demo city: move, replace or delete a feature.
@@ -126,8 +148,11 @@ proptest! {
             .collect();
         let fresh = build(features);
         let seen = observed(&a);
-        prop_assert_eq!(&seen, &observed(&b));
-        prop_assert_eq!(&seen, &observed(&fresh));
+        prop_assert_eq!(first_difference(&seen, &observed(&b)), None);
+        prop_assert_eq!(
+            first_difference(&observed_cells(&a, false), &observed_cells(&fresh, false)),
+            None
+        );
         prop_assert_eq!(a.version(), picks.len() as u64);
     }
 }
@@ -159,7 +184,7 @@ fn a_large_change_rescores_everything_and_says_so() {
             .map(|c| (c, w.catalog.iter(c).map(|f| (**f).clone()).collect()))
             .collect(),
     );
-    assert_eq!(observed(&w), observed(&fresh));
+    assert_eq!(observed_cells(&w, false), observed_cells(&fresh, false));
 }
 
 #[test]
