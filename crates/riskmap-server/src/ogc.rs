@@ -544,9 +544,8 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
-    let bytes = body_bytes(body)?;
-    serde_json::from_slice(&bytes)
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
 
@@ -563,8 +562,7 @@ async fn create_items(
     let bytes = body_bytes(body)?;
     let features = state
         .read(Work::Analysis, move |_| {
-            let value: Value = serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+            let value = parse_json(&bytes)?;
             import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)
         })
         .await??;
@@ -595,9 +593,13 @@ async fn replace_item(
     authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
-    let value = body_json(body)?;
-    let feature =
-        import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)?;
+    let bytes = body_bytes(body)?;
+    let feature = state
+        .read(Work::Analysis, move |_| {
+            let value = parse_json(&bytes)?;
+            import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)
+        })
+        .await??;
     let base = base_url(&headers);
     let out = feature_json(&feature, OutputCrs::DEFAULT, &base, None);
     let summary = state.app().upsert(c, vec![feature]).await?;

@@ -215,6 +215,12 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 {
                     log.fail(format!("/health answered {}", resp.status()));
                 }
+                let r = c.get(format!("{base}/ready")).send().await;
+                if let Some(resp) = log.check("ready", "GET /ready", r).await
+                    && resp.status() != 200
+                {
+                    log.fail(format!("/ready answered {}", resp.status()));
+                }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }));
