@@ -70,6 +70,11 @@ fn observed_cells(w: &World, empty_cells: bool) -> String {
         TileCoord::new(14, 13664, 6744).unwrap(),
     ] {
         for spec in tiles::TILESET_SPECS {
+            // The grid tile draws the empty cells too; those cells that a
+            // source meets are compared line by line above.
+            if !empty_cells && spec.name == "risk_grid" {
+                continue;
+            }
             let bytes = tiles::render(
                 &w.catalog,
                 &w.risk,
