@@ -20,6 +20,14 @@
 //! A panic in 1 or a store error in 2 leaves the published world and the
 //! store as they were, and the half-changed copy is dropped, never reused.
 //!
+//! # Other writers
+//! Every store write is logged ([`riskmap_store::log`]). [`App::follow`]
+//! watches the log and applies, in log order, what other processes wrote
+//! (another server on the same PostGIS, `riskmap import` on the same
+//! SQLite file): it re-reads the rows a logged change names and takes steps
+//! 1 and 3 of the change path. It reads and applies under the writer lock,
+//! so a local write cannot slip between the read and the publish.
+//!
 //! # Heavy work
 //! [`App::read`] runs CPU-heavy reads (tiles, items, siting, reports,
 //! statistics) on the blocking pool with a bound per kind of work
@@ -28,7 +36,9 @@
 //! the map.
 #![warn(missing_docs)]
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,7 +46,7 @@ use arc_swap::ArcSwapOption;
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Collection, Feature};
 use riskmap_safety::site::SafetyConfig;
-use riskmap_store::{Store, StoreError};
+use riskmap_store::{LoggedChange, Store, StoreError};
 pub use riskmap_tiles::TileCoord;
 use riskmap_world::tiles::{CachedTile, TileCache};
 pub use riskmap_world::{Change, Effects, World, china_date};
@@ -132,6 +142,9 @@ struct Inner {
     map: Arc<Semaphore>,
     analysis: Arc<Semaphore>,
     limits: Limits,
+    /// The last change-log position applied or skipped (written only under
+    /// the writer lock).
+    seen: AtomicU64,
     rules: &'static Rules,
     safety_config: Arc<SafetyConfig>,
 }
@@ -179,6 +192,7 @@ impl App {
             map: Arc::new(Semaphore::new(limits.map.max(1))),
             analysis: Arc::new(Semaphore::new(limits.analysis.max(1))),
             limits,
+            seen: AtomicU64::new(0),
             rules: Rules::builtin(),
             safety_config: Arc::new(SafetyConfig::embedded()),
         }))
@@ -207,6 +221,10 @@ impl App {
 
     async fn load_inner(&self, today: Option<String>) -> AppResult<()> {
         let _writer = self.0.writer.lock().await;
+        // Changes logged from here on are re-read by `follow`, so none is
+        // missed between this and reading the collections.
+        let seen = self.0.store.last_change().await?;
+        self.0.seen.store(seen, Ordering::Relaxed);
         let mut features = Vec::new();
         for (i, c) in Collection::ALL.into_iter().enumerate() {
             ReadinessProgress(&self.0.readiness).step_loading(c, i);
@@ -346,6 +364,15 @@ impl App {
     /// The one change path: prepare the next world, store, publish.
     pub async fn apply(&self, change: Change) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
+        self.apply_locked(&mut writer, change, true).await
+    }
+
+    async fn apply_locked(
+        &self,
+        writer: &mut Writer,
+        change: Change,
+        store: bool,
+    ) -> AppResult<Effects> {
         let current = self.world()?;
         if let Change::Delete { collection, ids } = &change
             && !ids
@@ -380,7 +407,9 @@ impl App {
                 current.version()
             )));
         }
-        self.store_change(&change).await?;
+        if store {
+            self.store_change(&change).await?;
+        }
         let version = next.version();
         let old = self.0.world.swap(Some(Arc::new(next)));
         drop(current);
@@ -395,6 +424,105 @@ impl App {
             }
         }
         Ok(effects)
+    }
+
+    /// The last change-log position this world has taken in.
+    pub fn changes_seen(&self) -> u64 {
+        self.0.seen.load(Ordering::Relaxed)
+    }
+
+    /// Follows the change log until dropped: whenever the store's
+    /// [`Watch`](riskmap_store::Watch) says there may be news, applies what
+    /// other writers logged ([`App::catch_up`]). Errors are logged and
+    /// retried at the next wake-up.
+    pub async fn follow(&self) {
+        let watch = loop {
+            match self.0.store.watch().await {
+                Ok(w) => break w,
+                Err(e) => {
+                    tracing::warn!("cannot watch the change log ({e}); retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        loop {
+            watch.changed().await;
+            match self.catch_up().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(changes = n, "applied changes from other writers"),
+                Err(e) => tracing::warn!("catching up with the change log failed: {e}"),
+            }
+        }
+    }
+
+    /// Applies, in log order, every change other writers logged after the
+    /// last one seen; returns how many logged changes it applied.
+    pub async fn catch_up(&self) -> AppResult<usize> {
+        const BATCH: usize = 500;
+        let mut applied = 0;
+        loop {
+            let mut writer = self.0.writer.lock().await;
+            let seen = self.0.seen.load(Ordering::Relaxed);
+            let batch = self.0.store.changes_since(seen, BATCH).await?;
+            if batch.is_empty() {
+                return Ok(applied);
+            }
+            for entry in batch {
+                if entry.origin != self.0.store.origin() {
+                    for change in self.reread(&entry).await? {
+                        self.apply_locked(&mut writer, change, false).await?;
+                    }
+                    applied += 1;
+                }
+                self.0.seen.store(entry.seq, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The changes that bring the world to the store's rows for what
+    /// `entry` names: upserts of the rows there, deletes of those gone.
+    async fn reread(&self, entry: &LoggedChange) -> AppResult<Vec<Change>> {
+        let world = self.world()?;
+        let c = entry.collection;
+        let (present, gone): (Vec<Feature>, Vec<String>) = match &entry.ids {
+            Some(ids) => {
+                let mut present = Vec::new();
+                let mut gone = Vec::new();
+                for id in ids {
+                    match self.0.store.get(c, id).await? {
+                        Some(f) => present.push(f),
+                        None if world.catalog.get(c, id).is_some() => gone.push(id.clone()),
+                        None => {}
+                    }
+                }
+                (present, gone)
+            }
+            None => {
+                let all = self.0.store.all(c).await?;
+                let kept: HashSet<&str> = all.iter().map(|f| f.id.as_str()).collect();
+                let gone = world
+                    .catalog
+                    .iter(c)
+                    .filter(|f| !kept.contains(f.id.as_str()))
+                    .map(|f| f.id.clone())
+                    .collect();
+                (all, gone)
+            }
+        };
+        let mut changes = Vec::new();
+        if !present.is_empty() {
+            changes.push(Change::Upsert {
+                collection: c,
+                features: present.into_iter().map(Arc::new).collect(),
+            });
+        }
+        if !gone.is_empty() {
+            changes.push(Change::Delete {
+                collection: c,
+                ids: gone,
+            });
+        }
+        Ok(changes)
     }
 
     async fn store_change(&self, change: &Change) -> AppResult<()> {

@@ -190,3 +190,85 @@ async fn past_the_bound_heavy_work_is_refused_as_busy() {
     slow.await.unwrap().unwrap();
     app.read(Work::Analysis, |_| ()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_writer_s_changes_are_followed_in_log_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = app(dir.path()).await;
+    // A second process on the same file: its own store handle and origin.
+    let b = app(dir.path()).await;
+    assert_ne!(a.store().origin(), b.store().origin());
+
+    a.upsert(
+        Collection::ProtectionTargets,
+        vec![target("t1", 120.2, 30.3), target("t2", 120.21, 30.31)],
+    )
+    .await
+    .unwrap();
+    a.delete(Collection::ProtectionTargets, "t2").await.unwrap();
+    let gets = |app: &App, id: &str| {
+        app.world()
+            .unwrap()
+            .catalog
+            .get(Collection::ProtectionTargets, id)
+            .is_some()
+    };
+    assert!(!gets(&b, "t1"), "b has not caught up yet");
+    assert_eq!(b.catch_up().await.unwrap(), 2, "two changes by a");
+    assert!(gets(&b, "t1") && !gets(&b, "t2"));
+    assert_eq!(b.changes_seen(), a.store().last_change().await.unwrap());
+    // a skips its own writes but takes b's.
+    b.upsert(
+        Collection::ProtectionTargets,
+        vec![target("t3", 120.22, 30.32)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.catch_up().await.unwrap(), 1);
+    assert!(gets(&a, "t3"));
+    // Caught up: nothing more to do, and both worlds show the same features.
+    assert_eq!(a.catch_up().await.unwrap(), 0);
+    assert_eq!(b.catch_up().await.unwrap(), 0);
+    let ids = |app: &App| -> Vec<String> {
+        app.world()
+            .unwrap()
+            .catalog
+            .iter(Collection::ProtectionTargets)
+            .map(|f| f.id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&a), ids(&b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_elsewhere_is_re_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = app(dir.path()).await;
+    let b = app(dir.path()).await;
+    let many: Vec<Feature> = (0..riskmap_store::log::LOG_IDS_MAX + 1)
+        .map(|i| {
+            target(
+                &format!("bulk-{i}"),
+                120.0 + (i % 100) as f64 * 1e-3,
+                30.0 + (i / 100) as f64 * 1e-3,
+            )
+        })
+        .collect();
+    let n = many.len();
+    // As `riskmap import` does: straight into the store.
+    a.store()
+        .import(Collection::ProtectionTargets, &many, None)
+        .await
+        .unwrap();
+    let logged = b.store().changes_since(b.changes_seen(), 10).await.unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].ids, None, "too many ids to log");
+    assert_eq!(b.catch_up().await.unwrap(), 1);
+    assert_eq!(
+        b.world()
+            .unwrap()
+            .catalog
+            .len(Collection::ProtectionTargets),
+        n
+    );
+}

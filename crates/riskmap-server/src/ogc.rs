@@ -187,6 +187,8 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         body["features"] = Value::Object(counts);
         body["version"] = json!(world.version());
         body["today"] = json!(world.today());
+        // The change-log position taken in (own writes and other servers').
+        body["changes_seen"] = json!(app.changes_seen());
     } else {
         body["status"] = json!("starting");
     }

@@ -6,12 +6,15 @@
 //! - [`sqlite`]: the embedded default, a SQLite file under `--data-dir`.
 //! - [`postgres`]: PostGIS, for shared and production use.
 //! - [`codec`]: how a [`Feature`] becomes a row and back.
+//! - [`log`]: the change log every write appends to, and [`Watch`], which
+//!   says when another process may have written.
 //!
 //! Only this crate knows SQL. Writes are transactional: an import lands whole
 //! or not at all, also when the process is killed in the middle of it.
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod log;
 pub mod postgres;
 pub mod sqlite;
 
@@ -22,6 +25,7 @@ use async_trait::async_trait;
 use geo::{Intersects, Rect};
 use riskmap_core::{Collection, Feature};
 
+pub use log::{LoggedChange, Watch};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -42,6 +46,14 @@ pub enum StoreError {
         collection: Collection,
         /// Id of the row.
         id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A change-log row could not be decoded.
+    #[error("corrupt change-log row {seq}: {message}")]
+    CorruptLog {
+        /// Position of the row.
+        seq: u64,
         /// What is wrong.
         message: String,
     },
@@ -101,6 +113,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes one feature; returns it if it existed.
     async fn delete(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>>;
+
+    /// This handle's writer id, recorded with each of its writes in the
+    /// change log (so a server can skip its own).
+    fn origin(&self) -> &str;
+
+    /// The newest change-log position (0 when the log is empty).
+    async fn last_change(&self) -> StoreResult<u64>;
+
+    /// Up to `limit` logged changes after position `after`, oldest first.
+    async fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<LoggedChange>>;
+
+    /// A [`Watch`] on the change log: PostGIS listens for notifications,
+    /// SQLite polls.
+    async fn watch(&self) -> StoreResult<Watch>;
 }
 
 /// Where the data lives.

@@ -529,6 +529,49 @@ fn numbered_targets(range: std::ops::Range<usize>, version: u32) -> Vec<Feature>
     parse(Collection::ProtectionTargets, features)
 }
 
+/// Every committed write is logged once, in commit order, with its writer
+/// and ids; failed writes and deletes of nothing log nothing; a watch wakes
+/// after a write.
+async fn writes_are_logged(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    let s = store.as_ref();
+    assert_eq!(s.last_change().await.expect("last"), 0);
+    let watch = s.watch().await.expect("watch");
+    let base = numbered_targets(0..3, 1);
+    s.import(C, &base, None).await.expect("import");
+    tokio::time::timeout(std::time::Duration::from_secs(3), watch.changed())
+        .await
+        .expect("the watch wakes within 3 s of a write");
+    s.put(&numbered_targets(7..8, 2)[0]).await.expect("put");
+    assert_eq!(s.delete(C, "no-such-id").await.expect("delete"), None);
+    s.delete(C, "tx-00001").await.expect("delete");
+    // A failed write (a non-finite coordinate) logs nothing.
+    let mut bad = numbered_targets(9..10, 1);
+    bad[0].geometry = Geometry::Point(Point::new(f64::NAN, 30.0));
+    assert!(s.put(&bad[0]).await.is_err());
+    assert!(s.import(C, &bad, None).await.is_err());
+
+    let log = s.changes_since(0, 100).await.expect("changes");
+    let got: Vec<(u64, Option<Vec<String>>)> = log.iter().map(|c| (c.seq, c.ids.clone())).collect();
+    let strings = |v: &[&str]| Some(v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        got,
+        vec![
+            (1, strings(&["tx-00000", "tx-00001", "tx-00002"])),
+            (2, strings(&["tx-00007"])),
+            (3, strings(&["tx-00001"])),
+        ]
+    );
+    assert!(
+        log.iter()
+            .all(|c| c.origin == s.origin() && c.collection == C)
+    );
+    assert_eq!(s.last_change().await.expect("last"), 3);
+    let tail = s.changes_since(1, 1).await.expect("changes");
+    assert_eq!(tail.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![2]);
+    assert!(s.changes_since(3, 10).await.expect("changes").is_empty());
+}
+
 /// Imports are all or nothing: a database error at the 80th feature and a
 /// panic in the middle of a 10,000+ feature import both leave the store as it was.
 async fn import_is_transactional(store: Arc<dyn Store>) {
@@ -902,7 +945,8 @@ conformance!(
     crud,
     bbox_matches_oracle,
     import_is_transactional,
-    readers_see_whole_imports
+    readers_see_whole_imports,
+    writes_are_logged
 );
 
 #[test]

@@ -444,15 +444,19 @@ async fn serve(
                 Err(e) => tracing::error!("cannot build the world from the store: {e}"),
             }
             // The accident windows move with the calendar day (China time).
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                match app.roll_day().await {
-                    Ok(true) => tracing::info!("new day: rescored"),
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!("day roll-over failed: {e}"),
+            let roll_days = async {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    match app.roll_day().await {
+                        Ok(true) => tracing::info!("new day: rescored"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!("day roll-over failed: {e}"),
+                    }
                 }
-            }
+            };
+            // What other servers and `riskmap import` write.
+            tokio::join!(roll_days, app.follow());
         })
     };
     riskmap_server::run(listener, state, shutdown_signal()).await?;

@@ -8,23 +8,38 @@
 //! (zero-width or zero-height) boxes, where `ST_MakeEnvelope` yields a collapsed
 //! polygon that intersects nothing. Results are ordered by id bytewise
 //! (`COLLATE "C"`), as on SQLite, whatever the database's collation.
+//!
+//! Every write appends to `change_log` in its transaction and sends
+//! `NOTIFY riskmap_changes` (delivered on commit). Just before that it takes
+//! one transaction-scoped advisory lock, held only through the commit, so
+//! log positions follow commit order across servers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use geo::{CoordsIter, Rect};
 use riskmap_core::{Collection, Feature};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::Notify;
 
 use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
+use crate::log::{CHANNEL, LoggedChange, Watch, logged_ids, new_origin};
 use crate::{ImportSummary, Progress, Store, StoreError, StoreResult};
 
 /// A PostGIS database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    origin: Arc<str>,
 }
+
+/// Advisory lock key that orders change-log positions by commit.
+const LOG_LOCK: i64 = 0x0072_6973_6b6d_6170; // "riskmap"
+
+/// How often a watch polls the log even without notifications.
+const WATCH_POLL: Duration = Duration::from_secs(5);
 
 const SELECT: &str =
     "SELECT id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties";
@@ -66,7 +81,38 @@ impl PostgresStore {
         sqlx::migrate!("../../migrations/postgres")
             .run(&pool)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            origin: new_origin().into(),
+        })
+    }
+
+    /// Appends the write to the change log and notifies listeners (on
+    /// commit); call last in the write's transaction.
+    async fn log(
+        &self,
+        tx: &mut PgConnection,
+        collection: Collection,
+        ids: Option<Vec<String>>,
+    ) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOG_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO change_log (origin, collection, ids) VALUES ($1, $2, $3) RETURNING seq",
+        )
+        .bind(&*self.origin)
+        .bind(collection.as_str())
+        .bind(ids)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(seq.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
     /// The connection pool (for tests and benchmarks that compare with PostGIS itself).
@@ -191,6 +237,12 @@ impl Store for PostgresStore {
                 p(i + 1, features.len());
             }
         }
+        self.log(
+            &mut tx,
+            collection,
+            logged_ids(features.iter().map(|f| f.id.as_str())),
+        )
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -209,6 +261,8 @@ impl Store for PostgresStore {
             .map(|r| Self::row_to_feature(collection, &r))
             .transpose()?;
         Self::upsert(&mut *tx, feature).await?;
+        self.log(&mut tx, collection, Some(vec![feature.id.clone()]))
+            .await?;
         tx.commit().await?;
         Ok(old)
     }
@@ -218,11 +272,92 @@ impl Store for PostgresStore {
             "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties",
             collection.as_str()
         );
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        row.map(|r| Self::row_to_feature(collection, &r))
-            .transpose()
+        let old = row
+            .map(|r| Self::row_to_feature(collection, &r))
+            .transpose()?;
+        if old.is_some() {
+            self.log(&mut tx, collection, Some(vec![id.to_string()]))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    async fn last_change(&self) -> StoreResult<u64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM change_log")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    async fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<LoggedChange>> {
+        let rows = sqlx::query(
+            "SELECT seq, origin, collection, ids FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                let collection: String = r.try_get("collection")?;
+                Ok(LoggedChange {
+                    seq: seq as u64,
+                    origin: r.try_get("origin")?,
+                    collection: crate::log::collection_of(seq as u64, &collection)?,
+                    ids: r.try_get("ids")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn watch(&self) -> StoreResult<Watch> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANNEL).await?;
+        let news = Arc::new(Notify::new());
+        let task = tokio::spawn(listen(listener, self.pool.clone(), news.clone()));
+        Ok(Watch::notified(news, task.abort_handle(), WATCH_POLL))
+    }
+}
+
+/// Wakes `news` on each notification and after each reconnection (whatever
+/// was sent meanwhile is lost; the reader catches up from the log).
+async fn listen(mut listener: PgListener, pool: PgPool, news: Arc<Notify>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(_)) => news.notify_one(),
+            Ok(None) => {
+                tracing::info!("change feed: reconnected to PostgreSQL");
+                news.notify_one();
+            }
+            Err(e) => {
+                tracing::warn!("change feed lost ({e}); reconnecting");
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match PgListener::connect_with(&pool).await {
+                        Ok(mut l) => match l.listen(CHANNEL).await {
+                            Ok(()) => {
+                                listener = l;
+                                break;
+                            }
+                            Err(e) => tracing::warn!("change feed: LISTEN failed ({e})"),
+                        },
+                        Err(e) => tracing::warn!("change feed: cannot reconnect ({e})"),
+                    }
+                }
+                tracing::info!("change feed: listening again");
+                news.notify_one();
+            }
+        }
     }
 }

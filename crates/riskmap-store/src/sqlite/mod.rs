@@ -3,9 +3,13 @@
 //! Geometries are GeoJSON text with their bounding box in four indexed
 //! columns; a bbox query pre-filters on those columns and keeps the features
 //! whose geometry really intersects the box.
+//!
+//! Every write appends to `change_log` in its transaction; another process
+//! on the same file (a server while `riskmap import` runs) polls it.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
+use crate::log::{LoggedChange, Watch, collection_of, logged_ids, new_origin};
 use crate::{ImportSummary, Progress, Store, StoreError, StoreResult, intersects_bbox};
 
 /// SQLite store in a data directory.
@@ -24,7 +29,11 @@ use crate::{ImportSummary, Progress, Store, StoreError, StoreResult, intersects_
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    origin: Arc<str>,
 }
+
+/// How often a watch polls the change log.
+const WATCH_POLL: Duration = Duration::from_secs(1);
 
 /// Rejects non-finite coordinates: GeoJSON has no NaN or infinity (they would
 /// be written as `null` and the row could not be read back).
@@ -69,7 +78,28 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool, path })
+        Ok(Self {
+            pool,
+            path,
+            origin: new_origin().into(),
+        })
+    }
+
+    /// Appends the write to the change log (in the write's transaction).
+    async fn log(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        collection: Collection,
+        ids: Option<Vec<String>>,
+    ) -> StoreResult<()> {
+        let ids = ids.map(|ids| serde_json::Value::from(ids).to_string());
+        sqlx::query("INSERT INTO change_log (origin, collection, ids) VALUES (?1, ?2, ?3)")
+            .bind(&*self.origin)
+            .bind(collection.as_str())
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
     /// Path of the database file.
@@ -220,6 +250,12 @@ impl Store for SqliteStore {
                 p(i + 1, features.len());
             }
         }
+        self.log(
+            &mut tx,
+            collection,
+            logged_ids(features.iter().map(|f| f.id.as_str())),
+        )
+        .await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -240,6 +276,8 @@ impl Store for SqliteStore {
             .map(|r| Self::row_to_feature(collection, &r))
             .transpose()?;
         Self::upsert(&mut *tx, feature).await?;
+        self.log(&mut tx, collection, Some(vec![feature.id.clone()]))
+            .await?;
         tx.commit().await?;
         Ok(old)
     }
@@ -249,11 +287,64 @@ impl Store for SqliteStore {
             "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties",
             collection.as_str()
         );
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        row.map(|r| Self::row_to_feature(collection, &r))
-            .transpose()
+        let old = row
+            .map(|r| Self::row_to_feature(collection, &r))
+            .transpose()?;
+        if old.is_some() {
+            self.log(&mut tx, collection, Some(vec![id.to_string()]))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    async fn last_change(&self) -> StoreResult<u64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM change_log")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    async fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<LoggedChange>> {
+        let rows = sqlx::query(
+            "SELECT seq, origin, collection, ids FROM change_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(after as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let seq = r.try_get::<i64, _>("seq")? as u64;
+                let collection: String = r.try_get("collection")?;
+                let ids: Option<String> = r.try_get("ids")?;
+                let ids = ids
+                    .map(|t| serde_json::from_str::<Vec<String>>(&t))
+                    .transpose()
+                    .map_err(|e| StoreError::CorruptLog {
+                        seq,
+                        message: format!("ids: {e}"),
+                    })?;
+                Ok(LoggedChange {
+                    seq,
+                    origin: r.try_get("origin")?,
+                    collection: collection_of(seq, &collection)?,
+                    ids,
+                })
+            })
+            .collect()
+    }
+
+    async fn watch(&self) -> StoreResult<Watch> {
+        Ok(Watch::polling(WATCH_POLL))
     }
 }
