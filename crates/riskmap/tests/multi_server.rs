@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Server, client, riskmap};
+use common::{Server, client, riskmap, tile_at};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -106,6 +106,12 @@ async fn put_retrying(url: &str, body: &Value, within: Duration) -> u16 {
     }
 }
 
+async fn etag(url: &str) -> String {
+    let resp = client().get(url).send().await.unwrap();
+    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+    resp.headers()["etag"].to_str().unwrap().to_string()
+}
+
 fn target(lon: f64, lat: f64, name: &str) -> Value {
     json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {"name": name, "category": "school", "population": 600}})
@@ -135,6 +141,14 @@ async fn servers_on_one_postgis_follow_each_other() {
 
     // 1. An enterprise written on a: b has it, with the same level.
     let demo = get_json(&a.url("/collections/enterprises/items/ent-06")).await;
+    // The first vertex of its geometry, whatever the type.
+    let mut c = &demo["geometry"]["coordinates"];
+    while c[0].is_array() {
+        c = &c[0];
+    }
+    let (z, x, y) = tile_at(14, c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    let tile = b.url(&format!("/tiles/enterprises/{z}/{x}/{y}.mvt"));
+    let etag_before = etag(&tile).await;
     let mut copy = demo.clone();
     copy["id"] = json!("ms-ent-1");
     let put = client()
@@ -147,6 +161,8 @@ async fn servers_on_one_postgis_follow_each_other() {
     assert_eq!(put.status(), 201, "{}", put.text().await.unwrap());
     let took = until_status(&b.url("/api/risk/enterprises/ms-ent-1"), 200, wait).await;
     eprintln!("a → b: {took:?}");
+    // b's tile of the new enterprise changed with it (purged, re-rendered).
+    assert_ne!(etag(&tile).await, etag_before, "{tile}");
     let level = |s: &Server| {
         let url = s.url("/api/risk/enterprises/ms-ent-1");
         async move { get_json(&url).await["risk_level"].clone() }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, repo_root};
+use common::{Server, repo_root, tile_at};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "stress-token";
@@ -129,13 +129,6 @@ fn first_point(f: &Value) -> (f64, f64) {
 }
 
 /// A tile at zoom `z` around the demo city.
-fn tile_at(z: u8, lon: f64, lat: f64) -> (u8, u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n) as u32;
-    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
-    (z, x, y)
-}
-
 /// Everything derived that must be reproducible from the store.
 async fn derived_state(base: &str) -> BTreeMap<String, String> {
     let c = http();

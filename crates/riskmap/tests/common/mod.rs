@@ -121,3 +121,11 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// The XYZ tile at zoom `z` holding (`lon`, `lat`).
+pub fn tile_at(z: u8, lon: f64, lat: f64) -> (u8, u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (z, x, y)
+}
