@@ -446,8 +446,9 @@ proptest! {
 
     /// More inventory never lowers IR at a point. Tested on substances whose
     /// event-tree split does not depend on the quantity (toxic only, K1
-    /// liquids), and on propane within one PB Table 4.5 class (1–6 t: the
-    /// instantaneous mass stays in 1–10 t and the 10-min rate below 10 kg/s).
+    /// liquids), and on propane within one PB Table 4.5 class (1–5.9 t: the
+    /// instantaneous mass stays in 1–10 t and the 10-min rate below 10 kg/s;
+    /// 6 t would release exactly 10 kg/s, the next class).
     /// Across a class boundary direct ignition rises and takes probability
     /// from delayed outcomes, which can legitimately lower IR where those
     /// dominate.
@@ -461,7 +462,7 @@ proptest! {
             0 => ("液氯", "7782-50-5", q, q + dq),
             1 => ("甲醇", "67-56-1", q, q + dq),
             2 => ("甲苯", "108-88-3", q, q + dq),
-            _ => ("液化石油气", "68476-85-7", 1.0 + 5.0 * q / 100.0, 1.0 + 5.0 * (q + dq.min(100.0 - q).max(0.0)) / 100.0),
+            _ => ("液化石油气", "68476-85-7", 1.0 + 4.9 * q / 100.0, 1.0 + 4.9 * (q + dq.min(100.0 - q).max(0.0)) / 100.0),
         };
         let kind = if production { UnitKind::Production } else { UnitKind::Storage };
         let w = skewed_weather();
