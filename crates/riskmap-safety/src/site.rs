@@ -34,6 +34,7 @@ use geo::{
     Euclidean, Geometry, InteriorPoint, Intersects, LineString, MapCoords, MultiLineString,
     MultiPolygon, Point, Rect,
 };
+use rayon::prelude::*;
 use riskmap_core::model::{Installation, ProtectionTarget, Record, Unit};
 use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_spatial::local::GaussKruger;
@@ -966,81 +967,91 @@ pub struct SafetyChanges {
 }
 
 impl SafetyState {
-    /// Assesses every enterprise that holds a hazardous substance.
+    /// Assesses every enterprise that holds a hazardous substance, the
+    /// sites in parallel (rayon).
     pub fn compute(catalog: &Catalog, cfg: &SafetyConfig) -> SafetyState {
-        let mut s = SafetyState::default();
         let ids: Vec<String> = catalog
             .iter(Collection::Enterprises)
             .map(|f| f.id.clone())
             .collect();
-        for id in ids {
-            s.reassess(catalog, cfg, &id);
-        }
+        let mut s = SafetyState::default();
+        s.reassess_many(catalog, cfg, &ids);
         s
     }
 
     /// Reassesses one site (after its record changed or was deleted).
     pub fn reassess(&mut self, catalog: &Catalog, cfg: &SafetyConfig, id: &str) -> SafetyChanges {
+        self.reassess_many(catalog, cfg, std::slice::from_ref(&id.to_string()))
+    }
+
+    /// Reassesses the sites `ids` (after their records changed or were
+    /// deleted), in parallel: each site's assessment reads only the
+    /// catalogue, so the order does not matter.
+    pub fn reassess_many(
+        &mut self,
+        catalog: &Catalog,
+        cfg: &SafetyConfig,
+        ids: &[String],
+    ) -> SafetyChanges {
+        let assessed: Vec<Option<SiteAssessment>> = ids
+            .par_iter()
+            .map(|id| assess_enterprise(catalog, cfg, id))
+            .collect();
         let mut ch = SafetyChanges {
-            sites: vec![id.to_string()],
+            sites: ids.to_vec(),
             ..Default::default()
         };
-        if let Some(old) = self.sites.remove(id) {
-            ch.boxes.extend(old.zones_bbox());
-        }
-        let Some(f) = catalog.get(Collection::Enterprises, id) else {
-            return ch;
-        };
-        let Record::Enterprise(e) = &f.record else {
-            return ch;
-        };
-        if let Some(a) = assess_with_catalog(
-            SiteInput {
-                id: &f.id,
-                name: &e.name,
-                geometry: &f.geometry,
-                units: &e.units,
-                installation: e.installation,
-            },
-            catalog,
-            cfg,
-        ) {
-            ch.boxes.extend(a.zones_bbox());
-            self.sites.insert(id.to_string(), a);
+        for (id, a) in ids.iter().zip(assessed) {
+            if let Some(old) = self.sites.remove(id) {
+                ch.boxes.extend(old.zones_bbox());
+            }
+            if let Some(a) = a {
+                ch.boxes.extend(a.zones_bbox());
+                self.sites.insert(id.clone(), a);
+            }
         }
         ch
     }
 
-    /// After a protection target changed (old and new boxes), recomputes the
-    /// violations and F–N of the sites whose zones meet either box.
+    /// After protection targets changed (their old and new boxes),
+    /// recomputes the violations and F–N of the sites whose zones meet any
+    /// box, in parallel.
     pub fn target_changed(
         &mut self,
         catalog: &Catalog,
         cfg: &SafetyConfig,
         boxes: &[Rect<f64>],
     ) -> SafetyChanges {
+        let edited = riskmap_spatial::BBoxIndex::bulk_load(boxes.iter().map(|b| ((), *b)));
+        let touched: Vec<(&String, &mut SiteAssessment)> = self
+            .sites
+            .iter_mut()
+            .filter(|(_, a)| {
+                a.zones_bbox()
+                    .is_some_and(|zb| edited.query(zb).next().is_some())
+            })
+            .collect();
+        let results: Vec<(String, Option<Rect<f64>>)> = touched
+            .into_par_iter()
+            .filter_map(|(id, a)| {
+                let zb = a.zones_bbox()?;
+                let near = catalog.query_bbox(Collection::ProtectionTargets, zb);
+                let targets = target_inputs(&near);
+                let before: Vec<String> = a.violations.iter().map(|v| v.id.clone()).collect();
+                a.check_targets(&targets, cfg).ok()?;
+                if !a.qra_scenarios.is_empty()
+                    && let Ok(fnc) = a.societal_risk(&targets, cfg)
+                {
+                    a.fn_curve = Some(fnc);
+                }
+                let after: Vec<String> = a.violations.iter().map(|v| v.id.clone()).collect();
+                Some((id.clone(), (before != after).then_some(zb)))
+            })
+            .collect();
         let mut ch = SafetyChanges::default();
-        for (id, a) in self.sites.iter_mut() {
-            let Some(zb) = a.zones_bbox() else { continue };
-            if !boxes.iter().any(|b| b.intersects(&zb)) {
-                continue;
-            }
-            let near = catalog.query_bbox(Collection::ProtectionTargets, zb);
-            let targets = target_inputs(&near);
-            let before: Vec<String> = a.violations.iter().map(|v| v.id.clone()).collect();
-            if a.check_targets(&targets, cfg).is_err() {
-                continue;
-            }
-            if !a.qra_scenarios.is_empty()
-                && let Ok(fnc) = a.societal_risk(&targets, cfg)
-            {
-                a.fn_curve = Some(fnc);
-            }
-            let after: Vec<String> = a.violations.iter().map(|v| v.id.clone()).collect();
-            if before != after {
-                ch.boxes.push(zb);
-            }
-            ch.sites.push(id.clone());
+        for (id, changed) in results {
+            ch.boxes.extend(changed);
+            ch.sites.push(id);
         }
         ch
     }
@@ -1062,6 +1073,26 @@ impl SafetyState {
             .map(|(id, a)| (id.clone(), Some(a.external_distance_ok())))
             .collect()
     }
+}
+
+/// Assesses the enterprise `id` of the catalogue, if it is there and has
+/// anything to assess.
+fn assess_enterprise(catalog: &Catalog, cfg: &SafetyConfig, id: &str) -> Option<SiteAssessment> {
+    let f = catalog.get(Collection::Enterprises, id)?;
+    let Record::Enterprise(e) = &f.record else {
+        return None;
+    };
+    assess_with_catalog(
+        SiteInput {
+            id: &f.id,
+            name: &e.name,
+            geometry: &f.geometry,
+            units: &e.units,
+            installation: e.installation,
+        },
+        catalog,
+        cfg,
+    )
 }
 
 /// Assesses a site against the catalogue's protection targets near it.

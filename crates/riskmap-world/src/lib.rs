@@ -269,11 +269,23 @@ impl World {
         mut effects: Effects,
     ) -> Effects {
         if edits.len() > FULL_RESCORE_ABOVE {
-            if matches!(
-                collection,
-                Collection::Enterprises | Collection::ProtectionTargets
-            ) {
-                self.safety = SafetyState::compute(&self.catalog, &self.safety_config);
+            // Reassess only the sites the change reaches (the costly part:
+            // QRA), then rescore everything with their verdicts.
+            let ids: Vec<String> = edits.iter().map(|e| e.id.clone()).collect();
+            let edit_boxes: Vec<Rect<f64>> = edits
+                .iter()
+                .flat_map(|e| e.old_bbox.into_iter().chain(e.new_bbox))
+                .collect();
+            match collection {
+                Collection::Enterprises => {
+                    self.safety
+                        .reassess_many(&self.catalog, &self.safety_config, &ids);
+                }
+                Collection::ProtectionTargets => {
+                    self.safety
+                        .target_changed(&self.catalog, &self.safety_config, &edit_boxes);
+                }
+                _ => {}
             }
             self.rescore_all(self.risk.config().clone());
             effects.everything = true;
@@ -331,13 +343,11 @@ impl World {
     ) -> Changes {
         let sites = match collection {
             Collection::Enterprises => {
-                let mut sites = Vec::new();
-                for id in ids {
-                    let ch = self.safety.reassess(&self.catalog, &self.safety_config, id);
-                    effects.boxes.extend(ch.boxes);
-                    sites.extend(ch.sites);
-                }
-                sites
+                let ch = self
+                    .safety
+                    .reassess_many(&self.catalog, &self.safety_config, ids);
+                effects.boxes.extend(ch.boxes);
+                ch.sites
             }
             Collection::ProtectionTargets => {
                 let ch = self

@@ -193,6 +193,52 @@ fn a_large_change_rescores_everything_and_says_so() {
 }
 
 #[test]
+fn a_large_enterprise_change_reassesses_the_sites_it_names() {
+    let base = demo();
+    let mut w = build(base.clone());
+    let enterprises = &base
+        .iter()
+        .find(|(c, _)| *c == Collection::Enterprises)
+        .unwrap()
+        .1;
+    // Six shifted copies of every demo enterprise, and the originals moved.
+    let mut features = Vec::new();
+    for k in 0..6 {
+        for f in enterprises {
+            let mut g = f.clone();
+            if k > 0 {
+                g.id = format!("{}-copy{k}", f.id);
+            }
+            let d = 0.002 * f64::from(k + 1);
+            g.geometry = g.geometry.map_coords(|p| Coord {
+                x: p.x + d,
+                y: p.y - d,
+            });
+            features.push(Arc::new(g));
+        }
+    }
+    assert!(features.len() > FULL_RESCORE_ABOVE);
+    let effects = w.apply(&Change::Upsert {
+        collection: Collection::Enterprises,
+        features: features.clone(),
+    });
+    assert!(effects.everything);
+    assert_eq!(effects.replaced, enterprises.len());
+    assert_eq!(effects.inserted, features.len() - enterprises.len());
+    let fresh = build(
+        Collection::ALL
+            .into_iter()
+            .map(|c| (c, w.catalog.iter(c).map(|f| (**f).clone()).collect()))
+            .collect(),
+    );
+    assert!(w.safety.violations().count() > 0, "the copies meet targets");
+    assert_eq!(
+        first_difference(&observed_cells(&w, false), &observed_cells(&fresh, false)),
+        None
+    );
+}
+
+#[test]
 fn the_day_rolling_over_rescores_with_the_new_date() {
     let mut w = build(demo());
     let e = w.apply(&Change::Today("2026-12-03".into()));
