@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_qra;
+mod bench_startup;
 mod bench_tiles;
 mod bench_write;
 mod demo;
@@ -169,6 +170,17 @@ enum TilesCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// A province from file to map with the real binary: `riskmap import` of a
+    /// CSV against ogr2ogr, then `riskmap serve` until items, tiles and every
+    /// level answer.
+    Startup {
+        /// Synthetic enterprise points.
+        #[arg(long, default_value_t = 1_000_000)]
+        features: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 20261123)]
+        seed: u64,
+    },
     /// Full scoring and incremental rescoring on a synthetic province.
     Score {
         /// Enterprises.
@@ -323,6 +335,11 @@ async fn main() -> ExitCode {
         })
         .await
         .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            which: BenchCommand::Startup { features, seed },
+        } => bench_startup::run(bench_startup::StartupBench { features, seed })
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Bench {
             which:
                 BenchCommand::Write {

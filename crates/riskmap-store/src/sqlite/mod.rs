@@ -35,6 +35,19 @@ pub struct SqliteStore {
 /// How often a watch polls the change log.
 const WATCH_POLL: Duration = Duration::from_secs(1);
 
+/// What an insert does when the id exists: replace the row.
+const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET name = excluded.name, \
+     geometry = excluded.geometry, properties = excluded.properties, minx = excluded.minx, \
+     miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy, \
+     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// Rows per `INSERT` of an import (8 parameters each, well under SQLite's
+/// 32,766).
+const IMPORT_BATCH: usize = 500;
+
+/// An import reports progress every this many rows.
+const PROGRESS_EVERY: usize = 10_000;
+
 /// Rejects non-finite coordinates: GeoJSON has no NaN or infinity (they would
 /// be written as `null` and the row could not be read back).
 fn check_finite(feature: &Feature) -> StoreResult<()> {
@@ -131,11 +144,7 @@ impl SqliteStore {
         let b = feature.bbox();
         let sql = format!(
             "INSERT INTO {t} (id, name, geometry, properties, minx, miny, maxx, maxy) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, geometry = excluded.geometry, \
-             properties = excluded.properties, minx = excluded.minx, miny = excluded.miny, \
-             maxx = excluded.maxx, maxy = excluded.maxy, \
-             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8){UPSERT_TAIL}",
             t = feature.collection().as_str()
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -229,27 +238,57 @@ impl Store for SqliteStore {
         // IMMEDIATE takes the write lock up front, so a second writer waits out
         // the busy timeout instead of failing when it upgrades from a read.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut summary = ImportSummary::default();
-        let exists_sql = format!("SELECT 1 FROM {} WHERE id = ?1", collection.as_str());
-        for (i, f) in features.iter().enumerate() {
-            debug_assert_eq!(f.collection(), collection);
-            let existed = sqlx::query(AssertSqlSafe(exists_sql.clone()))
-                .bind(&f.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-            Self::upsert(&mut *tx, f).await?;
-            if existed {
-                summary.replaced += 1;
-            } else {
-                summary.inserted += 1;
+        let table = collection.as_str();
+        let count_sql = format!("SELECT COUNT(*) FROM {table}");
+        let before: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql.clone()))
+            .fetch_one(&mut *tx)
+            .await?;
+        // Many rows per statement: one round trip to SQLite's thread per
+        // batch instead of two per row.
+        let mut done = 0;
+        for batch in features.chunks(IMPORT_BATCH) {
+            let mut rows = Vec::with_capacity(batch.len());
+            for f in batch {
+                debug_assert_eq!(f.collection(), collection);
+                check_finite(f)?;
+                rows.push((
+                    f,
+                    geometry_to_geojson(&f.geometry),
+                    properties_json(f).to_string(),
+                    f.bbox(),
+                ));
             }
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                "INSERT INTO {table} (id, name, geometry, properties, minx, miny, maxx, maxy) "
+            ));
+            q.push_values(rows, |mut b, (f, geometry, properties, bbox)| {
+                b.push_bind(f.id.clone())
+                    .push_bind(f.record.name().map(str::to_string))
+                    .push_bind(geometry)
+                    .push_bind(properties)
+                    .push_bind(bbox.min().x)
+                    .push_bind(bbox.min().y)
+                    .push_bind(bbox.max().x)
+                    .push_bind(bbox.max().y);
+            });
+            q.push(UPSERT_TAIL);
+            q.build().execute(&mut *tx).await?;
+            let reported = done / PROGRESS_EVERY;
+            done += batch.len();
             if let Some(p) = progress
-                && (i + 1) % 10_000 == 0
+                && done / PROGRESS_EVERY > reported
             {
-                p(i + 1, features.len());
+                p(done, features.len());
             }
         }
+        let after: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
+            .fetch_one(&mut *tx)
+            .await?;
+        let inserted = usize::try_from(after - before).unwrap_or(0);
+        let summary = ImportSummary {
+            inserted,
+            replaced: features.len().saturating_sub(inserted),
+        };
         self.log(
             &mut tx,
             collection,
