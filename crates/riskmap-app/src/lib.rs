@@ -44,10 +44,11 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use riskmap_core::scoring::Rules;
-use riskmap_core::{Collection, Feature};
+use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_safety::site::SafetyConfig;
 use riskmap_store::{LoggedChange, Store, StoreError};
 pub use riskmap_tiles::TileCoord;
+use riskmap_world::Progress as _;
 use riskmap_world::tiles::{CachedTile, TileCache};
 pub use riskmap_world::{Change, Effects, World, china_date};
 use tokio::sync::Semaphore;
@@ -83,8 +84,21 @@ pub type AppResult<T> = Result<T, AppError>;
 pub enum Work {
     /// What the map needs: tiles, items, collection documents.
     Map,
-    /// Analyses: siting checks, site reports, explanations, statistics.
+    /// What the map needs of derived collections (grid cells, pipeline
+    /// segments, safety zones, violations): like `Map`, but only once every
+    /// level is final.
+    Derived,
+    /// Analyses: siting checks, site reports, explanations, statistics,
+    /// validation of writes. Only once every level is final.
     Analysis,
+}
+
+impl Work {
+    /// Whether the work shows levels, zones or violations, so it must wait
+    /// until the world is scored (a start-up world has none yet).
+    pub fn needs_levels(self) -> bool {
+        !matches!(self, Work::Map)
+    }
 }
 
 /// How many of each kind of heavy work run or wait at once, and how long a
@@ -233,16 +247,29 @@ impl App {
         let inner = self.0.clone();
         let today = today.unwrap_or_else(crate::today);
         let world = tokio::task::spawn_blocking(move || {
-            World::build(
-                features,
+            let progress = ReadinessProgress(&inner.readiness);
+            progress.step("catalogue", 0.05);
+            let mut catalog = Catalog::new();
+            for (c, f) in features {
+                catalog.load(c, f);
+            }
+            // Features and their tiles first, with no level (pending); then
+            // the scored world, which replaces it whole.
+            let unscored = Arc::new(World::unscored(
+                catalog,
                 inner.rules,
                 inner.safety_config.clone(),
                 &today,
-                &ReadinessProgress(&inner.readiness),
-            )
+            ));
+            inner.world.store(Some(unscored.clone()));
+            unscored.scored(&progress)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("building the world failed: {e}")))?;
+        .map_err(|e| {
+            // Not even the unscored world may serve after a failed build.
+            self.0.world.store(None);
+            AppError::Internal(format!("building the world failed: {e}"))
+        })?;
         self.0.world.store(Some(Arc::new(world)));
         Ok(())
     }
@@ -264,16 +291,28 @@ impl App {
     /// The published world: one consistent snapshot, never changed. Hold it
     /// for the whole of one request.
     pub fn world(&self) -> AppResult<Arc<World>> {
-        self.0
-            .world
-            .load_full()
-            .ok_or_else(|| match self.readiness() {
-                Readiness::Loading { step, done } => {
-                    AppError::Loading(format!("{step}, {:.0} % done", done * 100.0))
-                }
-                Readiness::Failed(e) => AppError::Loading(format!("start-up failed: {e}")),
-                Readiness::Ready => AppError::Loading("no world".into()),
-            })
+        self.0.world.load_full().ok_or_else(|| self.loading_error())
+    }
+
+    /// The published world once it is scored (every level final).
+    pub fn scored_world(&self) -> AppResult<Arc<World>> {
+        let w = self.world()?;
+        if w.is_scored() {
+            Ok(w)
+        } else {
+            Err(self.loading_error())
+        }
+    }
+
+    fn loading_error(&self) -> AppError {
+        match self.readiness() {
+            Readiness::Loading { step, done } => AppError::Loading(format!(
+                "{step}, {:.0} % done; levels are not computed yet",
+                done * 100.0
+            )),
+            Readiness::Failed(e) => AppError::Loading(format!("start-up failed: {e}")),
+            Readiness::Ready => AppError::Loading("no world".into()),
+        }
     }
 
     /// Runs `f` on one snapshot on the blocking pool, within the bound for
@@ -284,8 +323,11 @@ impl App {
         f: impl FnOnce(&World) -> R + Send + 'static,
     ) -> AppResult<R> {
         let world = self.world()?;
+        if work.needs_levels() && !world.is_scored() {
+            return Err(self.loading_error());
+        }
         let (sem, name) = match work {
-            Work::Map => (&self.0.map, "map"),
+            Work::Map | Work::Derived => (&self.0.map, "map"),
             Work::Analysis => (&self.0.analysis, "analysis"),
         };
         let permit = tokio::time::timeout(self.0.limits.queue_wait, sem.clone().acquire_owned())
@@ -373,7 +415,7 @@ impl App {
         change: Change,
         store: bool,
     ) -> AppResult<Effects> {
-        let current = self.world()?;
+        let current = self.scored_world()?;
         if let Change::Delete { collection, ids } = &change
             && !ids
                 .iter()

@@ -272,3 +272,56 @@ async fn a_large_import_elsewhere_is_re_read_whole() {
         n
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_levels_are_pending_features_serve_and_analyses_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    store
+        .import(
+            Collection::ProtectionTargets,
+            &[target("t1", 120.2, 30.3)],
+            None,
+        )
+        .await
+        .unwrap();
+    let app = App::new(store, Limits::default());
+    // What `load` publishes first: the features with no level.
+    let mut catalog = Catalog::new();
+    catalog.load(
+        Collection::ProtectionTargets,
+        vec![target("t1", 120.2, 30.3)],
+    );
+    let unscored = World::unscored(
+        catalog,
+        Rules::builtin(),
+        Arc::new(SafetyConfig::embedded()),
+        "2026-12-03",
+    );
+    app.0.world.store(Some(Arc::new(unscored)));
+    let n = app
+        .read(Work::Map, |w| w.catalog.len(Collection::ProtectionTargets))
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "features serve while levels are pending");
+    for work in [Work::Derived, Work::Analysis] {
+        let r = app.read(work, |_| ()).await;
+        assert!(
+            matches!(&r, Err(AppError::Loading(m)) if m.contains("levels are not computed yet")),
+            "{work:?}: {r:?}"
+        );
+    }
+    assert!(app.scored_world().is_err());
+    // Writes wait for the scored world too.
+    assert!(matches!(
+        app.upsert(
+            Collection::ProtectionTargets,
+            vec![target("t2", 120.3, 30.3)]
+        )
+        .await,
+        Err(AppError::Loading(_))
+    ));
+    app.load(Some("2026-12-03".into())).await.unwrap();
+    assert!(app.world().unwrap().is_scored());
+    app.read(Work::Analysis, |_| ()).await.unwrap();
+}

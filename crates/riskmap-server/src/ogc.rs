@@ -275,7 +275,7 @@ async fn collection(
     if let Some(d) = Derived::parse(&name) {
         return Ok(Json(
             state
-                .read(Work::Map, move |w| derived::doc(w, d, &base))
+                .read(Work::Derived, move |w| derived::doc(w, d, &base))
                 .await?,
         ));
     }
@@ -380,8 +380,13 @@ async fn items(
         None => Some(parse_collection(&name)?),
     };
     let page_base = base.clone();
+    let work = if derived.is_some() {
+        Work::Derived
+    } else {
+        Work::Map
+    };
     let (collection_id, matched, features): (String, usize, Vec<Value>) = state
-        .read(Work::Map, move |world| match (derived, stored) {
+        .read(work, move |world| match (derived, stored) {
             (Some(d), _) => {
                 let (matched, features) =
                     derived::items(world, d, bbox, offset, limit, crs, &page_base);
@@ -481,7 +486,7 @@ async fn item(
     let base = base_url(&headers);
     if let Some(d) = Derived::parse(&name) {
         return state
-            .read(Work::Map, move |w| derived::item(w, d, &id, crs, &base))
+            .read(Work::Derived, move |w| derived::item(w, d, &id, crs, &base))
             .await?;
     }
     let c = parse_collection(&name)?;

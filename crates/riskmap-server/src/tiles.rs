@@ -124,18 +124,24 @@ async fn tile(
         None => {
             let name = tileset.clone();
             let (tile, version) = state
-                .read(Work::Map, move |w| -> Result<_, ApiError> {
+                .read(work_of(&tileset), move |w| -> Result<_, ApiError> {
                     let opts = TileOptions::default();
                     let bytes = if SAFETY_TILESETS.contains(&name.as_str()) {
                         render_safety(&w.safety, &name, t, &opts)?
                     } else {
                         render(&w.catalog, &w.risk, &w.tiles, &name, t, &opts)?
                     };
-                    Ok((CachedTile::new(bytes, t, &opts), w.version()))
+                    Ok((
+                        CachedTile::new(bytes, t, &opts),
+                        w.is_scored().then_some(w.version()),
+                    ))
                 })
                 .await??;
-            // Refused by the cache if a newer world purged this place meanwhile.
-            app.cache_tile(&tileset, t, tile.clone(), version);
+            // Refused by the cache if a newer world purged this place
+            // meanwhile; never cached while levels are pending (start-up).
+            if let Some(version) = version {
+                app.cache_tile(&tileset, t, tile.clone(), version);
+            }
             tile
         }
     };
@@ -229,7 +235,7 @@ async fn tilejson(
     let tileset = tileset.to_string();
     let base = base_url(&headers);
     let doc = state
-        .read(Work::Map, move |w| {
+        .read(work_of(&tileset), move |w| {
             if SAFETY_TILESETS.contains(&tileset.as_str()) {
                 safety_tilejson(w, &tileset, &base)
             } else {
@@ -323,4 +329,15 @@ async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json
                        "circle-stroke-color": "#212121", "circle-stroke-width": 1}},
         ]
     })))
+}
+
+/// The work a tileset is: the stored collections draw at once (with no
+/// level until scoring is done); derived tilesets (grid, segments, zones,
+/// violations) wait for every level.
+fn work_of(tileset: &str) -> Work {
+    if tileset.parse::<Collection>().is_ok() {
+        Work::Map
+    } else {
+        Work::Derived
+    }
 }

@@ -103,6 +103,9 @@ pub struct World {
     safety_config: Arc<SafetyConfig>,
     /// Version: 0 when built, +1 for every change applied.
     version: u64,
+    /// Whether levels, zones and violations are computed (评估完成). An
+    /// unscored world (start-up) has features and their tiles but no level.
+    scored: bool,
 }
 
 /// How far a world build has come, for `/ready`.
@@ -140,8 +143,57 @@ impl World {
         today: &str,
         progress: &dyn Progress,
     ) -> World {
+        let config = EngineConfig::new(today, rules);
+        World::score_catalog(catalog, rules, safety_config, config, 0, progress)
+    }
+
+    /// A world with the features and their point tiles but no levels, zones
+    /// or violations yet: what a server shows while it scores at start-up.
+    /// Every level is absent (pending), never a provisional guess.
+    pub fn unscored(
+        catalog: Catalog,
+        rules: &'static Rules,
+        safety_config: Arc<SafetyConfig>,
+        today: &str,
+    ) -> World {
+        let risk = RiskState::compute(&Catalog::new(), rules, EngineConfig::new(today, rules));
+        let tiles = TileIndex::build(&catalog, &risk, &TileOptions::default());
+        World {
+            catalog,
+            risk,
+            safety: SafetyState::default(),
+            tiles,
+            rules,
+            safety_config,
+            version: 0,
+            scored: false,
+        }
+    }
+
+    /// The scored world of this one's features (a copy; `self` keeps
+    /// serving meanwhile), of the same version: scoring applies no change.
+    /// Tiles drawn from an unscored world must not be cached.
+    pub fn scored(&self, progress: &dyn Progress) -> World {
+        World::score_catalog(
+            self.catalog.clone(),
+            self.rules,
+            self.safety_config.clone(),
+            self.risk.config().clone(),
+            self.version,
+            progress,
+        )
+    }
+
+    fn score_catalog(
+        catalog: Catalog,
+        rules: &'static Rules,
+        safety_config: Arc<SafetyConfig>,
+        config: EngineConfig,
+        version: u64,
+        progress: &dyn Progress,
+    ) -> World {
         progress.step("scoring", 0.1);
-        let mut risk = RiskState::compute(&catalog, rules, EngineConfig::new(today, rules));
+        let mut risk = RiskState::compute(&catalog, rules, config);
         progress.step("safety distances", 0.5);
         let safety = SafetyState::compute(&catalog, &safety_config);
         risk.set_external_distance_ok(&catalog, rules, &safety.verdicts());
@@ -155,8 +207,15 @@ impl World {
             tiles,
             rules,
             safety_config,
-            version: 0,
+            version,
+            scored: true,
         }
+    }
+
+    /// Whether every level, zone and violation is computed. Until then a
+    /// reader may show features and their tiles, with no level.
+    pub fn is_scored(&self) -> bool {
+        self.scored
     }
 
     /// The version: how many changes were applied since the build.

@@ -239,6 +239,34 @@ fn a_large_enterprise_change_reassesses_the_sites_it_names() {
 }
 
 #[test]
+fn an_unscored_world_has_features_and_no_level_and_scores_to_a_built_one() {
+    let base = demo();
+    let mut catalog = Catalog::new();
+    for (c, f) in base.clone() {
+        catalog.load(c, f);
+    }
+    let unscored = World::unscored(
+        catalog,
+        Rules::builtin(),
+        Arc::new(SafetyConfig::embedded()),
+        "2026-12-03",
+    );
+    assert!(!unscored.is_scored());
+    assert_eq!(unscored.catalog.len(Collection::Enterprises), 41);
+    assert!(unscored.catalog.iter(Collection::Enterprises).all(|f| {
+        unscored
+            .risk
+            .level(Collection::Enterprises, &f.id)
+            .is_none()
+    }));
+    assert_eq!(unscored.safety.zones().count(), 0);
+    let scored = unscored.scored(&());
+    assert!(scored.is_scored());
+    assert_eq!(scored.version(), 0);
+    assert_eq!(observed(&scored), observed(&build(base)));
+}
+
+#[test]
 fn the_day_rolling_over_rescores_with_the_new_date() {
     let mut w = build(demo());
     let e = w.apply(&Change::Today("2026-12-03".into()));
