@@ -202,12 +202,12 @@ async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow
     while t.elapsed() < limit && out.ready.is_none() {
         if out.items.is_none() {
             let r = client.get(&items).send().await;
-            if let Ok(resp) = r {
-                if resp.status() == reqwest::StatusCode::OK {
-                    let v: serde_json::Value = resp.json().await.unwrap_or_default();
-                    if v["numberReturned"].as_u64().unwrap_or(0) > 0 {
-                        out.items = Some(t.elapsed());
-                    }
+            if let Ok(resp) = r
+                && resp.status() == reqwest::StatusCode::OK
+            {
+                let v: serde_json::Value = resp.json().await.unwrap_or_default();
+                if v["numberReturned"].as_u64().unwrap_or(0) > 0 {
+                    out.items = Some(t.elapsed());
                 }
             }
         }

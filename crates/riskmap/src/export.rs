@@ -126,7 +126,16 @@ pub(crate) fn export(
     let mut tiles: BTreeMap<u64, (TileCoord, Vec<u8>)> = BTreeMap::new();
     let mut visited = 0u64;
     let mut frontier: Vec<TileCoord> = tiles_covering(extent, 0).iter().collect();
+    let bar = crate::progress::Progress::new("rendering tiles (zooms)", u64::from(max_zoom) + 1);
     for z in 0..=max_zoom {
+        bar.set(
+            u64::from(z),
+            &format!(
+                "z{z}: {} tiles to visit, {} written",
+                frontier.len(),
+                tiles.len()
+            ),
+        );
         let results: Vec<anyhow::Result<(TileCoord, bool, Vec<u8>)>> = std::thread::scope(|s| {
             let chunk = frontier.len().div_ceil(threads).max(1);
             let handles: Vec<_> = frontier
@@ -166,6 +175,7 @@ pub(crate) fn export(
         }
         frontier = next;
     }
+    bar.finish(&format!("{} tiles", tiles.len()));
     let meta = metadata(world, extent, min_zoom, max_zoom);
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let summary = write_pmtiles(
@@ -193,12 +203,12 @@ pub(crate) async fn run(
     max_zoom: u8,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let app = riskmap_app::App::open(store, None)
+    let app = crate::progress::open_app(store, None)
         .await
         .context("cannot load the world from the store")?;
     let path = out.clone();
     let summary = app
-        .read(riskmap_app::Work::Map, move |w| {
+        .read(riskmap_app::Work::Derived, move |w| {
             export(w, &path, min_zoom, max_zoom)
         })
         .await??;

@@ -9,6 +9,7 @@ mod bench_tiles;
 mod bench_write;
 mod demo;
 mod export;
+mod progress;
 mod site_check;
 
 use std::net::SocketAddr;
@@ -522,6 +523,11 @@ async fn run_import(
         Some(_) => Format::GeoJson,
         None => Format::from_path(&file.to_string_lossy()),
     };
+    eprintln!(
+        "reading and validating {} ({:.1} MiB)",
+        file.display(),
+        text.len() as f64 / 1048576.0
+    );
     let features = match import::parse(collection, format, &text, crs) {
         Ok(f) => f,
         Err(errors) => {
@@ -537,8 +543,10 @@ async fn run_import(
         "writing {} feature(s) to {collection} in one transaction",
         features.len()
     );
-    let progress = |done: usize, total: usize| eprintln!("  {done}/{total}");
+    let bar = progress::Progress::new("writing", features.len() as u64);
+    let progress = |done: usize, _total: usize| bar.set(done as u64, "");
     let summary = store.import(collection, &features, Some(&progress)).await?;
+    bar.finish("committed");
     println!(
         "imported {} feature(s) into {collection}: {} new, {} replaced ({})",
         features.len(),
@@ -561,7 +569,7 @@ async fn score(
     let started = std::time::Instant::now();
     // The same world a server builds: levels, with the external safety
     // distances fed to the enterprise diagnosis (周边环境).
-    let app = riskmap_app::App::open(store, Some(today.clone())).await?;
+    let app = progress::open_app(store, Some(today.clone())).await?;
     let took = started.elapsed();
     let world = app.world()?;
     let (state, safety) = (&world.risk, &world.safety);
