@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use geo::Geometry;
 use riskmap_safety::site::{
-    SafetyZone, SiteAssessment, SitingAnswer, Violation, check_proposal, parse_proposal,
+    ProposedUse, SITE_USES, SafetyZone, SiteAssessment, SitingAnswer, Violation, check_proposal,
 };
 use serde_json::{Value, json};
 
@@ -74,12 +74,123 @@ pub fn answer_json(answer: &SitingAnswer, proposal_geometry: &Geometry<f64>) -> 
     body
 }
 
-/// `POST /api/siting/check`: may this use go here? See
-/// [`riskmap_safety::site::parse_proposal`] for the body.
+/// Reads a siting question `{"use", "geometry", "crs"?, "name"?, …}`: for a
+/// protection target (`use` = a target category such as `school`) also
+/// `population`, `households`, `beds`, `floor_area_m2`; for a hazardous site
+/// (`use` = `hazardous_site`) `units` (the import schema's units with their
+/// inventories) and `installation` (default `new`). Every error names the
+/// field; the geometry is validated and converted to WGS84 like an import.
+pub fn parse_request(
+    req: &serde_json::Value,
+) -> Result<(ProposedUse, Geometry<f64>), riskmap_core::import::ImportErrors> {
+    use riskmap_core::import::{ImportError, ImportErrors, validate_geojson_feature};
+    use riskmap_core::model::TargetCategory;
+    use serde_json::{Map, Value, json};
+
+    let fail = |field: &str, message: String| ImportErrors {
+        errors: vec![ImportError {
+            index: None,
+            id: None,
+            field: field.to_string(),
+            message,
+        }],
+        total: 1,
+    };
+    let Some(obj) = req.as_object() else {
+        return Err(fail(
+            "(body)",
+            "expected a JSON object {\"use\", \"geometry\", …}".into(),
+        ));
+    };
+    let uses = || {
+        let mut v: Vec<&str> = TargetCategory::NAMES.to_vec();
+        v.extend(SITE_USES);
+        v.join(", ")
+    };
+    let use_ = match obj.get("use") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(_) => return Err(fail("use", format!("must be one of {}", uses()))),
+        None => return Err(fail("use", format!("required: one of {}", uses()))),
+    };
+    let crs: riskmap_spatial::Crs = match obj.get("crs") {
+        None | Some(Value::Null) => riskmap_spatial::Crs::Wgs84,
+        Some(Value::String(s)) => s.parse().map_err(|_| {
+            fail(
+                "crs",
+                format!("unknown CRS {s:?}; expected EPSG:4326, EPSG:4490 or GCJ02"),
+            )
+        })?,
+        Some(_) => return Err(fail("crs", "must be a string".into())),
+    };
+    let copy = |keys: &[&str], props: &mut Map<String, Value>| {
+        for k in keys {
+            if let Some(v) = obj.get(*k) {
+                props.insert((*k).to_string(), v.clone());
+            }
+        }
+    };
+    let mut props = Map::new();
+    let (collection, is_site) = if TargetCategory::NAMES.contains(&use_.as_str()) {
+        props.insert("category".into(), Value::String(use_.clone()));
+        copy(
+            &["name", "population", "households", "beds", "floor_area_m2"],
+            &mut props,
+        );
+        (riskmap_core::Collection::ProtectionTargets, false)
+    } else if SITE_USES.contains(&use_.as_str()) {
+        props.insert(
+            "name".into(),
+            obj.get("name")
+                .cloned()
+                .unwrap_or_else(|| Value::String("拟建项目 proposed site".into())),
+        );
+        props.insert(
+            "installation".into(),
+            obj.get("installation")
+                .cloned()
+                .unwrap_or_else(|| Value::String("new".into())),
+        );
+        copy(&["units", "industry"], &mut props);
+        if !obj.contains_key("units") {
+            return Err(fail(
+                "units",
+                "required for a proposed hazardous site: its units and inventories".into(),
+            ));
+        }
+        (riskmap_core::Collection::Enterprises, true)
+    } else {
+        return Err(fail(
+            "use",
+            format!("unknown use {use_:?}; expected one of {}", uses()),
+        ));
+    };
+    let feature = json!({
+        "type": "Feature",
+        "id": "proposed",
+        "geometry": obj.get("geometry").cloned().unwrap_or(Value::Null),
+        "properties": props,
+    });
+    let f = validate_geojson_feature(collection, &feature, crs, None)?;
+    let proposal = match f.record {
+        riskmap_core::Record::ProtectionTarget(t) if !is_site => ProposedUse::Target(t),
+        riskmap_core::Record::Enterprise(e) if is_site => ProposedUse::Site {
+            units: e.units,
+            installation: e
+                .installation
+                .unwrap_or(riskmap_core::model::Installation::New),
+            name: e.name,
+        },
+        _ => return Err(fail("use", "does not match the record".into())),
+    };
+    Ok((proposal, f.geometry))
+}
+
+/// `POST /api/siting/check`: may this use go here? See [`parse_request`]
+/// for the body, which is validated off the async threads like the check.
 async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<Value>, ApiError> {
-    let (proposal, geometry) = parse_proposal(&body.0).map_err(ApiError::Invalid)?;
     let out = state
         .read(Work::Analysis, move |w| {
+            let (proposal, geometry) = parse_request(&body.0).map_err(ApiError::Invalid)?;
             check_proposal(
                 &proposal,
                 &geometry,
@@ -88,9 +199,9 @@ async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<
                 w.safety_config(),
             )
             .map(|answer| answer_json(&answer, &geometry))
+            .map_err(|e| ApiError::BadRequest(format!("geometry cannot be projected: {e}")))
         })
-        .await?
-        .map_err(|e| ApiError::BadRequest(format!("geometry cannot be projected: {e}")))?;
+        .await??;
     Ok(Json(out))
 }
 

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use riskmap_safety::site::{check_proposal, parse_proposal};
+use riskmap_safety::site::check_proposal;
+use riskmap_server::siting::parse_request;
 use serde_json::{Map, Value, json};
 
 /// What the command line asked.
@@ -86,7 +87,7 @@ fn sci(v: Option<f64>) -> String {
 /// Runs the check; exit status 0 = clear, 3 = conflicts, 2 = invalid input.
 pub(crate) fn run(c: &SiteCheck, world: &riskmap_world::World) -> anyhow::Result<ExitCode> {
     let body = request(c)?;
-    let (proposal, geometry) = match parse_proposal(&body) {
+    let (proposal, geometry) = match parse_request(&body) {
         Ok(p) => p,
         Err(errors) => {
             eprint!("site-check: {errors}");
