@@ -11,56 +11,8 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::ogc::{CRS84, EPSG_4326, EPSG_4490, GEOJSON, OutputCrs, geojson_response};
 use riskmap_world::World;
+pub use riskmap_world::layers::Derived;
 pub use riskmap_world::properties::{violation_properties, zone_properties};
-
-/// A derived collection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Derived {
-    /// The four-colour grid.
-    RiskGrid,
-    /// Pipeline segments with their HCA level.
-    PipelineSegments,
-    /// External safety protection zones (外部安全防护区) of every site.
-    SafetyZones,
-    /// Protection targets inside a zone that protects their class (违规防护目标).
-    Violations,
-}
-
-impl Derived {
-    /// Every derived collection.
-    pub const ALL: [Derived; 4] = [
-        Derived::RiskGrid,
-        Derived::PipelineSegments,
-        Derived::SafetyZones,
-        Derived::Violations,
-    ];
-
-    /// From a collection id.
-    pub fn parse(name: &str) -> Option<Derived> {
-        Derived::ALL.into_iter().find(|d| d.as_str() == name)
-    }
-
-    /// The collection id.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Derived::RiskGrid => "risk_grid",
-            Derived::PipelineSegments => "pipeline_segments",
-            Derived::SafetyZones => "safety_zones",
-            Derived::Violations => "violations",
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Derived::RiskGrid => "四色图网格 Four-colour risk grid",
-            Derived::PipelineSegments => "管段高后果区 Pipeline segments (HCA)",
-            Derived::SafetyZones => "外部安全防护区 External safety protection zones",
-            Derived::Violations => {
-                "外部安全防护距离内的防护目标 Protection targets inside safety zones"
-            }
-        }
-    }
-}
 
 /// The collection document.
 pub fn doc(world: &World, d: Derived, base: &str) -> Value {

@@ -252,9 +252,7 @@ async fn collections(
                 .map(|c| collection_doc(world, c, &base))
                 .collect();
             list.extend(
-                Derived::ALL
-                    .into_iter()
-                    .map(|d| derived::doc(world, d, &base)),
+                Derived::all().map(|d| derived::doc(world, d, &base)),
             );
             json!({
                 "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],

@@ -16,9 +16,10 @@ use riskmap_app::{Work, World};
 use riskmap_core::Collection;
 use riskmap_core::scoring::RiskLevel;
 use riskmap_tiles::{TileCoord, TileOptions};
+pub use riskmap_world::layers::{exported_tilesets, tileset_names, tilesets};
 pub use riskmap_world::tiles::{
-    CachedTile, MAX_ZOOM, RenderError, SAFETY_TILESETS, TILESET_SPECS, TILESETS, TileIndex,
-    TilesetSource, TilesetSpec, render, render_safety, tile_features, tileset_spec,
+    CachedTile, MAX_ZOOM, RenderError, TileIndex, TilesetSource, TilesetSpec, render,
+    render_safety, tile_features, tileset_spec,
 };
 use serde_json::{Value, json};
 
@@ -43,46 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/tiles/{tileset}", get(tilejson))
         .route("/tiles/{tileset}/{z}/{x}/{file}", get(tile))
         .route("/style.json", get(style))
-}
-
-/// TileJSON of a safety tileset.
-pub fn safety_tilejson(world: &World, tileset: &str, base: &str) -> Value {
-    let b = world
-        .safety
-        .zones_bbox_all()
-        .into_iter()
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        })
-        .map_or([-180.0, -85.0511, 180.0, 85.0511], |r| {
-            [r.min().x, r.min().y, r.max().x, r.max().y]
-        });
-    let fields = if tileset == "safety_zones" {
-        json!({"id": "String", "site_id": "String", "kind": "String", "method": "String", "level": "Number",
-               "classes": "String", "distance_m": "Number", "clause": "String", "label_zh": "String",
-               "label_en": "String", "governing": "Boolean", "unconfirmed": "Boolean", "area_m2": "Number", "model": "String"})
-    } else {
-        json!({"id": "String", "target_id": "String", "name": "String", "target_class": "String", "site_id": "String",
-               "site_name": "String", "zone_id": "String", "method": "String", "clause": "String", "distance_m": "Number",
-               "required_distance_m": "Number", "criterion_per_year": "Number", "individual_risk_per_year": "Number",
-               "margin_m": "Number", "governing": "Boolean", "unconfirmed": "Boolean"})
-    };
-    json!({
-        "tilejson": "3.0.0",
-        "name": tileset,
-        "description": format!("riskmap {tileset} (外部安全防护距离)"),
-        "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt")],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": b,
-        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 12],
-        "vector_layers": [{"id": tileset, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
-        "attribution": "riskmap GB/T 37243-2019 / GB 36894-2018",
-    })
 }
 
 /// Builds one tile of one tileset: from the [`TileIndex`] when it holds the
@@ -110,13 +71,12 @@ async fn tile(
     Path((tileset, z, x, file)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !TILESETS.contains(&tileset.as_str()) && !SAFETY_TILESETS.contains(&tileset.as_str()) {
+    let Some(spec) = tileset_spec(&tileset) else {
         return Err(ApiError::NotFound(format!(
-            "no tileset {tileset:?}; tilesets: {}, {}",
-            TILESETS.join(", "),
-            SAFETY_TILESETS.join(", ")
+            "no tileset {tileset:?}; tilesets: {}",
+            tileset_names()
         )));
-    }
+    };
     let t = parse_tile(&z, &x, &file)?;
     let app = state.app();
     let tile = match app.cached_tile(&tileset, t) {
@@ -124,13 +84,9 @@ async fn tile(
         None => {
             let name = tileset.clone();
             let (tile, version) = state
-                .read(work_of(&tileset), move |w| -> Result<_, ApiError> {
+                .read(work_of(spec), move |w| -> Result<_, ApiError> {
                     let opts = TileOptions::default();
-                    let bytes = if SAFETY_TILESETS.contains(&name.as_str()) {
-                        render_safety(&w.safety, &name, t, &opts)?
-                    } else {
-                        render(&w.catalog, &w.risk, &w.tiles, &name, t, &opts)?
-                    };
+                    let bytes = w.render_tile(&name, t, &opts)?;
                     Ok((
                         CachedTile::new(bytes, t, &opts),
                         w.is_scored().then_some(w.version()),
@@ -174,10 +130,15 @@ fn fields(spec: &TilesetSpec) -> Value {
     )
 }
 
-fn bounds_of(world: &World, tileset: &str) -> [f64; 4] {
+fn bounds_of(world: &World, spec: &TilesetSpec) -> [f64; 4] {
     let cat = &world.catalog;
-    let source = tileset_spec(tileset).map_or(TilesetSource::RiskGrid, |s| s.source);
-    let r = match source {
+    let union = |a: Rect<f64>, b: Rect<f64>| {
+        Rect::new(
+            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+        )
+    };
+    let r = match spec.source {
         TilesetSource::Collection(c) => cat.extent(c),
         TilesetSource::PipelineSegments => cat.extent(Collection::Pipelines),
         TilesetSource::RiskGrid => [
@@ -187,12 +148,10 @@ fn bounds_of(world: &World, tileset: &str) -> [f64; 4] {
         ]
         .into_iter()
         .filter_map(|c| cat.extent(c))
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        }),
+        .reduce(union),
+        TilesetSource::SafetyZones | TilesetSource::Violations => {
+            world.safety.zones_bbox_all().into_iter().reduce(union)
+        }
     };
     r.map_or([-180.0, -85.0511, 180.0, 85.0511], |r| {
         [r.min().x, r.min().y, r.max().x, r.max().y]
@@ -200,20 +159,34 @@ fn bounds_of(world: &World, tileset: &str) -> [f64; 4] {
 }
 
 /// TileJSON 3.0.0 for one tileset.
-pub fn tilejson_doc(world: &World, tileset: &str, base: &str) -> Value {
-    let b = bounds_of(world, tileset);
+pub fn tilejson_doc(world: &World, spec: &TilesetSpec, base: &str) -> Value {
+    let b = bounds_of(world, spec);
+    let name = spec.name;
+    let (description, zoom, attribution) = if spec.source.is_safety() {
+        (
+            format!("riskmap {name} (外部安全防护距离)"),
+            12,
+            "riskmap GB/T 37243-2019 / GB 36894-2018",
+        )
+    } else {
+        (
+            format!("riskmap {name} (四色安全风险图)"),
+            10,
+            "© OpenStreetMap contributors (ODbL); sample enterprises, parks and pipelines",
+        )
+    };
     json!({
         "tilejson": "3.0.0",
-        "name": tileset,
-        "description": format!("riskmap {tileset} (四色安全风险图)"),
+        "name": name,
+        "description": description,
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt")],
+        "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.mvt")],
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
         "bounds": b,
-        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 10],
-        "vector_layers": [{"id": tileset, "fields": tileset_spec(tileset).map_or(json!({}), fields), "minzoom": 0, "maxzoom": MAX_ZOOM}],
-        "attribution": "© OpenStreetMap contributors (ODbL); sample enterprises, parks and pipelines",
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, zoom],
+        "vector_layers": [{"id": name, "fields": fields(spec), "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "attribution": attribution,
     })
 }
 
@@ -222,26 +195,18 @@ async fn tilejson(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let tileset = file
+    let spec = file
         .strip_suffix(".json")
-        .filter(|t| TILESETS.contains(t) || SAFETY_TILESETS.contains(t))
+        .and_then(tileset_spec)
         .ok_or_else(|| {
             ApiError::NotFound(format!(
-                "no tileset {file:?}; tilesets: {}, {}",
-                TILESETS.join(", "),
-                SAFETY_TILESETS.join(", ")
+                "no tileset {file:?}; tilesets: {}",
+                tileset_names()
             ))
         })?;
-    let tileset = tileset.to_string();
     let base = base_url(&headers);
     let doc = state
-        .read(work_of(&tileset), move |w| {
-            if SAFETY_TILESETS.contains(&tileset.as_str()) {
-                safety_tilejson(w, &tileset, &base)
-            } else {
-                tilejson_doc(w, &tileset, &base)
-            }
-        })
+        .read(work_of(spec), move |w| tilejson_doc(w, spec, &base))
         .await?;
     Ok(Json(doc))
 }
@@ -283,16 +248,17 @@ fn rank_expression() -> Value {
 async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let base = base_url(&headers);
     let colour = level_colour_expression();
-    let sources: serde_json::Map<String, Value> = TILESETS
-        .iter()
+    let sources: serde_json::Map<String, Value> = exported_tilesets()
         .map(|t| {
             (
-                t.to_string(),
-                json!({"type": "vector", "url": format!("{base}/tiles/{t}.json")}),
+                t.name.to_string(),
+                json!({"type": "vector", "url": format!("{base}/tiles/{}.json", t.name)}),
             )
         })
         .collect();
-    let b = bounds_of(&*state.world()?, "risk_grid");
+    let grid =
+        tileset_spec("risk_grid").ok_or_else(|| ApiError::Internal("no risk_grid".into()))?;
+    let b = bounds_of(&*state.world()?, grid);
     Ok(Json(json!({
         "version": 8,
         "name": "riskmap 四色安全风险图",
@@ -334,10 +300,10 @@ async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json
 /// The work a tileset is: the stored collections draw at once (with no
 /// level until scoring is done); derived tilesets (grid, segments, zones,
 /// violations) wait for every level.
-fn work_of(tileset: &str) -> Work {
-    if tileset.parse::<Collection>().is_ok() {
-        Work::Map
-    } else {
+fn work_of(spec: &TilesetSpec) -> Work {
+    if spec.source.needs_levels() {
         Work::Derived
+    } else {
+        Work::Map
     }
 }

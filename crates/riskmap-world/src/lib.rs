@@ -13,6 +13,7 @@
 //! equals one built from scratch.
 #![warn(missing_docs)]
 
+pub mod layers;
 pub mod properties;
 pub mod stats;
 pub mod tiles;
@@ -216,6 +217,22 @@ impl World {
     /// reader may show features and their tiles, with no level.
     pub fn is_scored(&self) -> bool {
         self.scored
+    }
+
+    /// One tile of any tileset of [`layers`], in MVT bytes.
+    pub fn render_tile(
+        &self,
+        tileset: &str,
+        t: riskmap_tiles::TileCoord,
+        opts: &TileOptions,
+    ) -> Result<Vec<u8>, tiles::RenderError> {
+        let spec = layers::tileset_spec(tileset)
+            .ok_or_else(|| tiles::RenderError::UnknownTileset(tileset.to_string()))?;
+        if spec.source.is_safety() {
+            tiles::render_safety(&self.safety, tileset, t, opts)
+        } else {
+            tiles::render(&self.catalog, &self.risk, &self.tiles, tileset, t, opts)
+        }
     }
 
     /// The version: how many changes were applied since the build.

@@ -69,21 +69,13 @@ fn observed_cells(w: &World, empty_cells: bool) -> String {
         TileCoord::new(11, 1708, 843).unwrap(),
         TileCoord::new(14, 13664, 6744).unwrap(),
     ] {
-        for spec in tiles::TILESET_SPECS {
+        for spec in layers::tilesets() {
             // The grid tile draws the empty cells too; those cells that a
             // source meets are compared line by line above.
             if !empty_cells && spec.name == "risk_grid" {
                 continue;
             }
-            let bytes = tiles::render(
-                &w.catalog,
-                &w.risk,
-                &w.tiles,
-                spec.name,
-                t,
-                w.tiles.options(),
-            )
-            .unwrap();
+            let bytes = w.render_tile(spec.name, t, w.tiles.options()).unwrap();
             out.push_str(&format!(
                 "tile {} {t:?} {}\n",
                 spec.name,

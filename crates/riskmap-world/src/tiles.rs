@@ -1,7 +1,8 @@
-//! Vector tiles built in process from one [`crate::World`]: the tileset
-//! registry ([`TILESET_SPECS`] and [`SAFETY_TILESETS`]), the point index
-//! ([`TileIndex`]), rendering ([`render`], [`render_safety`]) and the tile
-//! cache ([`TileCache`]). HTTP (TileJSON, the style, ETags) is the server's.
+//! Vector tiles built in process from one [`crate::World`]: the point index
+//! ([`TileIndex`]), rendering ([`crate::World::render_tile`], [`render`],
+//! [`render_safety`]) and the tile cache ([`TileCache`]). Which tilesets
+//! there are is [`crate::layers`]'; HTTP (TileJSON, the style, ETags) is the
+//! server's.
 //!
 //! For the point-indexed tilesets (`enterprises`, `protection_targets`),
 //! [`TileIndex`] keeps the collection's points in a [`PointPyramid`]
@@ -26,6 +27,8 @@ use riskmap_tiles::{
 };
 use serde_json::Value;
 
+pub use crate::layers::{TilesetSource, TilesetSpec, tileset_spec};
+
 /// Why a tile could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -39,140 +42,6 @@ pub enum RenderError {
 
 /// Highest zoom served.
 pub const MAX_ZOOM: u8 = 16;
-
-/// Where a tileset's features come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TilesetSource {
-    /// A collection's features with their risk level and properties.
-    Collection(Collection),
-    /// Pipeline segments (管段) with their HCA level.
-    PipelineSegments,
-    /// The four-colour grid (四色网格).
-    RiskGrid,
-}
-
-/// One tileset: how it is built and described.
-#[derive(Debug, Clone, Copy)]
-pub struct TilesetSpec {
-    /// Name in URLs, TileJSON and as the MVT layer name.
-    pub name: &'static str,
-    /// Where the features come from.
-    pub source: TilesetSource,
-    /// Keep the source collection's points in a [`TileIndex`] (collections
-    /// with many points: low zooms aggregate them).
-    pub point_index: bool,
-    /// TileJSON `vector_layers[].fields`: property name and type, in order.
-    pub fields: &'static [(&'static str, &'static str)],
-}
-
-const NAME_LEVEL: [(&str, &str); 3] = [
-    ("id", "String"),
-    ("name", "String"),
-    ("risk_level", "String"),
-];
-
-/// Every tileset, in drawing (and archive layer) order.
-pub const TILESET_SPECS: [TilesetSpec; 6] = [
-    TilesetSpec {
-        name: "districts",
-        source: TilesetSource::Collection(Collection::Districts),
-        point_index: false,
-        fields: &[
-            NAME_LEVEL[0],
-            NAME_LEVEL[1],
-            ("code", "String"),
-            NAME_LEVEL[2],
-        ],
-    },
-    TilesetSpec {
-        name: "risk_grid",
-        source: TilesetSource::RiskGrid,
-        point_index: false,
-        fields: &[
-            ("id", "String"),
-            ("risk_level", "String"),
-            ("count_red", "Number"),
-            ("count_orange", "Number"),
-            ("count_yellow", "Number"),
-            ("count_blue", "Number"),
-            ("weighted_level", "String"),
-        ],
-    },
-    TilesetSpec {
-        name: "parks",
-        source: TilesetSource::Collection(Collection::Parks),
-        point_index: false,
-        fields: &[
-            NAME_LEVEL[0],
-            NAME_LEVEL[1],
-            NAME_LEVEL[2],
-            ("kind", "String"),
-        ],
-    },
-    TilesetSpec {
-        name: "pipelines",
-        source: TilesetSource::PipelineSegments,
-        point_index: false,
-        fields: &[
-            ("id", "String"),
-            ("pipeline_id", "String"),
-            ("name", "String"),
-            ("segment", "Number"),
-            ("kind", "String"),
-            ("diameter_mm", "Number"),
-            ("maop_mpa", "Number"),
-            ("risk_level", "String"),
-        ],
-    },
-    TilesetSpec {
-        name: "protection_targets",
-        source: TilesetSource::Collection(Collection::ProtectionTargets),
-        point_index: true,
-        fields: &[
-            NAME_LEVEL[0],
-            NAME_LEVEL[1],
-            ("category", "String"),
-            ("population", "Number"),
-        ],
-    },
-    TilesetSpec {
-        name: "enterprises",
-        source: TilesetSource::Collection(Collection::Enterprises),
-        point_index: true,
-        fields: &[
-            NAME_LEVEL[0],
-            NAME_LEVEL[1],
-            NAME_LEVEL[2],
-            ("score", "Number"),
-            ("industry", "String"),
-            ("park_id", "String"),
-            ("district_code", "String"),
-            ("major_hazard_grade", "Number"),
-            ("count", "Number"),
-            ("count_red", "Number"),
-            ("count_orange", "Number"),
-            ("count_yellow", "Number"),
-            ("count_blue", "Number"),
-            ("aggregated", "Boolean"),
-        ],
-    },
-];
-
-/// The tileset names, named like the collections, in [`TILESET_SPECS`] order.
-pub const TILESETS: [&str; TILESET_SPECS.len()] = {
-    let mut names = [""; TILESET_SPECS.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = TILESET_SPECS[i].name;
-        i += 1;
-    }
-    names
-};
-
-/// The spec of a tileset.
-pub fn tileset_spec(name: &str) -> Option<&'static TilesetSpec> {
-    TILESET_SPECS.iter().find(|s| s.name == name)
-}
 
 /// Risk rank for the tile pipeline: 0 none, 1 blue … 4 red.
 fn rank(level: Option<RiskLevel>) -> u8 {
@@ -337,6 +206,8 @@ pub fn tile_features(
                 }
             }
         }
+        // Drawn from the safety assessment: see [`render_safety`].
+        TilesetSource::SafetyZones | TilesetSource::Violations => return None,
         TilesetSource::RiskGrid => {
             for c in risk.cells() {
                 let g = Geometry::Polygon(c.geometry.clone());
@@ -592,7 +463,7 @@ impl TileIndex {
             opts: opts.clone(),
             sets: Vec::new(),
         };
-        for spec in TILESET_SPECS.iter().filter(|s| s.point_index) {
+        for spec in crate::layers::tilesets().filter(|s| s.point_index) {
             let TilesetSource::Collection(collection) = spec.source else {
                 continue;
             };
@@ -687,13 +558,6 @@ impl TileIndex {
         }
     }
 }
-
-/// Tilesets of the external safety assessment (外部安全防护距离): zones and
-/// violations, built from [`riskmap_safety::site::SafetyState`] with the
-/// same properties as their OGC collections. They are served and purged
-/// like the others but not exported to PMTiles (a site's zones are derived
-/// per request from the current state).
-pub const SAFETY_TILESETS: [&str; 2] = ["safety_zones", "violations"];
 
 fn prop_of(v: &Value) -> Option<PropValue> {
     match v {
@@ -1058,7 +922,7 @@ mod tests {
                 ..TileOptions::default()
             },
         ] {
-            for ts in TILESET_SPECS.iter().filter(|s| s.point_index) {
+            for ts in crate::layers::tilesets().filter(|s| s.point_index) {
                 for &t in tiles {
                     let got = render(cat, risk, index, ts.name, t, &opts).unwrap();
                     let want = render(cat, risk, &none, ts.name, t, &opts).unwrap();
@@ -1141,16 +1005,5 @@ mod tests {
             (index.points(), index.cells()),
             (fresh.points(), fresh.cells())
         );
-    }
-
-    #[test]
-    fn tilesets_are_table_driven() {
-        assert_eq!(TILESETS.len(), TILESET_SPECS.len());
-        for (name, spec) in TILESETS.iter().zip(&TILESET_SPECS) {
-            assert_eq!(*name, spec.name);
-            assert_eq!(tileset_spec(name).map(|s| s.name), Some(*name));
-            assert!(spec.fields.iter().any(|(k, _)| *k == "id"));
-        }
-        assert!(tileset_spec("roads").is_none());
     }
 }

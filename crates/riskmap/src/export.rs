@@ -19,7 +19,7 @@ use anyhow::Context;
 use geo::Rect;
 use riskmap_core::engine::RiskState;
 use riskmap_core::{Catalog, Collection};
-use riskmap_server::tiles::{MAX_ZOOM, TILESETS, tile_features, tilejson_doc};
+use riskmap_server::tiles::{MAX_ZOOM, exported_tilesets, tile_features, tilejson_doc};
 use riskmap_tiles::{
     TileCoord, TileFeature, TileOptions, build_layer, encode_tile, tiles_covering, write_pmtiles,
 };
@@ -57,9 +57,9 @@ pub(crate) fn render_all_layers(
     opts: &TileOptions,
 ) -> anyhow::Result<(bool, Vec<u8>)> {
     let bbox = t.buffered_bounds_lonlat(opts.extent, opts.buffer);
-    let mut layers = Vec::with_capacity(TILESETS.len());
+    let mut layers = Vec::new();
     let mut any = false;
-    for ts in TILESETS {
+    for ts in exported_tilesets().map(|s| s.name) {
         let features =
             tile_features(cat, risk, ts, bbox).with_context(|| format!("no tileset {ts}"))?;
         if features.is_empty() {
@@ -77,8 +77,8 @@ pub(crate) fn render_all_layers(
 fn metadata(world: &World, bounds: Rect<f64>, min_zoom: u8, max_zoom: u8) -> Value {
     let mut layers = Vec::new();
     let mut attribution = Value::Null;
-    for ts in TILESETS {
-        let doc = tilejson_doc(world, ts, "");
+    for spec in exported_tilesets() {
+        let doc = tilejson_doc(world, spec, "");
         attribution = doc["attribution"].clone();
         if let Some(Value::Array(ls)) = doc.get("vector_layers") {
             for l in ls {
@@ -218,7 +218,7 @@ pub(crate) async fn run(
         summary.tiles,
         summary.visited,
         summary.bytes,
-        TILESETS.len(),
+        exported_tilesets().count(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
