@@ -199,12 +199,87 @@ type CellKey = (i64, i64);
 /// the others are blue by definition (就高原则 with no source).
 pub const MAX_DENSE_CELLS: i64 = 200_000;
 
+/// The sources of one key with their levels, ordered by source. Most keys
+/// (grid cells) hold a few sources, and a `BTreeMap` allocates a node for
+/// eleven (about 500 bytes a key at province scale), so up to
+/// [`MEMBERS_SMALL`] sources are a sorted vector; a key with more (a
+/// district) becomes a map, so inserts stay logarithmic.
+#[derive(Debug, Clone)]
+enum Members {
+    Small(Vec<(SourceRef, RiskLevel)>),
+    Large(BTreeMap<SourceRef, RiskLevel>),
+}
+
+/// Sources kept in a sorted vector before a key's members become a map.
+const MEMBERS_SMALL: usize = 32;
+
+impl Default for Members {
+    fn default() -> Self {
+        Members::Small(Vec::new())
+    }
+}
+
+impl Members {
+    fn insert(&mut self, r: SourceRef, level: RiskLevel) {
+        match self {
+            Members::Small(v) => match v.binary_search_by(|(x, _)| x.cmp(&r)) {
+                Ok(i) => v[i].1 = level,
+                Err(i) if v.len() < MEMBERS_SMALL => v.insert(i, (r, level)),
+                Err(_) => {
+                    let mut m: BTreeMap<SourceRef, RiskLevel> =
+                        std::mem::take(v).into_iter().collect();
+                    m.insert(r, level);
+                    *self = Members::Large(m);
+                }
+            },
+            Members::Large(m) => {
+                m.insert(r, level);
+            }
+        }
+    }
+
+    fn remove(&mut self, r: &SourceRef) {
+        match self {
+            Members::Small(v) => {
+                if let Ok(i) = v.binary_search_by(|(x, _)| x.cmp(r)) {
+                    v.remove(i);
+                }
+            }
+            Members::Large(m) => {
+                m.remove(r);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Members::Small(v) => v.is_empty(),
+            Members::Large(m) => m.is_empty(),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = (&SourceRef, &RiskLevel)> + '_> {
+        match self {
+            Members::Small(v) => Box::new(v.iter().map(|(r, l)| (r, l))),
+            Members::Large(m) => Box::new(m.iter()),
+        }
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &SourceRef> {
+        self.iter().map(|(r, _)| r)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &RiskLevel> {
+        self.iter().map(|(_, l)| l)
+    }
+}
+
 /// Which keys (grid cells, districts) each source lies in, and the sources
 /// (with their levels) of each key.
 #[derive(Debug, Clone)]
 struct Placement<K> {
     footprints: HashMap<SourceRef, Vec<K>>,
-    members: HashMap<K, BTreeMap<SourceRef, RiskLevel>>,
+    members: HashMap<K, Members>,
 }
 
 impl<K> Default for Placement<K> {
@@ -1336,7 +1411,7 @@ impl Grid {
 
     /// A cell's colour and sources from its members.
     fn cell_state(&self, key: &CellKey, rules: &Rules) -> CellState {
-        let empty = BTreeMap::new();
+        let empty = Members::default();
         let members = self.placement.members.get(key).unwrap_or(&empty);
         let mut counts = [0u32; 4];
         for l in members.values() {
@@ -1437,6 +1512,38 @@ mod tests {
     use crate::import::parse_geojson;
     use riskmap_spatial::Crs;
     use std::time::Instant;
+
+    #[test]
+    fn members_keep_the_order_and_levels_of_a_map_small_or_large() {
+        let mut oracle = BTreeMap::new();
+        let mut m = Members::default();
+        let levels = [
+            RiskLevel::Blue,
+            RiskLevel::Yellow,
+            RiskLevel::Orange,
+            RiskLevel::Red,
+        ];
+        // A scrambled order of 100 ids (37 is prime to 100), some twice.
+        for step in 0..150u32 {
+            let id = (step * 37) % 100;
+            let r = SourceRef::feature(Collection::Enterprises, &format!("e{id}"));
+            let l = levels[(step % 4) as usize];
+            m.insert(r.clone(), l);
+            oracle.insert(r, l);
+            if step % 7 == 0 {
+                let gone = SourceRef::feature(Collection::Enterprises, &format!("e{}", id / 2));
+                m.remove(&gone);
+                oracle.remove(&gone);
+            }
+            let seen: Vec<(SourceRef, RiskLevel)> =
+                m.iter().map(|(r, l)| (r.clone(), *l)).collect();
+            let want: Vec<(SourceRef, RiskLevel)> =
+                oracle.iter().map(|(r, l)| (r.clone(), *l)).collect();
+            assert_eq!(seen, want, "after step {step}");
+            assert_eq!(m.is_empty(), oracle.is_empty());
+        }
+        assert!(matches!(m, Members::Large(_)), "grew past the small size");
+    }
 
     fn demo() -> Catalog {
         let files = [
