@@ -141,6 +141,79 @@ impl Collector {
     }
 }
 
+/// The text of an input file and the encoding it was read in. Accepted:
+/// UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark
+/// (Excel's "Unicode text"), and GB18030, which includes GBK and GB2312 (the
+/// usual encoding of CSV files saved by Chinese office software). A file
+/// in none of these is refused with the line and byte where it fails.
+pub fn decode_text(bytes: &[u8]) -> Result<(String, &'static str), ImportErrors> {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
+        if had_errors {
+            return Err(ImportErrors::file(
+                "(encoding)",
+                format!(
+                    "the file starts with a {} byte-order mark but is not valid {}",
+                    enc.name(),
+                    enc.name()
+                ),
+            ));
+        }
+        return Ok((text.into_owned(), enc.name()));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok((text.to_string(), "UTF-8")),
+        Err(utf8) => {
+            let gb = encoding_rs::GB18030;
+            if let Some(text) = gb.decode_without_bom_handling_and_without_replacement(bytes) {
+                return Ok((text.into_owned(), "GB18030"));
+            }
+            let at = utf8.valid_up_to();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            let column = at
+                - bytes[..at]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
+            Err(ImportErrors::file(
+                "(encoding)",
+                format!(
+                    "line {line}, byte {column}: the file is neither UTF-8 nor GB18030/GBK text; save it as UTF-8 (CSV UTF-8 in Excel or WPS)"
+                ),
+            ))
+        }
+    }
+}
+
+/// Characters an id may hold besides letters and digits (any script).
+pub const ID_PUNCTUATION: &str = "-_.:~@+";
+
+/// Whether `id` is a safe feature id: 1–200 characters, each a letter or
+/// digit (any script, so 企业-001 is fine) or one of [`ID_PUNCTUATION`],
+/// and not `.` or `..`. Ids appear in URLs and file names, so spaces,
+/// slashes, control characters and the like are refused.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if id.chars().count() > 200 {
+        return Err("longer than 200 characters".into());
+    }
+    if id == "." || id == ".." {
+        return Err(format!("{id:?} is not an id"));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !c.is_alphanumeric() && !ID_PUNCTUATION.contains(*c))
+    {
+        return Err(format!(
+            "{id:?} contains {c:?}: an id may hold letters, digits and {ID_PUNCTUATION}"
+        ));
+    }
+    Ok(())
+}
+
 /// Parses and validates a whole file.
 pub fn parse(
     collection: Collection,
@@ -160,6 +233,7 @@ pub fn parse_geojson(
     text: &str,
     crs: Crs,
 ) -> Result<Vec<Feature>, ImportErrors> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root: Value = serde_json::from_str(text)
         .map_err(|e| ImportErrors::file("(json)", format!("not valid JSON: {e}")))?;
     parse_geojson_value(collection, &root, crs)
@@ -282,6 +356,18 @@ pub fn parse_csv(
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(j) = headers[..i].iter().position(|x| x.eq_ignore_ascii_case(h)) {
+            return Err(ImportErrors::file(
+                "(header)",
+                format!(
+                    "column {h:?} appears twice (columns {} and {}); each field may appear once",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
     let pos = |names: &[&str]| {
         headers
             .iter()
@@ -477,9 +563,11 @@ fn finish_record(
     }
     match &id {
         None => errs.push("id", "required"),
-        Some(s) if s.trim().is_empty() => errs.push("id", "must not be empty"),
-        Some(s) if s.len() > 200 => errs.push("id", "longer than 200 characters"),
-        _ => {}
+        Some(s) => {
+            if let Err(m) = check_id(s) {
+                errs.push("id", m);
+            }
+        }
     }
     let geometry =
         geometry.and_then(|g| validate_geometry(collection, &g, crs, "geometry", &mut errs));
@@ -1244,6 +1332,56 @@ mod tests {
             panic!()
         };
         assert!((p.x() - 120.3).abs() < 1e-8 && (p.y() - 30.2).abs() < 1e-8);
+    }
+
+    #[test]
+    fn text_is_read_as_utf8_utf16_or_gb18030_or_refused_with_the_line() {
+        let csv = "id,name,category,population,lon,lat\nt1,第一中学,school,1200,120.1,30.2\n";
+        let (t, enc) = decode_text(csv.as_bytes()).unwrap();
+        assert_eq!((t.as_str(), enc), (csv, "UTF-8"));
+        let mut bom = b"\xef\xbb\xbf".to_vec();
+        bom.extend(csv.as_bytes());
+        let (t, enc) = decode_text(&bom).unwrap();
+        assert_eq!((t.as_str(), enc), (csv, "UTF-8"));
+        let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+        assert!(
+            std::str::from_utf8(&gbk).is_err(),
+            "the test file is not UTF-8"
+        );
+        let (t, enc) = decode_text(&gbk).unwrap();
+        assert_eq!((t.as_str(), enc), (csv, "GB18030"));
+        let out = parse_csv(Collection::ProtectionTargets, &t, Crs::Wgs84).unwrap();
+        assert_eq!(out[0].record.name(), Some("第一中学"));
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend(csv.encode_utf16().flat_map(u16::to_le_bytes));
+        let (t, enc) = decode_text(&utf16).unwrap();
+        assert_eq!((t.as_str(), enc), (csv, "UTF-16LE"));
+        // Neither: named with the line and byte.
+        let bad = b"id,name\nt1,ok\nt2,\x81\xff\xfe\n";
+        let err = decode_text(bad).unwrap_err();
+        let m = &err.errors[0].message;
+        assert!(m.contains("line 3, byte 4"), "{m}");
+        assert!(m.contains("UTF-8"), "{m}");
+    }
+
+    #[test]
+    fn a_bom_before_geojson_is_ignored_and_a_repeated_csv_column_refused() {
+        let gj = "\u{feff}{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"id\":\"t1\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[120.1,30.2]},\"properties\":{\"name\":\"一中\",\"category\":\"school\"}}]}";
+        assert_eq!(
+            parse_geojson(Collection::ProtectionTargets, gj, Crs::Wgs84)
+                .unwrap()
+                .len(),
+            1
+        );
+        let csv =
+            "id,name,category,Population,population,lon,lat\nt1,一中,school,1200,12,120.1,30.2\n";
+        let err = parse_csv(Collection::ProtectionTargets, csv, Crs::Wgs84).unwrap_err();
+        assert_eq!(err.errors[0].field, "(header)");
+        assert!(
+            err.errors[0].message.contains("columns 4 and 5"),
+            "{}",
+            err.errors[0].message
+        );
     }
 
     #[test]

@@ -516,8 +516,24 @@ async fn run_import(
     format: Option<String>,
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{}: cannot read the file: {e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let (text, encoding) = match import::decode_text(&bytes) {
+        Ok(t) => t,
+        Err(errors) => {
+            eprint!("{}: {errors}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    drop(bytes);
+    if encoding != "UTF-8" {
+        eprintln!("{}: read as {encoding}", file.display());
+    }
     let format = match format.as_deref() {
         Some("csv") => Format::Csv,
         Some(_) => Format::GeoJson,

@@ -191,7 +191,8 @@ async fn sigkill_during_a_large_import_leaves_the_store_as_it_was() {
             .next()
             .expect("import ended before writing 10,000 rows")
             .unwrap();
-        if line.trim().starts_with("10000/") {
+        // Plain progress lines (not a terminal): `writing: 10000/150000`.
+        if line.trim().starts_with("writing: 10000/") {
             break;
         }
         seen.push(line);
@@ -224,4 +225,65 @@ async fn sigkill_during_a_large_import_leaves_the_store_as_it_was() {
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn a_gbk_csv_is_read_and_undecodable_bytes_exit_2_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // "一中" in GBK, as Chinese office software saves CSV.
+    let mut gbk = b"id,name,category,population,lon,lat\nt1,".to_vec();
+    gbk.extend([0xd2, 0xbb, 0xd6, 0xd0]);
+    gbk.extend(b",school,1200,120.1,30.2\n");
+    let file = dir.path().join("targets.csv");
+    std::fs::write(&file, &gbk).unwrap();
+    let out = riskmap()
+        .args(["import", "protection_targets"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("read as GB18030"), "{stderr}");
+    let store = SqliteStore::open(&data).await.unwrap();
+    let f = store
+        .get(Collection::ProtectionTargets, "t1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.record.name(), Some("一中"));
+    drop(store);
+    // Bytes that are neither UTF-8 nor GB18030: exit 2, the line named,
+    // nothing written.
+    let bad = b"id,name,category,population,lon,lat\nt2,ok,school,10,120.1,30.2\nt3,\x81\xff\xfe,school,10,120.1,30.2\n";
+    std::fs::write(&file, bad).unwrap();
+    let out = riskmap()
+        .args(["import", "protection_targets"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert_eq!(count(&data).await, 1);
+    // A repeated column: exit 2.
+    std::fs::write(
+        &file,
+        "id,name,name,category,lon,lat\nt4,a,b,school,120.1,30.2\n",
+    )
+    .unwrap();
+    let out = riskmap()
+        .args(["import", "protection_targets"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
+    assert_eq!(count(&data).await, 1);
 }
