@@ -68,6 +68,9 @@ pub enum AppError {
     /// Nothing with that id.
     #[error("{0}")]
     NotFound(String),
+    /// The write conflicts with what exists (a `POST` of an existing id).
+    #[error("{0}")]
+    Conflict(String),
     /// The store failed; nothing changed.
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
@@ -373,6 +376,49 @@ impl App {
             collection,
             features,
         })
+        .await
+    }
+
+    /// Inserts new validated features of one collection (`POST`): refused
+    /// with [`AppError::Conflict`], changing nothing, when any id exists.
+    /// The check and the write happen under the writer lock, so no other
+    /// local write slips in between.
+    pub async fn insert(
+        &self,
+        collection: Collection,
+        features: Vec<Feature>,
+    ) -> AppResult<Effects> {
+        let mut writer = self.0.writer.lock().await;
+        let current = self.scored_world()?;
+        let taken: Vec<&str> = features
+            .iter()
+            .filter(|f| current.catalog.get(collection, &f.id).is_some())
+            .map(|f| f.id.as_str())
+            .collect();
+        if !taken.is_empty() {
+            let shown: Vec<&str> = taken.iter().take(10).copied().collect();
+            return Err(AppError::Conflict(format!(
+                "{} feature(s) of {collection} already exist: {}{}; nothing was written. \
+                 PUT /collections/{collection}/items/{{id}} replaces one",
+                taken.len(),
+                shown.join(", "),
+                if taken.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            )));
+        }
+        drop(current);
+        let features = features.into_iter().map(Arc::new).collect();
+        self.apply_locked(
+            &mut writer,
+            Change::Upsert {
+                collection,
+                features,
+            },
+            true,
+        )
         .await
     }
 

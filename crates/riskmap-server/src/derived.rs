@@ -137,7 +137,7 @@ fn feature(
         "id": id,
         "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&crs.geometry(g))),
         "properties": props,
-        "links": [{"href": format!("{base}/collections/{}/items/{}", d.as_str(), id.replace('#', "%23")), "rel": "self", "type": GEOJSON}],
+        "links": [{"href": format!("{base}/collections/{}/items/{}", d.as_str(), crate::ogc::path_segment(id)), "rel": "self", "type": GEOJSON}],
     })
 }
 

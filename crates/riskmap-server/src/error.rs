@@ -22,6 +22,12 @@ pub enum ApiError {
     /// 413: the request body is larger than [`crate::MAX_BODY_BYTES`].
     #[error("request body too large: the limit is {} MiB", crate::MAX_BODY_BYTES / (1024 * 1024))]
     PayloadTooLarge,
+    /// 409: the write conflicts with what exists (POST of an existing id).
+    #[error("{0}")]
+    Conflict(String),
+    /// 415: the body is not in a media type the endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 404: no such collection or feature.
     #[error("{0}")]
     NotFound(String),
@@ -52,6 +58,7 @@ impl From<riskmap_app::AppError> for ApiError {
                 ApiError::Unavailable(s, retry)
             }
             AppError::NotFound(m) => ApiError::NotFound(m),
+            AppError::Conflict(m) => ApiError::Conflict(m),
             AppError::Store(s) => ApiError::Store(s),
             AppError::Internal(m) => ApiError::Internal(m),
         }
@@ -66,6 +73,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -78,6 +87,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::NotFound(_) => "NotFound",
             ApiError::PayloadTooLarge => "PayloadTooLarge",
+            ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::Conflict(_) => "Conflict",
             ApiError::Store(_) | ApiError::Internal(_) => "ServerError",
             ApiError::Unavailable(..) => "ServiceUnavailable",
         }

@@ -33,15 +33,25 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 pub use state::{AppState, ServerConfig};
 
 /// Largest accepted request body (uploads), in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The Content-Security-Policy of every response: the web map loads only
+/// the server's own script, styles, tiles and APIs; MapLibre needs `blob:`
+/// workers, `data:`/`blob:` images and inline styles.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; \
+     child-src blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'self'";
 
 /// The whole application as a router, ready for `axum::serve` or `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
@@ -53,6 +63,22 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(CorsLayer::permissive())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
         .with_state(state)
 }
 

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -344,7 +343,7 @@ fn feature_json(f: &Feature, crs: OutputCrs, base: &str, risk: Option<&Assessmen
         "id": f.id,
         "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&crs.geometry(&f.geometry))),
         "properties": properties,
-        "links": [{"href": format!("{base}/collections/{c}/items/{}", f.id), "rel": "self", "type": GEOJSON}],
+        "links": [{"href": format!("{base}/collections/{c}/items/{}", path_segment(&f.id)), "rel": "self", "type": GEOJSON}],
     })
 }
 
@@ -364,7 +363,14 @@ async fn items(
 ) -> Result<Response, ApiError> {
     let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
     let bbox_crs = OutputCrs::parse(q.bbox_crs.as_deref(), "bbox-crs")?;
-    let limit = parse_usize(q.limit.as_deref(), "limit", DEFAULT_LIMIT)?.clamp(1, MAX_LIMIT);
+    // OGC API – Features: at least 1; above the maximum, the maximum.
+    let limit = parse_usize(q.limit.as_deref(), "limit", DEFAULT_LIMIT)?;
+    if limit == 0 {
+        return Err(ApiError::BadRequest(format!(
+            "limit: must be at least 1 (at most {MAX_LIMIT}; larger values give {MAX_LIMIT})"
+        )));
+    }
+    let limit = limit.min(MAX_LIMIT);
     let offset = parse_usize(q.offset.as_deref(), "offset", 0)?;
     let bbox = q
         .bbox
@@ -497,6 +503,21 @@ async fn item(
     Ok(geojson_response(body, crs))
 }
 
+/// An id as one URL path segment: percent-encoded except RFC 3986's
+/// unreserved characters and `:@+` (so 企业-001 becomes
+/// `%E4%BC%81%E4%B8%9A-001`, and a derived id's `#` becomes `%23`).
+pub fn path_segment(id: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b':')
+        .remove(b'@')
+        .remove(b'+');
+    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
+}
+
 /// Checks `Authorization: Bearer <token>` against the configured tokens.
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if state.config().admin_tokens.is_empty() {
@@ -504,13 +525,13 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "this server is read-only: start it with --admin-token or RISKMAP_ADMIN_TOKEN to allow writes",
         ));
     }
+    // The scheme is case-insensitive (RFC 9110 11.1).
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or(ApiError::Unauthorized(
             "missing `Authorization: Bearer <token>` header",
         ))?;
@@ -539,17 +560,51 @@ fn input_crs(q: &CrsParam, headers: &HeaderMap) -> Result<Crs, ApiError> {
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest(format!("cannot read the request body: {e}"))
-        }
-    })
+/// Refuses a body that is not GeoJSON by its `Content-Type` (none is taken
+/// as JSON).
+fn require_geojson(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(v) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = v
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence == "application/geo+json" {
+        return Ok(());
+    }
+    let hint = if essence.contains("csv") {
+        "; import CSV with `riskmap import`, or send the records as GeoJSON"
+    } else {
+        ""
+    };
+    Err(ApiError::UnsupportedMediaType(format!(
+        "Content-Type {essence:?} is not accepted: send application/geo+json or application/json{hint}"
+    )))
+}
+
+/// Reads the body once the request is authorised, up to
+/// [`crate::MAX_BODY_BYTES`].
+async fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let message = format!("cannot read the request body: {e}");
+            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(message)
+            }
+        })
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    // A UTF-8 byte-order mark may be ignored (RFC 8259 8.1).
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
@@ -559,12 +614,13 @@ async fn create_items(
     Path(name): Path<String>,
     Query(q): Query<CrsParam>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
-    let bytes = body_bytes(body)?;
+    require_geojson(&headers)?;
+    let bytes = body_bytes(body).await?;
     let features = state
         .read(Work::Analysis, move |_| {
             let value = parse_json(&bytes)?;
@@ -572,7 +628,7 @@ async fn create_items(
         })
         .await??;
     let ids: Vec<String> = features.iter().map(|f| f.id.clone()).collect();
-    let summary = state.app().upsert(c, features).await?;
+    let summary = state.app().insert(c, features).await?;
     let base = base_url(&headers);
     let mut resp = (
         StatusCode::CREATED,
@@ -580,8 +636,11 @@ async fn create_items(
     )
         .into_response();
     if let [id] = ids.as_slice()
-        && let Ok(v) =
-            HeaderValue::from_str(&format!("{base}/collections/{}/items/{id}", c.as_str()))
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{base}/collections/{}/items/{}",
+            c.as_str(),
+            path_segment(id)
+        ))
     {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -593,12 +652,13 @@ async fn replace_item(
     Path((name, id)): Path<(String, String)>,
     Query(q): Query<CrsParam>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
-    let bytes = body_bytes(body)?;
+    require_geojson(&headers)?;
+    let bytes = body_bytes(body).await?;
     let feature = state
         .read(Work::Analysis, move |_| {
             let value = parse_json(&bytes)?;

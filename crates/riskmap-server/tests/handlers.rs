@@ -148,3 +148,175 @@ async fn health_ready_and_errors_through_the_router() {
     let (st, _) = call(&s, get("/tiles/nothing/1/0/0.mvt")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_check_the_token_before_the_body_and_take_only_geojson() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let app_layer = App::new(store, Limits::default());
+    app_layer.load(Some("2026-12-03".into())).await.unwrap();
+    let s = AppState::new(
+        app_layer,
+        ServerConfig {
+            admin_tokens: vec!["t".into()],
+        },
+    );
+    let post = |auth: Option<&str>, content_type: &str, body: Body| {
+        let mut r = Request::post("/collections/protection_targets/items")
+            .header("content-type", content_type);
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.body(body).unwrap()
+    };
+    let feature = |id: &str| {
+        json!({"type": "Feature", "id": id,
+            "geometry": {"type": "Point", "coordinates": [120.2, 30.3]},
+            "properties": {"name": "幼儿园", "category": "kindergarten", "population": 100}})
+        .to_string()
+    };
+    // Without a token, a body over the size limit is never read: 401, not 413.
+    let huge = vec![b' '; riskmap_server::MAX_BODY_BYTES + 1024];
+    let (st, _) = call(&s, post(None, "application/json", Body::from(huge.clone()))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = call(
+        &s,
+        post(Some("Bearer t"), "application/json", Body::from(huge)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+    // The scheme in any case.
+    for (i, scheme) in ["Bearer", "bearer", "BEARER", "bEaReR"].iter().enumerate() {
+        let body = Body::from(feature(&format!("k{i}")));
+        let (st, v) = call(
+            &s,
+            post(Some(&format!("{scheme} t")), "application/geo+json", body),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{scheme}: {v}");
+    }
+    let (st, _) = call(
+        &s,
+        post(
+            Some("Basic t"),
+            "application/json",
+            Body::from(feature("x")),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // POST of an existing id: 409, nothing written (PUT replaces).
+    let both = json!({"type": "FeatureCollection", "features": [
+        serde_json::from_str::<Value>(&feature("new-1")).unwrap(),
+        serde_json::from_str::<Value>(&feature("k0")).unwrap(),
+    ]});
+    let (st, v) = call(
+        &s,
+        post(
+            Some("Bearer t"),
+            "application/json",
+            Body::from(both.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["description"].as_str().unwrap().contains("k0"), "{v}");
+    let (st, _) = call(&s, get("/collections/protection_targets/items/new-1")).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "nothing of a refused POST is written"
+    );
+    // An id that would break a URL is refused by name.
+    let (st, v) = call(
+        &s,
+        post(
+            Some("Bearer t"),
+            "application/json",
+            Body::from(feature("../../etc/passwd")),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["field"], "id", "{v}");
+    // A Chinese id is fine, and its links are percent-encoded.
+    let (st, v) = call(
+        &s,
+        post(
+            Some("Bearer t"),
+            "application/json",
+            Body::from(feature("目标-1")),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, v) = call(
+        &s,
+        get("/collections/protection_targets/items/%E7%9B%AE%E6%A0%87-1"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(
+        v["links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("/items/%E7%9B%AE%E6%A0%87-1"),
+        "{v}"
+    );
+    // limit=0 is below the minimum of 1.
+    let (st, v) = call(&s, get("/collections/protection_targets/items?limit=0")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    // CSV over HTTP: 415 with a hint.
+    let (st, v) = call(
+        &s,
+        post(
+            Some("Bearer t"),
+            "text/csv",
+            Body::from("id,lon,lat\na,120,30\n"),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(
+        v["description"]
+            .as_str()
+            .unwrap()
+            .contains("riskmap import"),
+        "{v}"
+    );
+    // A UTF-8 byte-order mark is ignored.
+    let mut with_bom = b"\xef\xbb\xbf".to_vec();
+    with_bom.extend(feature("bom").into_bytes());
+    let (st, v) = call(
+        &s,
+        post(
+            Some("Bearer t"),
+            "application/json; charset=utf-8",
+            Body::from(with_bom),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    // Security headers on pages and API answers alike.
+    for uri in ["/", "/collections", "/tiles/enterprises.json"] {
+        let resp = app(s.clone())
+            .oneshot(
+                Request::get(uri)
+                    .header("accept", "text/html")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{uri}");
+        assert_eq!(h["x-frame-options"], "SAMEORIGIN", "{uri}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'self'"),
+            "{uri}"
+        );
+    }
+}

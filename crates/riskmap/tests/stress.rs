@@ -258,7 +258,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
             let mut i = 0usize;
             while Instant::now() < end {
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
-                let id = format!("stress-{}", i % 7);
+                let id = format!("stress-{i}");
                 let r = c
                     .post(format!("{base}/collections/protection_targets/items"))
                     .bearer_auth(TOKEN)
