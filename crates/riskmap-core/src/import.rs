@@ -186,6 +186,71 @@ pub fn decode_text(bytes: &[u8]) -> Result<(String, &'static str), ImportErrors>
     }
 }
 
+/// The references of validated records to other collections: an
+/// enterprise's `park_id` (所属园区) must name a park and its
+/// `district_code` (行政区划代码) a district. `exists` answers whether a
+/// feature is there (the caller's catalogue or store); every dangling
+/// reference is listed by record and field.
+pub fn check_references(
+    collection: Collection,
+    features: &[Feature],
+    exists: impl Fn(Collection, &str) -> bool,
+) -> Result<(), ImportErrors> {
+    let mut col = Collector::default();
+    for (index, f) in features.iter().enumerate() {
+        for (field, target, value) in references(collection, f) {
+            if !exists(target, value) {
+                col.push(
+                    index,
+                    Some(&f.id),
+                    field.into(),
+                    format!("{value:?}: no such feature in {target}; load {target} first"),
+                );
+            }
+        }
+    }
+    col.finish(Vec::new()).map(|_| ())
+}
+
+/// The (field, collection, id) references of one record.
+pub fn references(collection: Collection, f: &Feature) -> Vec<(&'static str, Collection, &str)> {
+    let mut out = Vec::new();
+    if let (Collection::Enterprises, Record::Enterprise(e)) = (collection, &f.record) {
+        if let Some(p) = e.park_id.as_deref().filter(|p| !p.is_empty()) {
+            out.push(("park_id", Collection::Parks, p));
+        }
+        if let Some(d) = e.district_code.as_deref().filter(|d| !d.is_empty()) {
+            out.push(("district_code", Collection::Districts, d));
+        }
+    }
+    out
+}
+
+/// The plausible maximum of a numeric field, from
+/// `data/rules/plausible-bounds.toml` (UNCONFIRMED project bounds).
+pub fn plausible_max(field: &str) -> Option<f64> {
+    static BOUNDS: std::sync::OnceLock<std::collections::HashMap<String, f64>> =
+        std::sync::OnceLock::new();
+    BOUNDS
+        .get_or_init(|| {
+            let text = include_str!("../../../data/rules/plausible-bounds.toml");
+            let doc: toml::Table = toml::from_str(text).unwrap_or_default();
+            doc.get("max")
+                .and_then(toml::Value::as_table)
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|(k, v)| {
+                            let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+                            Some((k.clone(), x))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .get(field)
+        .copied()
+}
+
 /// Characters an id may hold besides letters and digits (any script).
 pub const ID_PUNCTUATION: &str = "-_.:~@+";
 
@@ -795,7 +860,18 @@ impl<'a> Fields<'a> {
             Some(_) => None,
         };
         match v {
-            Some(x) if x.is_finite() => Some(x),
+            Some(x) if x.is_finite() => match plausible_max(key) {
+                Some(max) if x > max => {
+                    errs.push(
+                        self.path(key),
+                        format!(
+                            "{x} is above the plausible maximum {max} (data/rules/plausible-bounds.toml, an UNCONFIRMED project bound): check the unit"
+                        ),
+                    );
+                    None
+                }
+                _ => Some(x),
+            },
             _ => {
                 errs.push(
                     self.path(key),
@@ -1137,6 +1213,21 @@ fn substance(f: &Fields<'_>, errs: &mut RecordErrors) -> Option<Substance> {
             ok = false;
         }
     }
+    if let Some((by_cas, by_name)) = table.cas_name_conflict(name.as_deref(), cas.as_deref()) {
+        errs.push(
+            f.path("cas"),
+            format!(
+                "CAS {} is {} (GB 18218-2018 Table 1 No. {}) but the name {:?} is {} (No. {}); correct one of them",
+                cas.as_deref().unwrap_or(""),
+                by_cas.name_zh,
+                by_cas.no,
+                name.as_deref().unwrap_or(""),
+                by_name.name_zh,
+                by_name.no
+            ),
+        );
+        ok = false;
+    }
     if name.is_none() && cas.is_none() {
         errs.push(f.path("name"), "a substance needs a name or a CAS number");
         ok = false;
@@ -1382,6 +1473,63 @@ mod tests {
             "{}",
             err.errors[0].message
         );
+    }
+
+    #[test]
+    fn implausible_figures_and_contradicting_cas_are_refused_by_field() {
+        assert_eq!(plausible_max("quantity_t"), Some(1_000_000.0));
+        assert_eq!(plausible_max("population"), Some(1_000_000.0));
+        let enterprise = |subs: Value| {
+            json!({"type": "Feature", "id": "e1", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
+                "properties": {"name": "示例化工", "employees": 100, "installation": "existing", "units": [{"id": "T1", "kind": "storage", "substances": subs}]}})
+        };
+        // 1e308 t of chlorine: refused, naming the bound, never scored.
+        let err = validate_geojson_feature(
+            Collection::Enterprises,
+            &enterprise(json!([{"name": "液氯", "quantity_t": 1e308}])),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.errors[0].field, "units[0].substances[0].quantity_t");
+        assert!(
+            err.errors[0].message.contains("plausible maximum 1000000"),
+            "{}",
+            err.errors[0].message
+        );
+        // At the bound it is accepted.
+        validate_geojson_feature(
+            Collection::Enterprises,
+            &enterprise(json!([{"name": "液氯", "quantity_t": 1e6}])),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap();
+        // The CAS number of 甲醇 with the name 液氯: both named.
+        let err = validate_geojson_feature(
+            Collection::Enterprises,
+            &enterprise(json!([{"name": "液氯", "cas": "67-56-1", "quantity_t": 10}])),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.errors[0].field, "units[0].substances[0].cas");
+        let m = &err.errors[0].message;
+        assert!(m.contains("甲醇") && m.contains("氯"), "{m}");
+        // Name and CAS of the same entry are fine, an alias too.
+        validate_geojson_feature(
+            Collection::Enterprises,
+            &enterprise(json!([{"name": "液氯", "cas": "7782-50-5", "quantity_t": 10}])),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap();
+        let target = json!({"type": "Feature", "id": "t1", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
+            "properties": {"name": "一中", "category": "school", "population": 50_000_000}});
+        let err =
+            validate_geojson_feature(Collection::ProtectionTargets, &target, Crs::Wgs84, None)
+                .unwrap_err();
+        assert_eq!(err.errors[0].field, "population");
     }
 
     #[test]

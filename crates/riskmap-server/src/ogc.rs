@@ -622,9 +622,13 @@ async fn create_items(
     require_geojson(&headers)?;
     let bytes = body_bytes(body).await?;
     let features = state
-        .read(Work::Analysis, move |_| {
+        .read(Work::Analysis, move |w| {
             let value = parse_json(&bytes)?;
-            import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)
+            let features =
+                import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)?;
+            import::check_references(c, &features, |rc, id| w.catalog.get(rc, id).is_some())
+                .map_err(ApiError::Invalid)?;
+            Ok::<_, ApiError>(features)
         })
         .await??;
     let ids: Vec<String> = features.iter().map(|f| f.id.clone()).collect();
@@ -660,9 +664,15 @@ async fn replace_item(
     require_geojson(&headers)?;
     let bytes = body_bytes(body).await?;
     let feature = state
-        .read(Work::Analysis, move |_| {
+        .read(Work::Analysis, move |w| {
             let value = parse_json(&bytes)?;
-            import::validate_geojson_feature(c, &value, crs, Some(&id)).map_err(ApiError::Invalid)
+            let feature = import::validate_geojson_feature(c, &value, crs, Some(&id))
+                .map_err(ApiError::Invalid)?;
+            import::check_references(c, std::slice::from_ref(&feature), |rc, id| {
+                w.catalog.get(rc, id).is_some()
+            })
+            .map_err(ApiError::Invalid)?;
+            Ok::<_, ApiError>(feature)
         })
         .await??;
     let base = base_url(&headers);

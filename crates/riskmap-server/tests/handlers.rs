@@ -263,6 +263,24 @@ async fn writes_check_the_token_before_the_body_and_take_only_geojson() {
             .ends_with("/items/%E7%9B%AE%E6%A0%87-1"),
         "{v}"
     );
+    // An enterprise naming a park or district that does not exist.
+    let ent = json!({"type": "Feature", "id": "e-ref",
+        "geometry": {"type": "Point", "coordinates": [120.2, 30.3]},
+        "properties": {"name": "示例化工", "park_id": "no-such-park", "district_code": "330199"}});
+    let req = Request::post("/collections/enterprises/items")
+        .header("authorization", "Bearer t")
+        .header("content-type", "application/geo+json")
+        .body(Body::from(ent.to_string()))
+        .unwrap();
+    let (st, v) = call(&s, req).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["park_id", "district_code"], "{v}");
     // limit=0 is below the minimum of 1.
     let (st, v) = call(&s, get("/collections/protection_targets/items?limit=0")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");

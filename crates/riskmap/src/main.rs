@@ -555,6 +555,24 @@ async fn run_import(
     let store = riskmap_store::open(&config)
         .await
         .with_context(|| format!("cannot open the store ({})", describe(&config)))?;
+    // References (an enterprise's park_id, district_code) must exist.
+    let mut known: std::collections::HashMap<(Collection, String), bool> =
+        std::collections::HashMap::new();
+    for f in &features {
+        for (_, target, id) in import::references(collection, f) {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                known.entry((target, id.to_string()))
+            {
+                slot.insert(store.get(target, id).await?.is_some());
+            }
+        }
+    }
+    if let Err(errors) = import::check_references(collection, &features, |c, id| {
+        known.get(&(c, id.to_string())).copied().unwrap_or(false)
+    }) {
+        eprint!("{}: {errors}", file.display());
+        return Ok(ExitCode::from(2));
+    }
     eprintln!(
         "writing {} feature(s) to {collection} in one transaction",
         features.len()

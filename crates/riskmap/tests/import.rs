@@ -286,4 +286,24 @@ async fn a_gbk_csv_is_read_and_undecodable_bytes_exit_2_with_the_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
     assert_eq!(count(&data).await, 1);
+    // An enterprise in a district that is not loaded: exit 2, by field.
+    let ents = dir.path().join("enterprises.csv");
+    std::fs::write(
+        &ents,
+        "id,name,district_code,lon,lat\ne1,示例化工,330199,120.1,30.2\n",
+    )
+    .unwrap();
+    let out = riskmap()
+        .args(["import", "enterprises"])
+        .arg(&ents)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("district_code") && stderr.contains("330199"),
+        "{stderr}"
+    );
 }

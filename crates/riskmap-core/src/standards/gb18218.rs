@@ -186,6 +186,30 @@ impl Gb18218 {
         pick_by_name(&all, &key)
     }
 
+    /// When a substance's CAS number and name name two different Table 1
+    /// entries (the name is not that of any entry with this CAS number):
+    /// the entry of the CAS number and the entry of the name.
+    pub fn cas_name_conflict(
+        &self,
+        name: Option<&str>,
+        cas: Option<&str>,
+    ) -> Option<(&Table1Entry, &Table1Entry)> {
+        let name_key = name.map(normalize_name).filter(|k| !k.is_empty())?;
+        let cas_key = cas.map(cas_digits).filter(|k| !k.is_empty())?;
+        let by_cas: Vec<&Table1Entry> = self
+            .table1
+            .iter()
+            .filter(|e| e.cas.iter().any(|c| cas_digits(c) == cas_key))
+            .collect();
+        let first = *by_cas.first()?;
+        if pick_by_name(&by_cas, &name_key).is_some() {
+            return None;
+        }
+        let all: Vec<&Table1Entry> = self.table1.iter().collect();
+        let by_name = pick_by_name(&all, &name_key)?;
+        Some((first, by_name))
+    }
+
     /// The hazard category with this Table 2 symbol (`J1`..`W11`), ignoring
     /// case and surrounding whitespace.
     pub fn category(&self, symbol: &str) -> Option<&HazardCategory> {
