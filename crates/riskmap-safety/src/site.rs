@@ -1174,6 +1174,41 @@ pub struct SitingAnswer {
     pub notes: Vec<String>,
 }
 
+/// The part of `g` (lon/lat) inside `rect`, or `None` when they do not
+/// meet. Polygons are cut with the rectangle as drawn in lon/lat (the
+/// GeoJSON reading of their edges), so the part is exact however wide `g`
+/// is; a geometry inside `rect` is returned whole.
+fn clip_to(g: &Geometry<f64>, rect: Rect<f64>) -> Option<Geometry<f64>> {
+    let b = g.bounding_rect()?;
+    if rect.contains(&b) {
+        return Some(g.clone());
+    }
+    if !b.intersects(&rect) {
+        return None;
+    }
+    let window = MultiPolygon::new(vec![rect.to_polygon()]);
+    let part = match g {
+        Geometry::Polygon(p) => Geometry::MultiPolygon(p.intersection(&window)),
+        Geometry::MultiPolygon(mp) => Geometry::MultiPolygon(mp.intersection(&window)),
+        Geometry::LineString(l) => {
+            Geometry::MultiLineString(window.clip(&MultiLineString::new(vec![l.clone()]), false))
+        }
+        Geometry::MultiLineString(ml) => Geometry::MultiLineString(window.clip(ml, false)),
+        Geometry::Rect(r) => Geometry::MultiPolygon(r.to_polygon().intersection(&window)),
+        Geometry::Triangle(t) => Geometry::MultiPolygon(t.to_polygon().intersection(&window)),
+        // Points and collections of points: kept when they meet the window.
+        other => {
+            return other.intersects(&rect).then(|| other.clone());
+        }
+    };
+    let empty = match &part {
+        Geometry::MultiPolygon(mp) => mp.0.is_empty(),
+        Geometry::MultiLineString(ml) => ml.0.is_empty(),
+        _ => false,
+    };
+    (!empty).then_some(part)
+}
+
 /// Sites within this distance of a proposed target beyond their zones are listed as considered.
 const CONSIDER_MARGIN_M: f64 = 2000.0;
 
@@ -1188,11 +1223,6 @@ pub fn check_proposal(
     match proposal {
         ProposedUse::Target(t) => {
             let (class, reasons) = classify_target(t, cfg.classes);
-            let input = TargetInput {
-                id: "proposed",
-                target: t,
-                geometry,
-            };
             let mut conflicts = Vec::new();
             let mut considered = Vec::new();
             let gb = geometry.bounding_rect();
@@ -1202,9 +1232,21 @@ pub fn check_proposal(
                 if !gb.is_some_and(|g| g.intersects(&reach)) {
                     continue;
                 }
+                // Only the part of the proposal near this site is measured,
+                // in the site's own frame: a proposal of any extent is then
+                // projected without distortion (a wide polygon projected
+                // whole into one frame can miss a site inside it).
+                let Some(near) = clip_to(geometry, reach) else {
+                    continue;
+                };
+                let input = TargetInput {
+                    id: "proposed",
+                    target: t,
+                    geometry: &near,
+                };
                 let distance_m = match a.frame() {
                     Some(fr) => {
-                        let l = fr.to_local(geometry)?;
+                        let l = fr.to_local(&near)?;
                         if a.site_local.intersects(&l) {
                             0.0
                         } else {

@@ -442,3 +442,37 @@ async fn a_proposed_hazardous_site_lists_the_targets_inside_its_zones_and_bad_in
         );
     }
 }
+
+/// A school box over the demo city, from half a degree to twenty degrees
+/// wide: the same sites' zones lie inside every one, so every width reports
+/// the same conflicts, and none answers "clear".
+#[tokio::test]
+async fn a_wide_school_box_reports_the_same_conflicts_at_any_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()]);
+    let centre = 120.45;
+    let mut seen: Option<Vec<String>> = None;
+    for width in [0.5, 3.0, 6.0, 10.0, 20.0, 60.0] {
+        let (w, e) = (centre - width / 2.0, centre + width / 2.0);
+        let body = json!({"use": "school", "name": "规划学校", "population": 1200,
+            "geometry": {"type": "Polygon", "coordinates": [[[w, 30.2], [e, 30.2], [e, 30.4], [w, 30.4], [w, 30.2]]]}});
+        let (status, answer) = check(&server, &body).await;
+        assert_eq!(status, 200, "{width}°: {answer}");
+        assert_eq!(
+            answer["clear"], false,
+            "{width}°: a wide box is never clear here"
+        );
+        let mut ids: Vec<String> = answer["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| format!("{} {}", c["site_id"], c["zone_id"]))
+            .collect();
+        ids.sort();
+        assert!(!ids.is_empty());
+        match &seen {
+            None => seen = Some(ids),
+            Some(first) => assert_eq!(&ids, first, "{width}° against 0.5°"),
+        }
+    }
+}
