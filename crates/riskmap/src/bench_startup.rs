@@ -199,6 +199,7 @@ async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow
         r.is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
     };
     let mut last_progress = String::new();
+    let bar = crate::progress::Progress::new("riskmap serve starting", 0);
     while t.elapsed() < limit && out.ready.is_none() {
         if out.items.is_none() {
             let r = client.get(&items).send().await;
@@ -224,6 +225,11 @@ async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow
             out.ready = Some(t.elapsed());
         } else if let Ok(resp) = client.get(format!("{base}/health")).send().await {
             let v: serde_json::Value = resp.json().await.unwrap_or_default();
+            let done = v["ready"]["progress"].as_f64().unwrap_or(0.0);
+            bar.set(
+                (done * 100.0).round() as u64,
+                v["ready"]["step"].as_str().unwrap_or(""),
+            );
             let p = format!("{}", v["ready"]);
             if p != last_progress && p != "null" {
                 out.progress
@@ -237,6 +243,7 @@ async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    bar.finish("");
     let _ = child.kill();
     let _ = child.wait();
     Ok(out)

@@ -160,9 +160,8 @@ pub(crate) async fn run(b: WriteBench) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     drop(base_features);
-    let app = riskmap_app::App::new(store, riskmap_app::Limits::default());
     let t = Instant::now();
-    app.load(None).await?;
+    let app = crate::progress::open_app(store, None).await?;
     eprintln!("world built in {:.1} s", t.elapsed().as_secs_f64());
     let state = riskmap_server::AppState::new(
         app,
