@@ -25,6 +25,10 @@ pub enum ApiError {
     /// 409: the write conflicts with what exists (POST of an existing id).
     #[error("{0}")]
     Conflict(String),
+    /// 422: the request is well formed but beyond a documented limit
+    /// (vertices, units, substances); the message names the limit.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 415: the body is not in a media type the endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -75,6 +79,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -89,6 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "PayloadTooLarge",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::Conflict(_) => "Conflict",
+            ApiError::Unprocessable(_) => "LimitExceeded",
             ApiError::Store(_) | ApiError::Internal(_) => "ServerError",
             ApiError::Unavailable(..) => "ServiceUnavailable",
         }

@@ -21,8 +21,62 @@ use riskmap_app::Work;
 /// The siting routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/siting/check", post(check))
+        .route(
+            "/api/siting/check",
+            post(check).layer(axum::extract::DefaultBodyLimit::max(MAX_SITING_BODY_BYTES)),
+        )
         .route("/api/sites/{id}/report", get(report))
+}
+
+/// Largest siting request body (413 above).
+pub const MAX_SITING_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Most vertices of a proposal's geometry (422 above): a planning parcel
+/// has hundreds; this bounds the work one anonymous request can ask for.
+pub const MAX_SITING_VERTICES: usize = 20_000;
+/// Most units of a proposed hazardous site (422 above).
+pub const MAX_SITING_UNITS: usize = 100;
+/// Most substances in one unit of a proposed site (422 above).
+pub const MAX_SITING_SUBSTANCES: usize = 50;
+
+/// Checks a siting request against the limits above before any parsing
+/// work; the message names the limit.
+pub fn check_limits(req: &Value) -> Result<(), String> {
+    fn vertices(v: &Value) -> usize {
+        match v {
+            Value::Array(a) if a.first().is_some_and(Value::is_number) => 1,
+            Value::Array(a) => a.iter().map(vertices).sum(),
+            _ => 0,
+        }
+    }
+    let geometry = &req["geometry"];
+    let coords = if geometry["type"] == "Feature" {
+        &geometry["geometry"]["coordinates"]
+    } else {
+        &geometry["coordinates"]
+    };
+    let n = vertices(coords);
+    if n > MAX_SITING_VERTICES {
+        return Err(format!(
+            "geometry: {n} vertices; a siting check takes at most {MAX_SITING_VERTICES} (simplify the outline)"
+        ));
+    }
+    if let Some(units) = req["units"].as_array() {
+        if units.len() > MAX_SITING_UNITS {
+            return Err(format!(
+                "units: {} units; a proposed site may have at most {MAX_SITING_UNITS}",
+                units.len()
+            ));
+        }
+        for (i, u) in units.iter().enumerate() {
+            let k = u["substances"].as_array().map_or(0, Vec::len);
+            if k > MAX_SITING_SUBSTANCES {
+                return Err(format!(
+                    "units[{i}].substances: {k} substances; a unit may have at most {MAX_SITING_SUBSTANCES}"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn geojson(g: &Geometry<f64>) -> Value {
@@ -190,6 +244,7 @@ pub fn parse_request(
 async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<Value>, ApiError> {
     let out = state
         .read(Work::Analysis, move |w| {
+            check_limits(&body.0).map_err(ApiError::Unprocessable)?;
             let (proposal, geometry) = parse_request(&body.0).map_err(ApiError::Invalid)?;
             check_proposal(
                 &proposal,

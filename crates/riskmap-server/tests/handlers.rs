@@ -338,3 +338,61 @@ async fn writes_check_the_token_before_the_body_and_take_only_geojson() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn siting_requests_beyond_the_limits_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let app_layer = App::new(store, Limits::default());
+    app_layer.load(Some("2026-12-03".into())).await.unwrap();
+    let s = AppState::new(
+        app_layer,
+        ServerConfig {
+            admin_tokens: vec![],
+        },
+    );
+    let siting = |body: Value| {
+        Request::post("/api/siting/check")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    // A 100,000-vertex outline: refused with the limit, in well under 2 s.
+    let n = 100_000;
+    let ring: Vec<[f64; 2]> = (0..=n)
+        .map(|i| {
+            let a = std::f64::consts::TAU * f64::from(i % n) / f64::from(n);
+            let r = |x: f64| (x * 1e6).round() / 1e6;
+            [r(120.3 + 0.01 * a.cos()), r(30.3 + 0.01 * a.sin())]
+        })
+        .collect();
+    let t = std::time::Instant::now();
+    let (st, v) = call(
+        &s,
+        siting(json!({"use": "school", "geometry": {"type": "Polygon", "coordinates": [ring]}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["description"].as_str().unwrap().contains("at most 20000"),
+        "{v}"
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(2));
+    // 101 units.
+    let units: Vec<Value> = (0..101)
+        .map(|i| json!({"id": format!("U{i}"), "kind": "storage", "substances": [{"name": "液氯", "quantity_t": 1}]}))
+        .collect();
+    let (st, v) = call(
+        &s,
+        siting(json!({"use": "hazardous_site", "units": units,
+            "geometry": {"type": "Point", "coordinates": [120.3, 30.3]}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["description"].as_str().unwrap().contains("units"), "{v}");
+    // A body over 4 MiB: 413.
+    let big = json!({"use": "school", "name": "x".repeat(5 * 1024 * 1024),
+        "geometry": {"type": "Point", "coordinates": [120.3, 30.3]}});
+    let (st, _) = call(&s, siting(big)).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+}
