@@ -1785,7 +1785,7 @@ mod tests {
                  "properties": {"name": "p", "kind": "urban_gas", "diameter_mm": 219, "maop_mpa": 0.4}}]})));
             let feats: Vec<serde_json::Value> = targets.iter().enumerate().map(|(i, (dx, dy, pop))| serde_json::json!(
                 {"type": "Feature", "id": format!("t{i}"), "geometry": {"type": "Point", "coordinates": [site.0 + dx, site.1 + dy]},
-                 "properties": {"category": "school", "population": pop}})).collect();
+                 "properties": {"name": "学校", "category": "school", "population": pop}})).collect();
             cat.load(Collection::ProtectionTargets, mk(Collection::ProtectionTargets, serde_json::json!({"type": "FeatureCollection", "features": feats})));
             let state = RiskState::compute(&cat, Rules::builtin(), config());
             // Oracle for α: geodesic point-to-point.
@@ -1924,7 +1924,7 @@ mod tests {
         } else {
             serde_json::json!({"type": "Point", "coordinates": [x, y]})
         };
-        let mut props = serde_json::json!({"category": cat, "population": 10 + rng.n(300)});
+        let mut props = serde_json::json!({"name": format!("目标 {id}"), "category": cat, "population": 10 + rng.n(300)});
         if cat == "residential" && rng.n(2) == 0 {
             props["households"] = serde_json::json!(2 + rng.n(40));
         }
@@ -2247,7 +2247,7 @@ mod tests {
                             Collection::ProtectionTargets,
                             serde_json::json!({"type": "Feature", "id": id,
                             "geometry": {"type": "Point", "coordinates": [v.x + rng.f(-100.0, 100.0) * M_LON, v.y]},
-                            "properties": {"category": if rng.n(2) == 0 { "residential" } else { "school" }, "households": 150, "population": 420}}),
+                            "properties": {"name": "新目标", "category": if rng.n(2) == 0 { "residential" } else { "school" }, "households": 150, "population": 420}}),
                         );
                         let b = f.bbox();
                         cat.insert(f);

@@ -1022,7 +1022,8 @@ fn validate_properties(
             ]),
         }),
         Collection::ProtectionTargets => Record::ProtectionTarget(ProtectionTarget {
-            name: f.string("name", false, errs),
+            // A target is reported by name in every violation and siting answer.
+            name: f.string("name", true, errs),
             category: f
                 .choice("category", &TargetCategory::NAMES, true, errs)
                 .unwrap_or(TargetCategory::Other),
@@ -1524,6 +1525,16 @@ mod tests {
             None,
         )
         .unwrap();
+        // A protection target with no name.
+        let unnamed = json!({"type": "Feature", "id": "t0", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
+            "properties": {"name": "  ", "category": "school", "population": 500}});
+        let err =
+            validate_geojson_feature(Collection::ProtectionTargets, &unnamed, Crs::Wgs84, None)
+                .unwrap_err();
+        assert_eq!(
+            (err.errors[0].field.as_str(), err.errors[0].message.as_str()),
+            ("name", "required")
+        );
         let target = json!({"type": "Feature", "id": "t1", "geometry": {"type": "Point", "coordinates": [120.0, 30.0]},
             "properties": {"name": "一中", "category": "school", "population": 50_000_000}});
         let err =
@@ -1534,7 +1545,7 @@ mod tests {
 
     #[test]
     fn csv_with_lon_lat_and_wkt() {
-        let text = "id,name,category,population,lon,lat\nt1,一中,school,1200,120.1,30.2\nt2,,hospital,abc,120.2,30.3\n";
+        let text = "id,name,category,population,lon,lat\nt1,一中,school,1200,120.1,30.2\nt2,人民医院,hospital,abc,120.2,30.3\n";
         let err = parse_csv(Collection::ProtectionTargets, text, Crs::Wgs84).unwrap_err();
         assert_eq!(err.total, 1);
         assert_eq!(
@@ -1551,7 +1562,7 @@ mod tests {
 
     #[test]
     fn duplicate_ids_and_wrong_geometry_type() {
-        let line = json!({"type": "Feature", "id": "t1", "properties": {"category": "school"},
+        let line = json!({"type": "Feature", "id": "t1", "properties": {"name": "一中", "category": "school"},
             "geometry": {"type": "LineString", "coordinates": [[120.0, 30.0], [120.1, 30.1]]}});
         let text = fc(vec![
             target("t1", 120.0, 30.0),

@@ -186,8 +186,18 @@ pub fn parse_request(
     let mut props = Map::new();
     let (collection, is_site) = if TargetCategory::NAMES.contains(&use_.as_str()) {
         props.insert("category".into(), Value::String(use_.clone()));
+        // A proposal may be unnamed; a stored target may not.
+        let named = obj
+            .get("name")
+            .filter(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()) && !v.is_null());
+        props.insert(
+            "name".into(),
+            named
+                .cloned()
+                .unwrap_or_else(|| Value::String("拟建防护目标 proposed target".into())),
+        );
         copy(
-            &["name", "population", "households", "beds", "floor_area_m2"],
+            &["population", "households", "beds", "floor_area_m2"],
             &mut props,
         );
         (riskmap_core::Collection::ProtectionTargets, false)

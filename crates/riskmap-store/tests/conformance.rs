@@ -37,7 +37,11 @@ fn parse(collection: Collection, features: Vec<Value>) -> Vec<Feature> {
     }
 }
 
-fn point(id: &str, lon: f64, lat: f64, properties: Value) -> Value {
+fn point(id: &str, lon: f64, lat: f64, mut properties: Value) -> Value {
+    // Protection targets must be named; the tests' own names are kept.
+    if properties.get("category").is_some() && properties.get("name").is_none() {
+        properties["name"] = json!(format!("目标 {id}"));
+    }
     json!({"type": "Feature", "id": id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
            "properties": properties})
 }
