@@ -27,6 +27,17 @@ fn write_fc(path: &Path, features: Vec<Value>) {
     .unwrap();
 }
 
+/// Runs `riskmap import <collection> <file> --data-dir <data>` to its end.
+fn import_file(collection: &str, file: &Path, data: &Path) -> std::process::Output {
+    riskmap()
+        .args(["import", collection])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
 async fn count(dir: &Path) -> u64 {
     SqliteStore::open(dir)
         .await
@@ -47,13 +58,7 @@ async fn three_bad_records_are_all_reported_and_nothing_changes() {
             .map(|i| target(&format!("g{i}"), 120.3 + i as f64 * 0.001, 30.3))
             .collect(),
     );
-    let out = riskmap()
-        .args(["import", "protection_targets"])
-        .arg(&good)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = import_file("protection_targets", &good, &data);
     assert!(
         out.status.success(),
         "{}",
@@ -72,13 +77,7 @@ async fn three_bad_records_are_all_reported_and_nothing_changes() {
     features[7]["properties"]["households"] = json!("many");
     let bad = dir.path().join("bad.geojson");
     write_fc(&bad, features);
-    let out = riskmap()
-        .args(["import", "protection_targets"])
-        .arg(&bad)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = import_file("protection_targets", &bad, &data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("3 error(s)"), "{stderr}");
@@ -237,13 +236,7 @@ async fn a_gbk_csv_is_read_and_undecodable_bytes_exit_2_with_the_line() {
     gbk.extend(b",school,1200,120.1,30.2\n");
     let file = dir.path().join("targets.csv");
     std::fs::write(&file, &gbk).unwrap();
-    let out = riskmap()
-        .args(["import", "protection_targets"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = import_file("protection_targets", &file, &data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("read as GB18030"), "{stderr}");
@@ -259,13 +252,7 @@ async fn a_gbk_csv_is_read_and_undecodable_bytes_exit_2_with_the_line() {
     // nothing written.
     let bad = b"id,name,category,population,lon,lat\nt2,ok,school,10,120.1,30.2\nt3,\x81\xff\xfe,school,10,120.1,30.2\n";
     std::fs::write(&file, bad).unwrap();
-    let out = riskmap()
-        .args(["import", "protection_targets"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = import_file("protection_targets", &file, &data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
@@ -276,13 +263,7 @@ async fn a_gbk_csv_is_read_and_undecodable_bytes_exit_2_with_the_line() {
         "id,name,name,category,lon,lat\nt4,a,b,school,120.1,30.2\n",
     )
     .unwrap();
-    let out = riskmap()
-        .args(["import", "protection_targets"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = import_file("protection_targets", &file, &data);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
     assert_eq!(count(&data).await, 1);
@@ -293,13 +274,7 @@ async fn a_gbk_csv_is_read_and_undecodable_bytes_exit_2_with_the_line() {
         "id,name,district_code,lon,lat\ne1,示例化工,330199,120.1,30.2\n",
     )
     .unwrap();
-    let out = riskmap()
-        .args(["import", "enterprises"])
-        .arg(&ents)
-        .arg("--data-dir")
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = import_file("enterprises", &ents, &data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
