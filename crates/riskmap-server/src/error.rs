@@ -22,6 +22,10 @@ pub enum ApiError {
     /// 413: the request body is larger than [`crate::MAX_BODY_BYTES`].
     #[error("request body too large: the limit is {} MiB", crate::MAX_BODY_BYTES / (1024 * 1024))]
     PayloadTooLarge,
+    /// 408: the request body stopped flowing or took too long
+    /// ([`crate::listen::ConnLimits`]).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// 409: the write conflicts with what exists (POST of an existing id).
     #[error("{0}")]
     Conflict(String),
@@ -79,6 +83,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
@@ -94,6 +99,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "PayloadTooLarge",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::Conflict(_) => "Conflict",
+            ApiError::RequestTimeout(_) => "RequestTimeout",
             ApiError::Unprocessable(_) => "LimitExceeded",
             ApiError::Store(_) | ApiError::Internal(_) => "ServerError",
             ApiError::Unavailable(..) => "ServiceUnavailable",

@@ -13,6 +13,8 @@
 //! - [`tiles`]: vector tiles (MVT) built in process, TileJSON, the MapLibre
 //!   style, and the tile cache with ETags and edit-driven purging.
 //! - [`error`]: [`ApiError`], the one error type handlers return.
+//! - [`listen`]: the accept loop: read timeouts, the connection cap,
+//!   eviction of idle connections and 503 load shedding.
 //! - [`web`]: the web map (`web-map/dist`, embedded), served at `/` to browsers.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here. Every
@@ -23,6 +25,7 @@
 pub mod api;
 pub mod derived;
 pub mod error;
+pub mod listen;
 pub mod ogc;
 pub mod siting;
 pub mod state;
@@ -82,13 +85,13 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` completes.
+/// Serves `app(state)` on `listener` within `limits` until `shutdown`
+/// completes, then lets requests in flight finish.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
+    limits: listen::ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, app(state), limits, shutdown).await
 }

@@ -594,12 +594,30 @@ async fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
         .await
         .map_err(|e| {
             let message = format!("cannot read the request body: {e}");
-            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+            let cause = e.into_inner();
+            if cause.is::<http_body_util::LengthLimitError>() {
                 ApiError::PayloadTooLarge
+            } else if caused_by_timeout(&*cause) {
+                ApiError::RequestTimeout(
+                    "the request body stopped arriving or took too long; nothing was written"
+                        .into(),
+                )
             } else {
                 ApiError::BadRequest(message)
             }
         })
+}
+
+/// Whether a body error comes from the read timeouts of [`crate::listen`].
+fn caused_by_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {

@@ -172,9 +172,14 @@ pub(crate) async fn run(b: WriteBench) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(riskmap_server::run(listener, state, async {
-        let _ = stop_rx.await;
-    }));
+    let server = tokio::spawn(riskmap_server::run(
+        listener,
+        state,
+        Default::default(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
     let base = format!("http://{addr}");
     let old = b.features as u64;
     let new = old + b.post as u64;

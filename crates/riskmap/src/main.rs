@@ -69,6 +69,15 @@ enum Command {
         /// Load the demo city even into PostGIS or a non-empty store (existing ids are replaced).
         #[arg(long)]
         load_demo: bool,
+        /// Most connections open at once; beyond it the oldest idle one is
+        /// closed, or the newcomer gets 503 when all are busy.
+        #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
+        /// Seconds a client has to send a request head (and to start the
+        /// next request on a kept-alive connection), and the longest pause
+        /// within a request body.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout: u64,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -270,8 +279,18 @@ async fn main() -> ExitCode {
             admin_token,
             no_demo,
             load_demo,
+            max_connections,
+            header_timeout,
             store,
-        } => serve(addr, admin_token, no_demo, load_demo, store).await,
+        } => {
+            let limits = riskmap_server::listen::ConnLimits {
+                max_connections: max_connections as usize,
+                header_timeout: std::time::Duration::from_secs(header_timeout),
+                body_idle_timeout: std::time::Duration::from_secs(header_timeout),
+                ..Default::default()
+            };
+            serve(addr, admin_token, no_demo, load_demo, limits, store).await
+        }
         Command::Import {
             collection,
             file,
@@ -416,6 +435,7 @@ async fn serve(
     admin_token: Option<String>,
     no_demo: bool,
     load_demo: bool,
+    limits: riskmap_server::listen::ConnLimits,
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
     let config = store_args.config();
@@ -477,7 +497,7 @@ async fn serve(
             tokio::join!(roll_days, app.follow());
         })
     };
-    riskmap_server::run(listener, state, shutdown_signal()).await?;
+    riskmap_server::run(listener, state, limits, shutdown_signal()).await?;
     loader.abort();
     Ok(ExitCode::SUCCESS)
 }
