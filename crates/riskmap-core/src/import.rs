@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
-use geo::{Geometry, MapCoords, Validation};
+use geo::{Geometry, MapCoords};
 use geojson::GeometryValue;
 use riskmap_spatial::Crs;
 use serde_json::{Map, Value};
@@ -681,7 +681,7 @@ fn validate_geometry(
         let (x, y) = crs.to_wgs84(c.x, c.y);
         geo::coord! { x: x, y: y }
     });
-    let problems = geom.validation_errors();
+    let problems = riskmap_spatial::validity::validation_errors(&geom);
     if !problems.is_empty() {
         for p in problems.iter().take(5) {
             errs.push(field, format!("invalid {}: {p}", g.type_name()));
@@ -1164,7 +1164,11 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
     let holds_substances = units.iter().any(|u| !u.substances.is_empty());
     let installation: Option<Installation> =
         f.choice("installation", &["new", "existing"], false, errs);
-    if holds_substances && f.get("installation").is_none() {
+    // A blank value is no value, as for every other field.
+    let installation_given = f
+        .get("installation")
+        .is_some_and(|v| v.as_str().is_none_or(|s| !s.trim().is_empty()));
+    if holds_substances && !installation_given {
         errs.push(
             f.path("installation"),
             "required for a site that holds hazardous substances: \"new\" (新建装置) or \"existing\" (在役装置), GB 36894-2018",

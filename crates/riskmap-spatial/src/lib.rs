@@ -9,6 +9,7 @@
 //! - [`local`]: CGCS2000 3° Gauss–Krüger zones, the metric frames for distances and buffers.
 //! - [`metric`]: geodesic distances in metres.
 //! - [`proximity`]: distances between geometries in a local metric frame.
+//! - [`validity`]: OGC geometry validity in near-linear time (same answers as `geo::Validation`).
 //!
 //! This crate does no IO (no files, network, async runtime or database).
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@ pub mod index;
 pub mod local;
 pub mod metric;
 pub mod proximity;
+pub mod validity;
 
 pub use crs::{Crs, CrsError};
 pub use index::BBoxIndex;
