@@ -33,12 +33,15 @@
 //! statistics) on the blocking pool with a bound per kind of work
 //! ([`Work`]); past the bound the caller gets [`AppError::Busy`] (answered
 //! 503 with `Retry-After`), so the unauthenticated siting check cannot starve
-//! the map.
+//! the map. When the caller goes away (its client disconnected, so the
+//! request future was dropped), its work is abandoned: work not yet started
+//! is skipped and long work sees [`Cancel`] between its steps
+//! ([`App::read_cancellable`]).
 #![warn(missing_docs)]
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,6 +84,29 @@ pub enum AppError {
 
 /// Result of the application layer.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Whether the caller of a heavy read has gone (see [`App::read_cancellable`]).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// True once the caller has gone: the work's answer will not be read.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Sets its [`Cancel`] when dropped armed: the future holding it was dropped
+/// before the work's answer came back.
+struct CancelOnDrop(Option<Cancel>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
 
 /// Kinds of heavy work, each with its own bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +188,8 @@ struct Inner {
     /// The last change-log position applied or skipped (written only under
     /// the writer lock).
     seen: AtomicU64,
+    /// Heavy reads whose caller had gone before they finished.
+    abandoned: AtomicU64,
     rules: &'static Rules,
     safety_config: Arc<SafetyConfig>,
 }
@@ -210,6 +238,7 @@ impl App {
             analysis: Arc::new(Semaphore::new(limits.analysis.max(1))),
             limits,
             seen: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
             rules: Rules::builtin(),
             safety_config: Arc::new(SafetyConfig::embedded()),
         }))
@@ -320,10 +349,24 @@ impl App {
 
     /// Runs `f` on one snapshot on the blocking pool, within the bound for
     /// `work`. Readers never wait for writers: only for a place in the pool.
+    /// If the caller goes away first, `f` is not started.
     pub async fn read<R: Send + 'static>(
         &self,
         work: Work,
         f: impl FnOnce(&World) -> R + Send + 'static,
+    ) -> AppResult<R> {
+        self.read_cancellable(work, move |w, _| f(w)).await
+    }
+
+    /// Like [`App::read`], for long work that can stop early: `f` gets a
+    /// [`Cancel`] that turns true once the caller has gone (the future of
+    /// this call was dropped: in the server, the client disconnected). Work
+    /// whose caller has gone before it starts is skipped; either way it
+    /// counts in [`App::work_abandoned`].
+    pub async fn read_cancellable<R: Send + 'static>(
+        &self,
+        work: Work,
+        f: impl FnOnce(&World, &Cancel) -> R + Send + 'static,
     ) -> AppResult<R> {
         let world = self.world()?;
         if work.needs_levels() && !world.is_scored() {
@@ -337,12 +380,31 @@ impl App {
             .await
             .map_err(|_| AppError::Busy(name, 1))?
             .map_err(|_| AppError::Busy(name, 1))?;
-        tokio::task::spawn_blocking(move || {
+        let cancel = Cancel::default();
+        let mut guard = CancelOnDrop(Some(cancel.clone()));
+        let inner = self.0.clone();
+        let out = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            f(&world)
+            if cancel.is_cancelled() {
+                inner.abandoned.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            let out = f(&world, &cancel);
+            if cancel.is_cancelled() {
+                inner.abandoned.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(out)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("a {name} task failed: {e}")))
+        .map_err(|e| AppError::Internal(format!("a {name} task failed: {e}")));
+        guard.0 = None;
+        out?.ok_or_else(|| AppError::Internal(format!("a {name} task was abandoned")))
+    }
+
+    /// Heavy reads whose caller went away before they finished (skipped, or
+    /// stopped early where the work checks [`Cancel`]).
+    pub fn work_abandoned(&self) -> u64 {
+        self.0.abandoned.load(Ordering::Relaxed)
     }
 
     /// A cached tile, if any.

@@ -325,3 +325,39 @@ async fn while_levels_are_pending_features_serve_and_analyses_wait() {
     assert!(app.world().unwrap().is_scored());
     app.read(Work::Analysis, |_| ()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_whose_caller_has_gone_is_told_to_stop_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    assert_eq!(app.work_abandoned(), 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The caller gives up after 100 ms (as a server does when its client
+    // disconnects: the request future is dropped).
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        app.read_cancellable(Work::Analysis, move |_, cancel| {
+            let t = Instant::now();
+            while !cancel.is_cancelled() && t.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = tx.send((cancel.is_cancelled(), t.elapsed()));
+        }),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the work should still be running");
+    let (stopped, after) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(stopped, "the work was never told its caller had gone");
+    assert!(after < Duration::from_secs(1), "told only after {after:?}");
+    // The count is taken when the closure returns, just after it reported.
+    let t = Instant::now();
+    while app.work_abandoned() == 0 && t.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(app.work_abandoned(), 1);
+    // A caller that waits for its answer is not counted.
+    app.read_cancellable(Work::Analysis, |_, c| assert!(!c.is_cancelled()))
+        .await
+        .unwrap();
+    assert_eq!(app.work_abandoned(), 1);
+}

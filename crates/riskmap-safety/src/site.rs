@@ -1220,6 +1220,23 @@ pub fn check_proposal(
     catalog: &Catalog,
     cfg: &SafetyConfig,
 ) -> Result<SitingAnswer, FrameError> {
+    match check_proposal_until(proposal, geometry, state, catalog, cfg, &|| false)? {
+        Some(answer) => Ok(answer),
+        None => unreachable!("a check that is never told to stop does not stop"),
+    }
+}
+
+/// [`check_proposal`] for a caller that may go away: `stop` is asked before
+/// each site is measured and after a proposed site is assessed, and once it
+/// says so the check ends with `None` (no partial answer, never "clear").
+pub fn check_proposal_until(
+    proposal: &ProposedUse,
+    geometry: &Geometry<f64>,
+    state: &SafetyState,
+    catalog: &Catalog,
+    cfg: &SafetyConfig,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<SitingAnswer>, FrameError> {
     match proposal {
         ProposedUse::Target(t) => {
             let (class, reasons) = classify_target(t, cfg.classes);
@@ -1227,6 +1244,9 @@ pub fn check_proposal(
             let mut considered = Vec::new();
             let gb = geometry.bounding_rect();
             for a in state.sites.values() {
+                if stop() {
+                    return Ok(None);
+                }
                 let Some(zb) = a.zones_bbox() else { continue };
                 let reach = riskmap_spatial::proximity::expand_bbox_m(zb, CONSIDER_MARGIN_M);
                 if !gb.is_some_and(|g| g.intersects(&reach)) {
@@ -1271,7 +1291,7 @@ pub fn check_proposal(
             } else {
                 Vec::new()
             };
-            Ok(SitingAnswer {
+            Ok(Some(SitingAnswer {
                 kind: "protection_target",
                 target_class: Some(class),
                 class_reasons: reasons,
@@ -1281,7 +1301,7 @@ pub fn check_proposal(
                 zones: Vec::new(),
                 assessment: None,
                 notes,
-            })
+            }))
         }
         ProposedUse::Site {
             units,
@@ -1296,7 +1316,7 @@ pub fn check_proposal(
                 installation: Some(*installation),
             };
             let Some(a) = assess_with_catalog(site, catalog, cfg) else {
-                return Ok(SitingAnswer {
+                return Ok(Some(SitingAnswer {
                     kind: "hazardous_site",
                     target_class: None,
                     class_reasons: Vec::new(),
@@ -1306,8 +1326,11 @@ pub fn check_proposal(
                     zones: Vec::new(),
                     assessment: None,
                     notes: vec!["the proposal holds no hazardous substance: no zone".into()],
-                });
+                }));
             };
+            if stop() {
+                return Ok(None);
+            }
             let mut considered = Vec::new();
             if let (Some(zb), Some(fr)) = (a.zones_bbox(), a.frame()) {
                 for f in catalog.query_bbox(Collection::ProtectionTargets, zb) {
@@ -1328,7 +1351,7 @@ pub fn check_proposal(
             considered.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
             let mut conflicts = a.violations.clone();
             conflicts.sort_by(|a, b| a.margin_m.total_cmp(&b.margin_m));
-            Ok(SitingAnswer {
+            Ok(Some(SitingAnswer {
                 kind: "hazardous_site",
                 target_class: None,
                 class_reasons: Vec::new(),
@@ -1338,7 +1361,7 @@ pub fn check_proposal(
                 zones: a.zones.clone(),
                 notes: a.notes.clone(),
                 assessment: Some(a),
-            })
+            }))
         }
     }
 }

@@ -188,6 +188,8 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         body["today"] = json!(world.today());
         // The change-log position taken in (own writes and other servers').
         body["changes_seen"] = json!(app.changes_seen());
+        // Heavy reads whose client left before the answer (skipped or cut short).
+        body["work_abandoned"] = json!(app.work_abandoned());
     } else {
         body["status"] = json!("starting");
     }

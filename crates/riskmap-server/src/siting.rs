@@ -9,7 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use geo::Geometry;
 use riskmap_safety::site::{
-    ProposedUse, SITE_USES, SafetyZone, SiteAssessment, SitingAnswer, Violation, check_proposal,
+    ProposedUse, SITE_USES, SafetyZone, SiteAssessment, SitingAnswer, Violation,
+    check_proposal_until,
 };
 use serde_json::{Value, json};
 
@@ -253,18 +254,24 @@ pub fn parse_request(
 /// for the body, which is validated off the async threads like the check.
 async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<Value>, ApiError> {
     let out = state
-        .read(Work::Analysis, move |w| {
+        .app()
+        .read_cancellable(Work::Analysis, move |w, cancel| {
             check_limits(&body.0).map_err(ApiError::Unprocessable)?;
             let (proposal, geometry) = parse_request(&body.0).map_err(ApiError::Invalid)?;
-            check_proposal(
+            // The client may leave while a large proposal is measured: stop
+            // between sites rather than finish work nobody will read.
+            let answer = check_proposal_until(
                 &proposal,
                 &geometry,
                 &w.safety,
                 &w.catalog,
                 w.safety_config(),
+                &|| cancel.is_cancelled(),
             )
-            .map(|answer| answer_json(&answer, &geometry))
-            .map_err(|e| ApiError::BadRequest(format!("geometry cannot be projected: {e}")))
+            .map_err(|e| ApiError::BadRequest(format!("geometry cannot be projected: {e}")))?;
+            answer
+                .map(|answer| answer_json(&answer, &geometry))
+                .ok_or_else(|| ApiError::Internal("the client left; the check was stopped".into()))
         })
         .await??;
     Ok(Json(out))

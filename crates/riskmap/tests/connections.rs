@@ -167,3 +167,61 @@ fn health_answers_within_a_second_while_thousands_of_slow_clients_knock() {
         started.elapsed()
     );
 }
+
+/// `/health`'s count of heavy reads whose client left before the answer.
+fn work_abandoned(server: &Server) -> u64 {
+    let mut s = TcpStream::connect(addr(server)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    v["work_abandoned"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_siting_check_whose_client_leaves_is_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&["--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(work_abandoned(&server), 0);
+    // A proposed chlorine site of 60 units: seconds of QRA.
+    let units: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            serde_json::json!({"id": format!("T{i}"), "kind": "storage",
+                "substances": [{"name": "液氯", "cas": "7782-50-5", "quantity_t": 30.0 + f64::from(i)}]})
+        })
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "use": "hazardous_site", "name": "拟建液氯库",
+        "geometry": {"type": "Point", "coordinates": [120.30, 30.30]},
+        "units": units,
+    }))
+    .unwrap();
+    let mut s = TcpStream::connect(addr(&server)).unwrap();
+    write!(
+        s,
+        "POST /api/siting/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(s);
+    let t = Instant::now();
+    while work_abandoned(&server) == 0 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        work_abandoned(&server),
+        1,
+        "the check of a client that left was not abandoned"
+    );
+    let (status, _) = get(&server, "/health");
+    assert!(status.contains(" 200 "), "{status}");
+}
