@@ -41,15 +41,15 @@ pub(crate) fn process_memory_mib(pid: &str) -> Option<(f64, f64)> {
 }
 
 /// A finished child: wall time, exit status, peak resident memory.
-struct Finished {
-    took: Duration,
-    ok: bool,
-    peak_mib: f64,
-    stderr_tail: String,
+pub(crate) struct Finished {
+    pub(crate) took: Duration,
+    pub(crate) ok: bool,
+    pub(crate) peak_mib: f64,
+    pub(crate) stderr_tail: String,
 }
 
 /// Runs a command to its end, sampling its peak memory every 50 ms.
-fn run_measured(cmd: &mut Command) -> anyhow::Result<Finished> {
+pub(crate) fn run_measured(cmd: &mut Command) -> anyhow::Result<Finished> {
     let t = Instant::now();
     let mut child = cmd
         .stdout(Stdio::null())
@@ -138,12 +138,15 @@ fn tile_of(z: u8, lon: f64, lat: f64) -> (u8, u32, u32) {
     (z, x, y)
 }
 
-async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow::Result<Served> {
+/// A `riskmap serve` child with `args`, once it listens: the child, its
+/// base URL and the rest of its standard error, line by line.
+pub(crate) fn spawn_serve(
+    args: &[&std::ffi::OsStr],
+) -> anyhow::Result<(Child, String, std::sync::mpsc::Receiver<String>)> {
     let exe = std::env::current_exe()?;
-    let t = Instant::now();
     let mut child: Child = Command::new(exe)
-        .args(["serve", "--no-demo", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(store)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
         .env_remove("RISKMAP_ADMIN_TOKEN")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -172,6 +175,16 @@ async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow
             }
         }
     };
+    Ok((child, base, rx))
+}
+
+async fn serve_measured(store: &Path, at: (f64, f64), limit: Duration) -> anyhow::Result<Served> {
+    let t = Instant::now();
+    let (mut child, base, _stderr) = spawn_serve(&[
+        std::ffi::OsStr::new("--no-demo"),
+        std::ffi::OsStr::new("--data-dir"),
+        store.as_os_str(),
+    ])?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;

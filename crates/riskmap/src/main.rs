@@ -3,6 +3,7 @@
 //! `riskmap_core::import` and `riskmap_store`.
 
 mod bench;
+mod bench_limits;
 mod bench_qra;
 mod bench_startup;
 mod bench_tiles;
@@ -243,6 +244,24 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20261123)]
         seed: u64,
     },
+    /// Slow clients: /health latency and server memory while thousands of
+    /// connections send half a request head, against /health at rest.
+    Connections {
+        /// Slow clients opened (each held to the end).
+        #[arg(long, default_value_t = 20_000)]
+        clients: usize,
+        /// Probe /health after every this many clients.
+        #[arg(long, default_value_t = 500)]
+        probe_every: usize,
+    },
+    /// A district boundary of many vertices: import against ogr2ogr, the
+    /// validity check against geo::Validation, siting polygons at and over
+    /// the vertex limit.
+    Boundary {
+        /// Vertices of the district boundary.
+        #[arg(long, default_value_t = 100_000)]
+        vertices: usize,
+    },
     /// Tile rendering: riskmap in process (cold and cached) against PostGIS ST_AsMVT.
     Tiles {
         /// Synthetic enterprise points.
@@ -355,6 +374,35 @@ async fn main() -> ExitCode {
         })
         .await
         .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            which:
+                BenchCommand::Connections {
+                    clients,
+                    probe_every,
+                },
+        } => {
+            let b = bench_limits::ConnectionsBench {
+                clients,
+                probe_every: probe_every.max(1),
+            };
+            tokio::task::spawn_blocking(move || bench_limits::run_connections(b))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            which: BenchCommand::Boundary { vertices },
+        } => {
+            let b = bench_limits::BoundaryBench {
+                vertices: vertices.max(4),
+            };
+            tokio::task::spawn_blocking(move || bench_limits::run_boundary(b))
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r)
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Bench {
             which: BenchCommand::Startup { features, seed },
         } => bench_startup::run(bench_startup::StartupBench { features, seed })
@@ -607,6 +655,12 @@ async fn run_import(
         summary.inserted,
         summary.replaced,
         describe(&config)
+    );
+    // The import is in the store's change log: a server on this store
+    // applies it through its own change path (levels, tiles) by itself.
+    println!(
+        "servers on this store take it in from the change log (position {}) within seconds",
+        store.last_change().await.unwrap_or_default()
     );
     Ok(ExitCode::SUCCESS)
 }

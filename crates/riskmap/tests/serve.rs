@@ -269,3 +269,59 @@ async fn read_only_without_token() {
     let body: Value = resp.json().await.unwrap();
     assert!(body["description"].as_str().unwrap().contains("read-only"));
 }
+
+/// `riskmap import` into the data directory a server is serving goes
+/// through that server's change path: the server takes it in from the
+/// change log within seconds, with its level, and says so in `/health`.
+#[tokio::test]
+async fn an_import_into_a_served_sqlite_store_reaches_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("store");
+    let server = Server::start(&["--data-dir", data_dir.to_str().unwrap()]);
+    let seen_before = get_json(&server.url("/health")).await["changes_seen"]
+        .as_u64()
+        .unwrap();
+    let file = dir.path().join("targets.geojson");
+    std::fs::write(
+        &file,
+        json!({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "id": "imported-while-served",
+            "geometry": {"type": "Point", "coordinates": [120.21, 30.26]},
+            "properties": {"name": "导入时运行中的学校", "category": "school", "population": 900}
+        }]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = common::riskmap()
+        .args(["import", "protection_targets"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("change log"), "{stdout}");
+    let url = server.url("/collections/protection_targets/items/imported-while-served");
+    let t = std::time::Instant::now();
+    loop {
+        let resp = client().get(&url).send().await.unwrap();
+        if resp.status() == 200 {
+            break;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "the server still serves the old data {:?} after the import",
+            t.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let seen_after = get_json(&server.url("/health")).await["changes_seen"]
+        .as_u64()
+        .unwrap();
+    assert!(seen_after > seen_before, "{seen_before} → {seen_after}");
+}
