@@ -169,6 +169,18 @@ pub enum Readiness {
     Failed(String),
 }
 
+/// Whether and how [`App::apply_locked`] stores a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Persist {
+    /// Already stored (by another writer, read back from the change log).
+    No,
+    /// Stored as it is: upserts replace.
+    Store,
+    /// An upsert of new features only: an id that exists in the store
+    /// (another server's insert this one has not seen yet) refuses it.
+    NewOnly,
+}
+
 struct Writer {
     /// The previous snapshot: once no reader holds it, it is brought up to
     /// date with `pending` and becomes the next world.
@@ -479,7 +491,7 @@ impl App {
                 collection,
                 features,
             },
-            true,
+            Persist::NewOnly,
         )
         .await
     }
@@ -514,14 +526,14 @@ impl App {
     /// The one change path: prepare the next world, store, publish.
     pub async fn apply(&self, change: Change) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
-        self.apply_locked(&mut writer, change, true).await
+        self.apply_locked(&mut writer, change, Persist::Store).await
     }
 
     async fn apply_locked(
         &self,
         writer: &mut Writer,
         change: Change,
-        store: bool,
+        persist: Persist,
     ) -> AppResult<Effects> {
         let current = self.scored_world()?;
         if let Change::Delete { collection, ids } = &change
@@ -557,8 +569,32 @@ impl App {
                 current.version()
             )));
         }
-        if store {
-            self.store_change(&change).await?;
+        match (persist, &change) {
+            (Persist::No, _) => {}
+            (
+                Persist::NewOnly,
+                Change::Upsert {
+                    collection,
+                    features,
+                },
+            ) => {
+                let plain: Vec<Feature> = features.iter().map(|f| (**f).clone()).collect();
+                self.0
+                    .store
+                    .insert(*collection, &plain)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Exists { collection, ids } => AppError::Conflict(format!(
+                            "{} feature(s) of {collection} already exist (stored by another \
+                             writer a moment ago): {}; nothing was written. \
+                             PUT /collections/{collection}/items/{{id}} replaces one",
+                            ids.len(),
+                            ids.join(", ")
+                        )),
+                        other => AppError::Store(other),
+                    })?;
+            }
+            _ => self.store_change(&change).await?,
         }
         let version = next.version();
         let old = self.0.world.swap(Some(Arc::new(next)));
@@ -620,7 +656,7 @@ impl App {
             for entry in batch {
                 if entry.origin != self.0.store.origin() {
                     for change in self.reread(&entry).await? {
-                        self.apply_locked(&mut writer, change, false).await?;
+                        self.apply_locked(&mut writer, change, Persist::No).await?;
                     }
                     applied += 1;
                 }

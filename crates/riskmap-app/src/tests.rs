@@ -361,3 +361,56 @@ async fn work_whose_caller_has_gone_is_told_to_stop_and_counted() {
         .unwrap();
     assert_eq!(app.work_abandoned(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_of_an_id_another_server_stored_first_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = app(dir.path()).await;
+    let b = app(dir.path()).await;
+    a.insert(
+        Collection::ProtectionTargets,
+        vec![target("first", 120.2, 30.3)],
+    )
+    .await
+    .unwrap();
+    // b has not seen a's insert: its own snapshot has no "first", but the
+    // store refuses the second insert, and b changes nothing.
+    let version = b.world().unwrap().version();
+    let err = b
+        .insert(
+            Collection::ProtectionTargets,
+            vec![target("first", 120.3, 30.4), target("second", 120.3, 30.4)],
+        )
+        .await
+        .unwrap_err();
+    match err {
+        AppError::Conflict(m) => assert!(
+            m.contains("first") && m.contains("nothing was written"),
+            "{m}"
+        ),
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(
+        b.world().unwrap().version(),
+        version,
+        "b's world is unchanged"
+    );
+    assert!(
+        a.store()
+            .get(Collection::ProtectionTargets, "second")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Following the log, b then shows a's feature as a stored it.
+    b.catch_up().await.unwrap();
+    let kept = b
+        .world()
+        .unwrap()
+        .catalog
+        .get(Collection::ProtectionTargets, "first")
+        .unwrap()
+        .geometry
+        .clone();
+    assert_eq!(kept, target("first", 120.2, 30.3).geometry);
+}

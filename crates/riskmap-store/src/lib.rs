@@ -60,6 +60,15 @@ pub enum StoreError {
     /// The data directory could not be created.
     #[error("cannot create data directory {1}: {0}")]
     DataDir(#[source] std::io::Error, PathBuf),
+    /// An insert of new features met ids that exist (perhaps written by
+    /// another process a moment earlier); nothing was stored.
+    #[error("{} feature(s) of {collection} already exist: {}", ids.len(), ids.join(", "))]
+    Exists {
+        /// Collection of the features.
+        collection: Collection,
+        /// The ids that exist (at most the first 10).
+        ids: Vec<String>,
+    },
 }
 
 /// Result of a storage call.
@@ -107,6 +116,12 @@ pub trait Store: Send + Sync + 'static {
         features: &[Feature],
         progress: Option<Progress<'_>>,
     ) -> StoreResult<ImportSummary>;
+
+    /// Inserts new `features` (all of `collection`) in one transaction. If
+    /// any id exists when the transaction writes it (also one another
+    /// process stored a moment earlier), nothing is stored:
+    /// [`StoreError::Exists`] names the ids.
+    async fn insert(&self, collection: Collection, features: &[Feature]) -> StoreResult<()>;
 
     /// Inserts or replaces one feature; returns the one it replaced.
     async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>>;

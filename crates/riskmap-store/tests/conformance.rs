@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use riskmap_core::import::parse_geojson;
 use riskmap_core::{Collection, Feature};
-use riskmap_store::{ImportSummary, PostgresStore, SqliteStore, Store};
+use riskmap_store::{ImportSummary, PostgresStore, SqliteStore, Store, StoreError};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -576,6 +576,48 @@ async fn writes_are_logged(store: Arc<dyn Store>) {
     assert!(s.changes_since(3, 10).await.expect("changes").is_empty());
 }
 
+/// An insert of new features is refused whole, naming the ids, when any of
+/// them exists; it logs nothing then. Two inserts of one new id racing from
+/// two handles: exactly one lands.
+async fn insert_refuses_existing_ids(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    let s = store.as_ref();
+    s.insert(C, &numbered_targets(0..3, 1))
+        .await
+        .expect("insert");
+    let logged = s.last_change().await.expect("last");
+    let err = s
+        .insert(C, &numbered_targets(2..6, 2))
+        .await
+        .expect_err("tx-00002 exists");
+    match err {
+        StoreError::Exists { collection, ids } => {
+            assert_eq!(collection, C);
+            assert_eq!(ids, vec!["tx-00002".to_string()]);
+        }
+        other => panic!("expected Exists, got {other}"),
+    }
+    assert_eq!(s.count(C).await.expect("count"), 3, "nothing was written");
+    let kept = s.get(C, "tx-00002").await.expect("get").expect("kept");
+    let riskmap_core::Record::ProtectionTarget(t) = &kept.record else {
+        panic!("not a protection target")
+    };
+    assert_eq!(t.extra.get("version"), Some(&json!(1)), "kept as it was");
+    assert_eq!(
+        s.last_change().await.expect("last"),
+        logged,
+        "nothing logged"
+    );
+    // Racing inserts of one new id: one wins, the other is told it exists.
+    let one = numbered_targets(10..11, 3);
+    let (a, b) = tokio::join!(s.insert(C, &one), s.insert(C, &one));
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one insert lands: {a:?} / {b:?}"
+    );
+    assert_eq!(s.count(C).await.expect("count"), 4);
+}
+
 /// Imports are all or nothing: a database error at the 80th feature and a
 /// panic in the middle of a 10,000+ feature import both leave the store as it was.
 async fn import_is_transactional(store: Arc<dyn Store>) {
@@ -950,7 +992,8 @@ conformance!(
     bbox_matches_oracle,
     import_is_transactional,
     readers_see_whole_imports,
-    writes_are_logged
+    writes_are_logged,
+    insert_refuses_existing_ids
 );
 
 #[test]

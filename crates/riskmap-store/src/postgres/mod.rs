@@ -156,6 +156,53 @@ impl PostgresStore {
             .await?;
         Ok(inserted)
     }
+
+    /// Writes `features` in one transaction and logs them. With `new_only`,
+    /// a row that existed (the upsert replaced it: another process may
+    /// have inserted it since this server last looked) rolls everything
+    /// back with [`StoreError::Exists`].
+    async fn write_many(
+        &self,
+        collection: Collection,
+        features: &[Feature],
+        progress: Option<Progress<'_>>,
+        new_only: bool,
+    ) -> StoreResult<ImportSummary> {
+        let mut tx = self.pool.begin().await?;
+        let mut summary = ImportSummary::default();
+        let mut existing = Vec::new();
+        for (i, f) in features.iter().enumerate() {
+            debug_assert_eq!(f.collection(), collection);
+            if Self::upsert(&mut *tx, f).await? {
+                summary.inserted += 1;
+            } else {
+                summary.replaced += 1;
+                if new_only && existing.len() < 10 {
+                    existing.push(f.id.clone());
+                }
+            }
+            if let Some(p) = progress
+                && (i + 1) % 10_000 == 0
+            {
+                p(i + 1, features.len());
+            }
+        }
+        if new_only && summary.replaced > 0 {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::Exists {
+                collection,
+                ids: existing,
+            });
+        }
+        self.log(
+            &mut tx,
+            collection,
+            logged_ids(features.iter().map(|f| f.id.as_str())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
 }
 
 #[async_trait]
@@ -222,29 +269,13 @@ impl Store for PostgresStore {
         features: &[Feature],
         progress: Option<Progress<'_>>,
     ) -> StoreResult<ImportSummary> {
-        let mut tx = self.pool.begin().await?;
-        let mut summary = ImportSummary::default();
-        for (i, f) in features.iter().enumerate() {
-            debug_assert_eq!(f.collection(), collection);
-            if Self::upsert(&mut *tx, f).await? {
-                summary.inserted += 1;
-            } else {
-                summary.replaced += 1;
-            }
-            if let Some(p) = progress
-                && (i + 1) % 10_000 == 0
-            {
-                p(i + 1, features.len());
-            }
-        }
-        self.log(
-            &mut tx,
-            collection,
-            logged_ids(features.iter().map(|f| f.id.as_str())),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(summary)
+        self.write_many(collection, features, progress, false).await
+    }
+
+    async fn insert(&self, collection: Collection, features: &[Feature]) -> StoreResult<()> {
+        self.write_many(collection, features, None, true)
+            .await
+            .map(|_| ())
     }
 
     async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>> {

@@ -160,6 +160,102 @@ impl SqliteStore {
             .await?;
         Ok(())
     }
+    /// Writes `features` in one transaction and logs them. With `new_only`,
+    /// ids that exist refuse the whole write with [`StoreError::Exists`]
+    /// (checked inside the transaction, which holds SQLite's write lock, so
+    /// no other process can insert one meanwhile).
+    async fn write_many(
+        &self,
+        collection: Collection,
+        features: &[Feature],
+        progress: Option<Progress<'_>>,
+        new_only: bool,
+    ) -> StoreResult<ImportSummary> {
+        // IMMEDIATE takes the write lock up front, so a second writer waits out
+        // the busy timeout instead of failing when it upgrades from a read.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let table = collection.as_str();
+        let count_sql = format!("SELECT COUNT(*) FROM {table}");
+        let before: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql.clone()))
+            .fetch_one(&mut *tx)
+            .await?;
+        if new_only {
+            let mut existing = Vec::new();
+            for batch in features.chunks(IMPORT_BATCH) {
+                let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                    "SELECT id FROM {table} WHERE id IN ("
+                ));
+                let mut ids = q.separated(", ");
+                for f in batch {
+                    ids.push_bind(f.id.clone());
+                }
+                q.push(") ORDER BY id LIMIT 10");
+                let found: Vec<String> = q.build_query_scalar().fetch_all(&mut *tx).await?;
+                existing.extend(found);
+            }
+            if !existing.is_empty() {
+                existing.truncate(10);
+                return Err(StoreError::Exists {
+                    collection,
+                    ids: existing,
+                });
+            }
+        }
+        // Many rows per statement: one round trip to SQLite's thread per
+        // batch instead of two per row.
+        let mut done = 0;
+        for batch in features.chunks(IMPORT_BATCH) {
+            let mut rows = Vec::with_capacity(batch.len());
+            for f in batch {
+                debug_assert_eq!(f.collection(), collection);
+                check_finite(f)?;
+                rows.push((
+                    f,
+                    geometry_to_geojson(&f.geometry),
+                    properties_json(f).to_string(),
+                    f.bbox(),
+                ));
+            }
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                "INSERT INTO {table} (id, name, geometry, properties, minx, miny, maxx, maxy) "
+            ));
+            q.push_values(rows, |mut b, (f, geometry, properties, bbox)| {
+                b.push_bind(f.id.clone())
+                    .push_bind(f.record.name().map(str::to_string))
+                    .push_bind(geometry)
+                    .push_bind(properties)
+                    .push_bind(bbox.min().x)
+                    .push_bind(bbox.min().y)
+                    .push_bind(bbox.max().x)
+                    .push_bind(bbox.max().y);
+            });
+            q.push(UPSERT_TAIL);
+            q.build().execute(&mut *tx).await?;
+            let reported = done / PROGRESS_EVERY;
+            done += batch.len();
+            if let Some(p) = progress
+                && done / PROGRESS_EVERY > reported
+            {
+                p(done, features.len());
+            }
+        }
+        let after: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
+            .fetch_one(&mut *tx)
+            .await?;
+        let inserted = usize::try_from(after - before).unwrap_or(0);
+        let summary = ImportSummary {
+            inserted,
+            replaced: features.len().saturating_sub(inserted),
+        };
+        self.log(
+            &mut tx,
+            collection,
+            logged_ids(features.iter().map(|f| f.id.as_str())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
 }
 
 #[async_trait]
@@ -235,68 +331,13 @@ impl Store for SqliteStore {
         features: &[Feature],
         progress: Option<Progress<'_>>,
     ) -> StoreResult<ImportSummary> {
-        // IMMEDIATE takes the write lock up front, so a second writer waits out
-        // the busy timeout instead of failing when it upgrades from a read.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let table = collection.as_str();
-        let count_sql = format!("SELECT COUNT(*) FROM {table}");
-        let before: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql.clone()))
-            .fetch_one(&mut *tx)
-            .await?;
-        // Many rows per statement: one round trip to SQLite's thread per
-        // batch instead of two per row.
-        let mut done = 0;
-        for batch in features.chunks(IMPORT_BATCH) {
-            let mut rows = Vec::with_capacity(batch.len());
-            for f in batch {
-                debug_assert_eq!(f.collection(), collection);
-                check_finite(f)?;
-                rows.push((
-                    f,
-                    geometry_to_geojson(&f.geometry),
-                    properties_json(f).to_string(),
-                    f.bbox(),
-                ));
-            }
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-                "INSERT INTO {table} (id, name, geometry, properties, minx, miny, maxx, maxy) "
-            ));
-            q.push_values(rows, |mut b, (f, geometry, properties, bbox)| {
-                b.push_bind(f.id.clone())
-                    .push_bind(f.record.name().map(str::to_string))
-                    .push_bind(geometry)
-                    .push_bind(properties)
-                    .push_bind(bbox.min().x)
-                    .push_bind(bbox.min().y)
-                    .push_bind(bbox.max().x)
-                    .push_bind(bbox.max().y);
-            });
-            q.push(UPSERT_TAIL);
-            q.build().execute(&mut *tx).await?;
-            let reported = done / PROGRESS_EVERY;
-            done += batch.len();
-            if let Some(p) = progress
-                && done / PROGRESS_EVERY > reported
-            {
-                p(done, features.len());
-            }
-        }
-        let after: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
-            .fetch_one(&mut *tx)
-            .await?;
-        let inserted = usize::try_from(after - before).unwrap_or(0);
-        let summary = ImportSummary {
-            inserted,
-            replaced: features.len().saturating_sub(inserted),
-        };
-        self.log(
-            &mut tx,
-            collection,
-            logged_ids(features.iter().map(|f| f.id.as_str())),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(summary)
+        self.write_many(collection, features, progress, false).await
+    }
+
+    async fn insert(&self, collection: Collection, features: &[Feature]) -> StoreResult<()> {
+        self.write_many(collection, features, None, true)
+            .await
+            .map(|_| ())
     }
 
     async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>> {
