@@ -34,7 +34,7 @@ use axum::body::Body;
 use axum::http::Request;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
@@ -125,11 +125,26 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers 503 and closes, without reading the request (bounded in time).
+/// Answers 503 and closes without parsing the request (bounded in time).
+/// The close lingers: what the client sent is read and dropped until it
+/// closes too (at most 250 ms, 64 KiB), since closing a socket with unread
+/// data resets the connection, and a reset can destroy the 503 before the
+/// client reads it.
 async fn shed(mut stream: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         stream.write_all(SHED_RESPONSE).await?;
         stream.shutdown().await
+    })
+    .await;
+    let _ = tokio::time::timeout(Duration::from_millis(250), async {
+        let mut buf = [0u8; 4096];
+        let mut total = 0usize;
+        while total < 64 * 1024 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
     })
     .await;
 }
