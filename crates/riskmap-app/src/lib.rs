@@ -497,12 +497,50 @@ impl App {
     }
 
     /// Deletes one feature; `NotFound` when there is none.
+    /// A park or district that enterprises still name (`park_id`,
+    /// `district_code`) is not deleted: [`AppError::Conflict`] names them.
     pub async fn delete(&self, collection: Collection, id: &str) -> AppResult<Effects> {
-        let effects = self
-            .apply(Change::Delete {
-                collection,
-                ids: vec![id.to_string()],
+        let mut writer = self.0.writer.lock().await;
+        let current = self.scored_world()?;
+        let naming: Vec<String> = current
+            .catalog
+            .iter(Collection::Enterprises)
+            .filter(|f| {
+                riskmap_core::import::references(Collection::Enterprises, f)
+                    .iter()
+                    .any(|(_, c, target)| *c == collection && *target == id)
             })
+            .map(|f| f.id.clone())
+            .collect();
+        drop(current);
+        if !naming.is_empty() {
+            let field = if collection == Collection::Parks {
+                "park_id"
+            } else {
+                "district_code"
+            };
+            let shown: Vec<&str> = naming.iter().take(10).map(String::as_str).collect();
+            return Err(AppError::Conflict(format!(
+                "{collection}/{id} is named in {field} by {} enterprise(s): {}{}; nothing was \
+                 deleted. Change or delete those enterprises first",
+                naming.len(),
+                shown.join(", "),
+                if naming.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let effects = self
+            .apply_locked(
+                &mut writer,
+                Change::Delete {
+                    collection,
+                    ids: vec![id.to_string()],
+                },
+                Persist::Store,
+            )
             .await?;
         if effects.deleted == 0 {
             return Err(AppError::NotFound(format!(

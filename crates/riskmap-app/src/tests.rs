@@ -414,3 +414,47 @@ async fn a_post_of_an_id_another_server_stored_first_is_a_conflict() {
         .clone();
     assert_eq!(kept, target("first", 120.2, 30.3).geometry);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_park_that_enterprises_name_is_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let park = parse_geojson(
+        Collection::Parks,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"P1",
+        "geometry":{"type":"Polygon","coordinates":[[[120.1,30.1],[120.2,30.1],[120.2,30.2],[120.1,30.2],[120.1,30.1]]]},
+        "properties":{"name":"测试化工园区","kind":"chemical"}}]}"#,
+        riskmap_spatial::Crs::Wgs84,
+    )
+    .unwrap();
+    app.upsert(Collection::Parks, park).await.unwrap();
+    let enterprise = parse_geojson(
+        Collection::Enterprises,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"E1",
+        "geometry":{"type":"Point","coordinates":[120.15,30.15]},
+        "properties":{"name":"园区内企业","industry":"化工","park_id":"P1"}}]}"#,
+        riskmap_spatial::Crs::Wgs84,
+    )
+    .unwrap();
+    app.upsert(Collection::Enterprises, enterprise)
+        .await
+        .unwrap();
+    let version = app.world().unwrap().version();
+    match app.delete(Collection::Parks, "P1").await.unwrap_err() {
+        AppError::Conflict(m) => {
+            assert!(m.contains("park_id") && m.contains("E1"), "{m}")
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(app.world().unwrap().version(), version, "nothing changed");
+    assert!(
+        app.store()
+            .get(Collection::Parks, "P1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Once no enterprise names it, it goes.
+    app.delete(Collection::Enterprises, "E1").await.unwrap();
+    app.delete(Collection::Parks, "P1").await.unwrap();
+}
