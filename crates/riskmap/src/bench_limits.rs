@@ -116,7 +116,7 @@ pub(crate) fn run_connections(b: ConnectionsBench) -> anyhow::Result<()> {
             }
             if i % b.probe_every == 0 || i + 1 == b.clients {
                 let before = held.len();
-                held.retain(|s| still_open(s));
+                held.retain(still_open);
                 evicted += before - held.len();
                 let (status, took) = health(&addr);
                 if !status.contains(" 200 ") {
@@ -133,7 +133,7 @@ pub(crate) fn run_connections(b: ConnectionsBench) -> anyhow::Result<()> {
         bar.finish("");
         let (rss_end, hwm) = process_memory_mib(&pid).unwrap_or_default();
         peak_rss = peak_rss.max(rss_end);
-        held.retain(|s| still_open(s));
+        held.retain(still_open);
         let held_at_end = held.len();
         drop(held);
         let (after, _) = health(&addr);
