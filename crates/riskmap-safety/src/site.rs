@@ -30,9 +30,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use geo::{
-    Area, BooleanOps, BoundingRect, Buffer, Centroid, Contains, Coord, CoordsIter, Distance,
-    Euclidean, Geometry, InteriorPoint, Intersects, LineString, MapCoords, MultiLineString,
-    MultiPolygon, Point, Rect,
+    Area, BooleanOps, BoundingRect, Buffer, Centroid, Contains, Coord, CoordsIter, Densify,
+    Distance, Euclidean, Geometry, InteriorPoint, Intersects, LineString, LinesIter, MapCoords,
+    MultiLineString, MultiPolygon, Point, Rect,
 };
 use rayon::prelude::*;
 use riskmap_core::model::{Installation, ProtectionTarget, Record, Unit};
@@ -1174,11 +1174,53 @@ pub struct SitingAnswer {
     pub notes: Vec<String>,
 }
 
+/// Longest edge, in degrees, of a proposal's part before it is projected
+/// into a site's frame. An edge is straight in lon/lat (the GeoJSON
+/// reading); projected by its ends alone it would become the straight line
+/// between them in the frame, which parts from it by about L²·tan φ / 8R: up
+/// to a metre for a 5 km edge at 53° N (a box's edge cut to a site's
+/// reach), under a millimetre for 0.001° (≈ 110 m).
+const PART_STEP_DEG: f64 = 0.001;
+
+/// At most this many vertices are added to a part; a part with more edge
+/// length than that allows at [`PART_STEP_DEG`] gets a longer step.
+const PART_MAX_ADDED: f64 = 200_000.0;
+
+/// The step for `g`'s edges: [`PART_STEP_DEG`], or longer for a very long outline.
+fn part_step<'a, G: LinesIter<'a, Scalar = f64>>(g: &'a G) -> f64 {
+    let length: f64 = g.lines_iter().map(|l| l.dx().hypot(l.dy())).sum();
+    PART_STEP_DEG.max(length / PART_MAX_ADDED)
+}
+
+/// `g` with vertices added along its lon/lat edges (see [`PART_STEP_DEG`]).
+fn densify_part(g: Geometry<f64>) -> Geometry<f64> {
+    match g {
+        Geometry::Polygon(p) => Geometry::Polygon(Euclidean.densify(&p, part_step(&p))),
+        Geometry::MultiPolygon(mp) => {
+            Geometry::MultiPolygon(Euclidean.densify(&mp, part_step(&mp)))
+        }
+        Geometry::LineString(l) => Geometry::LineString(Euclidean.densify(&l, part_step(&l))),
+        Geometry::MultiLineString(ml) => {
+            Geometry::MultiLineString(Euclidean.densify(&ml, part_step(&ml)))
+        }
+        Geometry::Rect(r) => Geometry::Polygon(Euclidean.densify(&r, part_step(&r))),
+        Geometry::Triangle(t) => Geometry::Polygon(Euclidean.densify(&t, part_step(&t))),
+        other => other,
+    }
+}
+
 /// The part of `g` (lon/lat) inside `rect`, or `None` when they do not
 /// meet. Polygons are cut with the rectangle as drawn in lon/lat (the
 /// GeoJSON reading of their edges), so the part is exact however wide `g`
-/// is; a geometry inside `rect` is returned whole.
+/// is; a geometry inside `rect` is returned whole. The part's edges are cut
+/// to [`PART_STEP_DEG`], so that projected into a frame they still follow
+/// their lon/lat lines.
 fn clip_to(g: &Geometry<f64>, rect: Rect<f64>) -> Option<Geometry<f64>> {
+    clip_whole(g, rect).map(densify_part)
+}
+
+/// [`clip_to`] before the part's edges are cut.
+fn clip_whole(g: &Geometry<f64>, rect: Rect<f64>) -> Option<Geometry<f64>> {
     let b = g.bounding_rect()?;
     if rect.contains(&b) {
         return Some(g.clone());
