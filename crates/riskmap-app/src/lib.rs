@@ -497,6 +497,39 @@ impl App {
     }
 
     /// Deletes one feature; `NotFound` when there is none.
+    /// Replaces one feature by `change(current)`, reading the current one
+    /// under the writer lock, so that two changes of one feature (two
+    /// transitions of one hidden danger) cannot both start from the same
+    /// version: the second sees the first. `NotFound` when there is none;
+    /// an error from `change` changes nothing.
+    pub async fn modify(
+        &self,
+        collection: Collection,
+        id: &str,
+        change: impl FnOnce(&Feature) -> AppResult<Feature>,
+    ) -> AppResult<(Arc<Feature>, Effects)> {
+        let mut writer = self.0.writer.lock().await;
+        let current = self.scored_world()?;
+        let Some(old) = current.catalog.get(collection, id).cloned() else {
+            return Err(AppError::NotFound(format!(
+                "no feature {id:?} in {collection}"
+            )));
+        };
+        drop(current);
+        let new = Arc::new(change(&old)?);
+        let effects = self
+            .apply_locked(
+                &mut writer,
+                Change::Upsert {
+                    collection,
+                    features: vec![new.clone()],
+                },
+                Persist::Store,
+            )
+            .await?;
+        Ok((new, effects))
+    }
+
     /// A park or district that enterprises still name (`park_id`,
     /// `district_code`) is not deleted: [`AppError::Conflict`] names them.
     pub async fn delete(&self, collection: Collection, id: &str) -> AppResult<Effects> {

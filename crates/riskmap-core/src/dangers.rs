@@ -113,6 +113,57 @@ pub struct DangerEvent {
     pub listing_level: Option<ListingLevel>,
 }
 
+/// A hidden danger (事故隐患), the record of the `hidden_dangers` collection.
+/// Its feature geometry is where it is (the enterprise's site by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HiddenDanger {
+    /// The enterprise it belongs to (所属企业), by feature id; none for a
+    /// danger in a public place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise_id: Option<String>,
+    /// 6-digit administrative division code (行政区划代码), the enterprise's
+    /// when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district_code: Option<String>,
+    /// Industry (行业), the enterprise's when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// Who found it (隐患来源).
+    pub source: DangerSource,
+    /// 一般 or 重大 (隐患等级).
+    pub level: DangerLevel,
+    /// The 重大事故隐患判定标准 item a 重大 danger meets, e.g. `HC121-03`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_item: Option<String>,
+    /// What was found (隐患描述).
+    pub description: String,
+    /// When it was found (发现日期), `YYYY-MM-DD`.
+    pub found_date: String,
+    /// Rectification deadline (整改期限), `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    /// Person responsible for the rectification (整改责任人).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible_person: Option<String>,
+    /// Rectification measures (整改措施).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measures: Option<String>,
+    /// Rectification funds in yuan (整改资金, 元).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funds_cny: Option<f64>,
+    /// The lifecycle state (状态), one of the states of the rules file.
+    pub status: String,
+    /// The 挂牌督办 level, once listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_level: Option<ListingLevel>,
+    /// Every step so far, oldest first (全过程记录).
+    #[serde(default)]
+    pub history: Vec<DangerEvent>,
+    /// Properties outside the schema, kept as given.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
 /// One state of the lifecycle.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

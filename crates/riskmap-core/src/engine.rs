@@ -383,6 +383,11 @@ pub struct RiskState {
     /// Enterprises naming each park by `park_id`, and the park each names.
     park_named: HashMap<String, BTreeSet<String>>,
     enterprise_park: HashMap<String, String>,
+    /// Hidden dangers (事故隐患) naming each enterprise by `enterprise_id`,
+    /// and the enterprise each names: an open 重大 danger moves the
+    /// enterprise's level (`data/rules/hidden-dangers.toml`).
+    dangers_of: HashMap<String, BTreeSet<String>>,
+    danger_enterprise: HashMap<String, String>,
     /// What each pipeline's segments were measured from.
     pipeline_index: HashMap<String, PipelineIndex>,
     grid: Grid,
@@ -429,6 +434,8 @@ impl RiskState {
             external_distance_ok: HashMap::new(),
             park_named: HashMap::new(),
             enterprise_park: HashMap::new(),
+            dangers_of: HashMap::new(),
+            danger_enterprise: HashMap::new(),
             pipeline_index: HashMap::new(),
             district_placement: Placement::default(),
         };
@@ -447,7 +454,17 @@ impl RiskState {
                 state.name_park(&f.id, p);
             }
         }
-        lap("indexes (flammable sites, park ids)", &mut timings);
+        for f in catalog.iter(Collection::HiddenDangers) {
+            if let Record::HiddenDanger(h) = &f.record
+                && let Some(e) = &h.enterprise_id
+            {
+                state.name_danger(&f.id, e);
+            }
+        }
+        lap(
+            "indexes (flammable sites, park ids, hidden dangers)",
+            &mut timings,
+        );
 
         let scored = par_map(&ents, |f| state.enterprise(catalog, rules, f));
         state.enterprises = ents
@@ -509,6 +526,52 @@ impl RiskState {
             .insert(enterprise.to_string(), park.to_string());
     }
 
+    fn name_danger(&mut self, danger: &str, enterprise: &str) {
+        self.dangers_of
+            .entry(enterprise.to_string())
+            .or_default()
+            .insert(danger.to_string());
+        self.danger_enterprise
+            .insert(danger.to_string(), enterprise.to_string());
+    }
+
+    /// Forgets the enterprise a hidden danger named; returns it.
+    fn unname_danger(&mut self, danger: &str) -> Option<String> {
+        let enterprise = self.danger_enterprise.remove(danger)?;
+        if let Some(s) = self.dangers_of.get_mut(&enterprise) {
+            s.remove(danger);
+            if s.is_empty() {
+                self.dangers_of.remove(&enterprise);
+            }
+        }
+        Some(enterprise)
+    }
+
+    /// The open 重大 hidden dangers of an enterprise: (danger id, 判定标准 item).
+    pub fn open_major_dangers(
+        &self,
+        catalog: &Catalog,
+        enterprise: &str,
+    ) -> Vec<(String, Option<String>)> {
+        let rules = crate::dangers::DangerRules::builtin();
+        self.dangers_of
+            .get(enterprise)
+            .into_iter()
+            .flatten()
+            .filter_map(
+                |id| match &catalog.get(Collection::HiddenDangers, id)?.record {
+                    Record::HiddenDanger(h)
+                        if h.level == crate::dangers::DangerLevel::Major
+                            && rules.is_open(&h.status) =>
+                    {
+                        Some((id.clone(), h.rule_item.clone()))
+                    }
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
     /// Forgets the park an enterprise named; returns it.
     fn unname_park(&mut self, enterprise: &str) -> Option<String> {
         let park = self.enterprise_park.remove(enterprise)?;
@@ -538,7 +601,7 @@ impl RiskState {
             Collection::Parks => self.parks.get(id),
             Collection::Pipelines => self.pipelines.get(id).map(|r| &r.assessment),
             Collection::Districts => self.districts.get(id),
-            Collection::ProtectionTargets => None,
+            Collection::ProtectionTargets | Collection::HiddenDangers => None,
         }
     }
 
@@ -653,11 +716,26 @@ impl RiskState {
             }
         }
 
+        // A hidden danger moves the level of the enterprise it names, before
+        // and after the edit.
+        let mut danger_enterprises = BTreeSet::new();
+        if edit.collection == Collection::HiddenDangers {
+            danger_enterprises.extend(self.unname_danger(&edit.id));
+            if let Some(f) = catalog.get(Collection::HiddenDangers, &edit.id)
+                && let Record::HiddenDanger(h) = &f.record
+                && let Some(e) = &h.enterprise_id
+            {
+                self.name_danger(&edit.id, e);
+                danger_enterprises.insert(e.clone());
+            }
+        }
+
         // Enterprises: the edited one, those within reach of an edited
         // target, or those an edited park may hold (whether they are in a
         // chemical park).
         let enterprises: BTreeSet<String> = match edit.collection {
             Collection::Enterprises => BTreeSet::from([edit.id.clone()]),
+            Collection::HiddenDangers => danger_enterprises,
             Collection::ProtectionTargets => near(Collection::Enterprises, 600.0),
             Collection::Parks => boxes
                 .iter()
@@ -950,7 +1028,19 @@ impl RiskState {
             today: self.config.today.clone(),
             external_distance_ok: self.external_distance_ok.get(&f.id).copied(),
         };
-        let (assessment, mut major_hazards) = assess_enterprise(e, &ctx, rules);
+        let (mut assessment, mut major_hazards) = assess_enterprise(e, &ctx, rules);
+        let open_major = self.open_major_dangers(catalog, &f.id);
+        if let Some((min, factor, unconfirmed)) =
+            crate::dangers::DangerRules::builtin().level_factor(&open_major)
+        {
+            assessment.risk_level = assessment.risk_level.max(min);
+            assessment.push_factor(factor);
+            if unconfirmed {
+                assessment.push_unconfirmed(
+                    "data/rules/hidden-dangers.toml level_rule open-major-red: a project rule; no provincial rule that an unrectified 重大事故隐患 sets an enterprise's level was found",
+                );
+            }
+        }
         major_hazards.shrink_to_fit();
         for h in &mut major_hazards {
             h.contributions.shrink_to_fit();

@@ -223,7 +223,41 @@ pub fn references(collection: Collection, f: &Feature) -> Vec<(&'static str, Col
             out.push(("district_code", Collection::Districts, d));
         }
     }
+    if let (Collection::HiddenDangers, Record::HiddenDanger(h)) = (collection, &f.record) {
+        if let Some(e) = h.enterprise_id.as_deref().filter(|e| !e.is_empty()) {
+            out.push(("enterprise_id", Collection::Enterprises, e));
+        }
+        if let Some(d) = h.district_code.as_deref().filter(|d| !d.is_empty()) {
+            out.push(("district_code", Collection::Districts, d));
+        }
+    }
     out
+}
+
+/// The plausible largest extent of a collection's features (the longest
+/// side of the bounding box, km), from `data/rules/plausible-bounds.toml`
+/// `[max_extent_km]` (UNCONFIRMED project bounds).
+pub fn max_extent_km(collection: Collection) -> Option<f64> {
+    static BOUNDS: std::sync::OnceLock<std::collections::HashMap<String, f64>> =
+        std::sync::OnceLock::new();
+    BOUNDS
+        .get_or_init(|| {
+            let text = include_str!("../../../data/rules/plausible-bounds.toml");
+            let doc: toml::Table = toml::from_str(text).unwrap_or_default();
+            doc.get("max_extent_km")
+                .and_then(toml::Value::as_table)
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|(k, v)| {
+                            let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+                            Some((k.clone(), x))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .get(collection.as_str())
+        .copied()
 }
 
 /// The plausible maximum of a numeric field, from
@@ -365,6 +399,34 @@ pub fn validate_geojson_feature(
     crs: Crs,
     id: Option<&str>,
 ) -> Result<Feature, ImportErrors> {
+    validate_feature(collection, item, crs, id, Extent::Bounded)
+}
+
+/// Validates a proposed use for a siting question like a stored feature,
+/// except that its extent is not bounded: a planner may ask about an area
+/// of any size (the siting check measures it per site).
+pub fn validate_proposal(
+    collection: Collection,
+    item: &Value,
+    crs: Crs,
+) -> Result<Feature, ImportErrors> {
+    validate_feature(collection, item, crs, None, Extent::Any)
+}
+
+/// Whether a feature's extent is checked against `[max_extent_km]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extent {
+    Bounded,
+    Any,
+}
+
+fn validate_feature(
+    collection: Collection,
+    item: &Value,
+    crs: Crs,
+    id: Option<&str>,
+    extent: Extent,
+) -> Result<Feature, ImportErrors> {
     let mut errs = RecordErrors::default();
     let Some(obj) = item.as_object() else {
         errs.push("(feature)", "expected a GeoJSON Feature object");
@@ -399,7 +461,9 @@ pub fn validate_geojson_feature(
             }
         },
     };
-    finish_record(collection, feature_id, geometry, props, crs, id, errs)
+    finish_record(
+        collection, feature_id, geometry, props, crs, id, extent, errs,
+    )
 }
 
 /// Parses and validates CSV: a header row, `lon`,`lat` (or `lng`/`longitude`,
@@ -488,7 +552,16 @@ pub fn parse_csv(
             Some(Value::String(s)) => Some(s),
             _ => None,
         };
-        match finish_record(collection, id, geometry, props, crs, None, errs) {
+        match finish_record(
+            collection,
+            id,
+            geometry,
+            props,
+            crs,
+            None,
+            Extent::Bounded,
+            errs,
+        ) {
             Ok(f) => {
                 if !seen.insert(f.id.clone()) {
                     col.push(
@@ -589,6 +662,8 @@ impl RecordErrors {
     }
 }
 
+// The record's parts as they come from either reader (GeoJSON or CSV).
+#[allow(clippy::too_many_arguments)]
 fn finish_record(
     collection: Collection,
     feature_id: Option<String>,
@@ -596,6 +671,7 @@ fn finish_record(
     mut props: Map<String, Value>,
     crs: Crs,
     forced_id: Option<&str>,
+    extent: Extent,
     mut errs: RecordErrors,
 ) -> Result<Feature, ImportErrors> {
     // The id: the Feature's `id`, else `properties.id` (districts: `code`).
@@ -636,6 +712,25 @@ fn finish_record(
     }
     let geometry =
         geometry.and_then(|g| validate_geometry(collection, &g, crs, "geometry", &mut errs));
+    if let Some(g) = &geometry
+        && extent == Extent::Bounded
+        && let Some(max) = max_extent_km(collection)
+        && let Some(r) = geo::BoundingRect::bounding_rect(g)
+    {
+        let mid = ((r.min().y + r.max().y) / 2.0).to_radians();
+        let width = (r.max().x - r.min().x) * 111.32 * mid.cos();
+        let height = (r.max().y - r.min().y) * 110.57;
+        let extent = width.max(height);
+        if extent > max {
+            errs.push(
+                "geometry",
+                format!(
+                    "spans {extent:.0} km, above the plausible maximum of {max} km for {collection} \
+                     (data/rules/plausible-bounds.toml, an UNCONFIRMED project bound): is the CRS or the axis order wrong?"
+                ),
+            );
+        }
+    }
     let record = validate_properties(collection, &props, crs, &mut errs);
     if let (Some(Record::District(d)), Some(id)) = (&record, &id)
         && &d.code != id
@@ -1062,8 +1157,146 @@ fn validate_properties(
                 extra: f.extra(&["code", "name", "level"]),
             })
         }
+        Collection::HiddenDangers => Record::HiddenDanger(hidden_danger(&f, errs)),
     };
     (errs.0.len() == before).then_some(record)
+}
+
+/// A hidden danger (事故隐患). Its status and history are checked against the
+/// lifecycle of `data/rules/hidden-dangers.toml`; a new one is `reported`.
+fn hidden_danger(f: &Fields<'_>, errs: &mut RecordErrors) -> crate::dangers::HiddenDanger {
+    use crate::dangers::{DangerEvent, DangerLevel, DangerRules, DangerSource, FIRST_STATE};
+    let rules = DangerRules::builtin();
+    let level: Option<DangerLevel> = f.choice("level", &["general", "major"], true, errs);
+    let rule_item = f.string("rule_item", false, errs);
+    match (&rule_item, level) {
+        (Some(item), _) if rules.item(item).is_none() => errs.push(
+            "rule_item",
+            format!(
+                "unknown 判定标准 item {item:?}; expected one of {} … {} (data/rules/hidden-dangers.toml)",
+                rules.item.first().map_or("", |i| i.id.as_str()),
+                rules.item.last().map_or("", |i| i.id.as_str())
+            ),
+        ),
+        (None, Some(DangerLevel::Major)) => errs.push(
+            "rule_item",
+            "required for a 重大 (major) danger: the 判定标准 item it meets, e.g. HC121-03",
+        ),
+        _ => {}
+    }
+    let district_code = f.string("district_code", false, errs);
+    if let Some(code) = &district_code
+        && !is_division_code(code)
+    {
+        errs.push(
+            "district_code",
+            format!("must be a 6-digit division code, got {code:?}"),
+        );
+    }
+    let date = |key: &str, required: bool, errs: &mut RecordErrors| {
+        let d = f.string(key, required, errs)?;
+        if is_iso_date(&d) {
+            Some(d)
+        } else {
+            errs.push(key, format!("must be a date YYYY-MM-DD, got {d:?}"));
+            None
+        }
+    };
+    let found_date = date("found_date", true, errs);
+    let deadline = date("deadline", false, errs);
+    if let (Some(found), Some(due)) = (&found_date, &deadline)
+        && due < found
+    {
+        errs.push(
+            "deadline",
+            format!("{due} is before the found date {found}"),
+        );
+    }
+    let funds_cny = f.number("funds_cny", false, errs);
+    if funds_cny.is_some_and(|x| x < 0.0) {
+        errs.push("funds_cny", "must not be negative");
+    }
+    let status = f
+        .string("status", false, errs)
+        .unwrap_or_else(|| FIRST_STATE.to_string());
+    if rules.state(&status).is_none() {
+        errs.push(
+            "status",
+            format!(
+                "unknown state {status:?}; expected one of {}",
+                rules
+                    .state
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let mut history = Vec::new();
+    for (i, v) in f.list("history", errs).into_iter().enumerate() {
+        match serde_json::from_value::<DangerEvent>(v.clone()) {
+            Ok(e) => history.push(e),
+            Err(e) => errs.push(format!("history[{i}]"), format!("not a history event: {e}")),
+        }
+    }
+    if let Some(last) = history.last()
+        && last.to != status
+    {
+        errs.push(
+            "status",
+            format!(
+                "{status:?} differs from the last history event's state {:?}",
+                last.to
+            ),
+        );
+    }
+    crate::dangers::HiddenDanger {
+        enterprise_id: f.string("enterprise_id", false, errs),
+        district_code,
+        industry: f.string("industry", false, errs),
+        source: f
+            .choice(
+                "source",
+                &DangerSource::ALL.map(DangerSource::as_str),
+                true,
+                errs,
+            )
+            .unwrap_or(DangerSource::SelfCheck),
+        level: level.unwrap_or(DangerLevel::General),
+        rule_item,
+        description: f.string("description", true, errs).unwrap_or_default(),
+        found_date: found_date.unwrap_or_default(),
+        deadline,
+        responsible_person: f.string("responsible_person", false, errs),
+        measures: f.string("measures", false, errs),
+        funds_cny,
+        status,
+        listing_level: f.choice(
+            "listing_level",
+            &["county", "city", "province"],
+            false,
+            errs,
+        ),
+        history,
+        extra: f.extra(&[
+            "enterprise_id",
+            "district_code",
+            "industry",
+            "source",
+            "level",
+            "rule_item",
+            "description",
+            "found_date",
+            "deadline",
+            "responsible_person",
+            "measures",
+            "funds_cny",
+            "status",
+            "listing_level",
+            "history",
+        ]),
+    }
 }
 
 fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
@@ -1577,5 +1810,24 @@ mod tests {
         assert_eq!(err.total, 2, "{err}");
         assert_eq!(err.errors[0].field, "id");
         assert_eq!(err.errors[1].field, "geometry");
+    }
+
+    #[test]
+    fn an_outline_beyond_the_plausible_extent_is_refused_but_a_proposal_is_not() {
+        let wide = serde_json::json!({"type": "Feature", "id": "wide",
+            "geometry": {"type": "Polygon", "coordinates": [[[100.0, 30.0], [120.0, 30.0], [120.0, 40.0], [100.0, 40.0], [100.0, 30.0]]]},
+            "properties": {"name": "大到不合理的企业", "industry": "机械制造"}});
+        let err =
+            validate_geojson_feature(Collection::Enterprises, &wide, Crs::Wgs84, None).unwrap_err();
+        assert_eq!(err.errors[0].field, "geometry", "{err}");
+        assert!(err.to_string().contains("30 km"), "{err}");
+        assert!(err.to_string().contains("plausible-bounds.toml"), "{err}");
+        // The same outline asked about as a siting proposal is measured.
+        validate_proposal(Collection::Enterprises, &wide, Crs::Wgs84).unwrap();
+        // A 2 km site passes.
+        let small = serde_json::json!({"type": "Feature", "id": "small",
+            "geometry": {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.02, 30.0], [120.02, 30.01], [120.0, 30.01], [120.0, 30.0]]]},
+            "properties": {"name": "正常企业", "industry": "机械制造"}});
+        validate_geojson_feature(Collection::Enterprises, &small, Crs::Wgs84, None).unwrap();
     }
 }

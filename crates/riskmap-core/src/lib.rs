@@ -7,6 +7,7 @@
 //! - [`model`]: the domain types and the [`Feature`] that carries one of them
 //!   with its geometry.
 //! - [`catalog`]: the in-memory catalogue with its R*-tree, which serves reads.
+//! - [`demo`]: the demo city's files, embedded.
 //! - [`dangers`]: the hidden-danger register's lifecycle, 判定标准 items and level rules (隐患排查治理).
 //! - [`engine`]: the risk engine: spatial facts, all scores, the four-colour grid, incremental rescoring.
 //! - [`import`]: GeoJSON and CSV parsing with full validation, reporting every
@@ -20,6 +21,7 @@
 
 pub mod catalog;
 pub mod dangers;
+pub mod demo;
 pub mod engine;
 pub mod import;
 pub mod model;

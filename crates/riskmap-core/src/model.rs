@@ -12,6 +12,8 @@ use geo::{BoundingRect, Geometry, Rect};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::dangers::HiddenDanger;
+
 /// The five stored collections (数据集).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,16 +28,19 @@ pub enum Collection {
     ProtectionTargets,
     /// 行政区划: administrative districts.
     Districts,
+    /// 事故隐患: the hidden-danger register (隐患排查治理).
+    HiddenDangers,
 }
 
 impl Collection {
     /// Every stored collection, in a stable order.
-    pub const ALL: [Collection; 5] = [
+    pub const ALL: [Collection; 6] = [
         Collection::Enterprises,
         Collection::Parks,
         Collection::Pipelines,
         Collection::ProtectionTargets,
         Collection::Districts,
+        Collection::HiddenDangers,
     ];
 
     /// The collection id used in URLs, table names and the CLI.
@@ -46,6 +51,7 @@ impl Collection {
             Collection::Pipelines => "pipelines",
             Collection::ProtectionTargets => "protection_targets",
             Collection::Districts => "districts",
+            Collection::HiddenDangers => "hidden_dangers",
         }
     }
 
@@ -57,6 +63,7 @@ impl Collection {
             Collection::Pipelines => "管道",
             Collection::ProtectionTargets => "防护目标",
             Collection::Districts => "行政区划",
+            Collection::HiddenDangers => "事故隐患",
         }
     }
 
@@ -68,6 +75,7 @@ impl Collection {
             Collection::Pipelines => "Pipelines",
             Collection::ProtectionTargets => "Protection targets",
             Collection::Districts => "Administrative districts",
+            Collection::HiddenDangers => "Hidden dangers",
         }
     }
 
@@ -79,6 +87,7 @@ impl Collection {
             }
             Collection::Parks | Collection::Districts => &["Polygon", "MultiPolygon"],
             Collection::Pipelines => &["LineString", "MultiLineString"],
+            Collection::HiddenDangers => &["Point"],
         }
     }
 }
@@ -92,7 +101,7 @@ impl fmt::Display for Collection {
 /// A collection name riskmap does not store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts"
+    "unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts, hidden_dangers"
 )]
 pub struct UnknownCollection(pub String);
 
@@ -420,6 +429,8 @@ pub enum Record {
     ProtectionTarget(ProtectionTarget),
     /// A district.
     District(District),
+    /// A hidden danger (事故隐患).
+    HiddenDanger(HiddenDanger),
 }
 
 impl Record {
@@ -431,6 +442,7 @@ impl Record {
             Record::Pipeline(_) => Collection::Pipelines,
             Record::ProtectionTarget(_) => Collection::ProtectionTargets,
             Record::District(_) => Collection::Districts,
+            Record::HiddenDanger(_) => Collection::HiddenDangers,
         }
     }
 
@@ -442,6 +454,7 @@ impl Record {
             Record::Pipeline(p) => Some(&p.name),
             Record::ProtectionTarget(t) => t.name.as_deref(),
             Record::District(d) => Some(&d.name),
+            Record::HiddenDanger(_) => None,
         }
     }
 
@@ -453,6 +466,7 @@ impl Record {
             Record::Pipeline(r) => serde_json::to_value(r),
             Record::ProtectionTarget(r) => serde_json::to_value(r),
             Record::District(r) => serde_json::to_value(r),
+            Record::HiddenDanger(r) => serde_json::to_value(r),
         };
         match v {
             Ok(Value::Object(m)) => m,
@@ -476,6 +490,7 @@ impl Record {
             Collection::Pipelines => Record::Pipeline(serde_json::from_value(v)?),
             Collection::ProtectionTargets => Record::ProtectionTarget(serde_json::from_value(v)?),
             Collection::Districts => Record::District(serde_json::from_value(v)?),
+            Collection::HiddenDangers => Record::HiddenDanger(serde_json::from_value(v)?),
         })
     }
 }

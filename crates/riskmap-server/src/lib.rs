@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod dangers;
 pub mod derived;
 pub mod error;
 pub mod listen;
@@ -60,6 +61,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub fn app(state: AppState) -> Router {
     ogc::routes()
         .merge(api::routes())
+        .merge(dangers::routes())
         .merge(siting::routes())
         .merge(tiles::routes())
         .merge(web::routes())

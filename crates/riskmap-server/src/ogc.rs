@@ -521,7 +521,9 @@ pub fn path_segment(id: &str) -> String {
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured tokens.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Checks the bearer token of a write; returns who writes (recorded in a
+/// hidden danger's history).
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     if state.config().admin_tokens.is_empty() {
         return Err(ApiError::Unauthorized(
             "this server is read-only: start it with --admin-token or RISKMAP_ADMIN_TOKEN to allow writes",
@@ -538,7 +540,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "missing `Authorization: Bearer <token>` header",
         ))?;
     if state.token_allowed(token.trim()) {
-        Ok(())
+        Ok("admin".to_string())
     } else {
         Err(ApiError::Unauthorized("invalid bearer token"))
     }
@@ -591,7 +593,7 @@ fn require_geojson(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Reads the body once the request is authorised, up to
 /// [`crate::MAX_BODY_BYTES`].
-async fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
+pub(crate) async fn body_bytes(body: Body) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
         .await
         .map_err(|e| {
@@ -636,18 +638,24 @@ async fn create_items(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
+    let actor = authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
     require_geojson(&headers)?;
     let bytes = body_bytes(body).await?;
     let features = state
         .read(Work::Analysis, move |w| {
-            let value = parse_json(&bytes)?;
-            let features =
+            let mut value = parse_json(&bytes)?;
+            if c == Collection::HiddenDangers {
+                crate::dangers::fill_from_enterprises(&mut value, &w.catalog);
+            }
+            let mut features =
                 import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)?;
             import::check_references(c, &features, |rc, id| w.catalog.get(rc, id).is_some())
                 .map_err(ApiError::Invalid)?;
+            if c == Collection::HiddenDangers {
+                crate::dangers::start_lifecycle(&mut features, &actor)?;
+            }
             Ok::<_, ApiError>(features)
         })
         .await??;
@@ -678,15 +686,19 @@ async fn replace_item(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
+    let actor = authorize(&state, &headers)?;
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
     require_geojson(&headers)?;
     let bytes = body_bytes(body).await?;
-    let feature = state
+    let id_for_read = id.clone();
+    let mut feature = state
         .read(Work::Analysis, move |w| {
-            let value = parse_json(&bytes)?;
-            let feature = import::validate_geojson_feature(c, &value, crs, Some(&id))
+            let mut value = parse_json(&bytes)?;
+            if c == Collection::HiddenDangers {
+                crate::dangers::fill_from_enterprises(&mut value, &w.catalog);
+            }
+            let feature = import::validate_geojson_feature(c, &value, crs, Some(&id_for_read))
                 .map_err(ApiError::Invalid)?;
             import::check_references(c, std::slice::from_ref(&feature), |rc, id| {
                 w.catalog.get(rc, id).is_some()
@@ -696,6 +708,35 @@ async fn replace_item(
         })
         .await??;
     let base = base_url(&headers);
+    if c == Collection::HiddenDangers {
+        // The stored status and history are kept, read under the writer
+        // lock so that a transition landing meanwhile is not lost.
+        let taken = state
+            .app()
+            .modify(c, &id, |old| {
+                let mut f = feature.clone();
+                crate::dangers::keep_lifecycle(&mut f, Some(old), &actor)
+                    .map_err(|e| riskmap_app::AppError::Conflict(e.to_string()))?;
+                Ok(f)
+            })
+            .await;
+        match taken {
+            Ok((f, _)) => {
+                let mut resp = (
+                    StatusCode::OK,
+                    Json(feature_json(&f, OutputCrs::DEFAULT, &base, None)),
+                )
+                    .into_response();
+                resp.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+                return Ok(resp);
+            }
+            Err(riskmap_app::AppError::NotFound(_)) => {
+                crate::dangers::keep_lifecycle(&mut feature, None, &actor)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let out = feature_json(&feature, OutputCrs::DEFAULT, &base, None);
     let summary = state.app().upsert(c, vec![feature]).await?;
     let status = if summary.inserted > 0 {

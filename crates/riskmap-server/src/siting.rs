@@ -138,7 +138,7 @@ pub fn answer_json(answer: &SitingAnswer, proposal_geometry: &Geometry<f64>) -> 
 pub fn parse_request(
     req: &serde_json::Value,
 ) -> Result<(ProposedUse, Geometry<f64>), riskmap_core::import::ImportErrors> {
-    use riskmap_core::import::{ImportError, ImportErrors, validate_geojson_feature};
+    use riskmap_core::import::{ImportError, ImportErrors};
     use riskmap_core::model::TargetCategory;
     use serde_json::{Map, Value, json};
 
@@ -235,7 +235,7 @@ pub fn parse_request(
         "geometry": obj.get("geometry").cloned().unwrap_or(Value::Null),
         "properties": props,
     });
-    let f = validate_geojson_feature(collection, &feature, crs, None)?;
+    let f = riskmap_core::import::validate_proposal(collection, &feature, crs)?;
     let proposal = match f.record {
         riskmap_core::Record::ProtectionTarget(t) if !is_site => ProposedUse::Target(t),
         riskmap_core::Record::Enterprise(e) if is_site => ProposedUse::Site {

@@ -20,15 +20,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 fn demo(c: Collection) -> Vec<riskmap_core::Feature> {
-    let text = match c {
-        Collection::Enterprises => include_str!("../../../data/demo/enterprises.geojson"),
-        Collection::ProtectionTargets => {
-            include_str!("../../../data/demo/protection_targets.geojson")
-        }
-        Collection::Parks => include_str!("../../../data/demo/parks.geojson"),
-        Collection::Pipelines => include_str!("../../../data/demo/pipelines.geojson"),
-        Collection::Districts => include_str!("../../../data/demo/districts.geojson"),
-    };
+    let text = riskmap_core::demo::text(c);
     parse_geojson(c, text, Crs::Wgs84).unwrap()
 }
 
@@ -395,4 +387,172 @@ async fn siting_requests_beyond_the_limits_are_refused_at_once() {
         "geometry": {"type": "Point", "coordinates": [120.3, 30.3]}});
     let (st, _) = call(&s, siting(big)).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+fn post_json(uri: &str, body: &Value) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// The enterprise's level in `/api/risk` and in its z14 tile, which must agree.
+async fn level_of(s: &AppState, id: &str, lon: f64, lat: f64) -> (String, Value) {
+    let (st, risk) = call(s, get(&format!("/api/risk/enterprises/{id}"))).await;
+    assert_eq!(st, StatusCode::OK, "{risk}");
+    let level = risk["risk_level"].as_str().unwrap().to_string();
+    let n = f64::from(1u32 << 14);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
+    let resp = app(s.clone())
+        .oneshot(get(&format!("/tiles/enterprises/14/{x}/{y}.mvt")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let tile = riskmap_tiles::decode::decode_tile(&bytes).unwrap();
+    let in_tile = tile
+        .layer("enterprises")
+        .and_then(|l| {
+            l.features.iter().find(|f| {
+                matches!(f.property("id"), Some(riskmap_tiles::PropValue::String(s)) if s == id)
+            })
+        })
+        .and_then(|f| match f.property("risk_level") {
+            Some(riskmap_tiles::PropValue::String(s)) => Some(s.clone()),
+            _ => None,
+        });
+    assert_eq!(
+        in_tile.as_deref(),
+        Some(level.as_str()),
+        "tile and /api/risk disagree"
+    );
+    (level, risk)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_major_hidden_danger_moves_through_its_lifecycle_and_its_enterprise_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let world = s.world().unwrap();
+    let ent = world
+        .catalog
+        .get(Collection::Enterprises, "ent-01")
+        .unwrap()
+        .clone();
+    let c = geo::Centroid::centroid(&ent.geometry).unwrap();
+    let (before, _) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_ne!(
+        before, "red",
+        "the test needs a demo enterprise that is not red"
+    );
+
+    // Reported with the enterprise alone: location, district and industry
+    // come from it; the first history event is written by the server.
+    let danger = json!({"type": "Feature", "id": "hd-test", "geometry": null, "properties": {
+        "enterprise_id": "ent-01", "source": "inspection", "level": "major",
+        "rule_item": "HC121-05", "description": "罐区紧急切断阀未投用",
+        "found_date": "2026-12-01", "deadline": "2026-12-31"}});
+    let (st, v) = call(&s, post_json("/collections/hidden_dangers/items", &danger)).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, d) = call(&s, get("/api/hidden-dangers/hd-test")).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["status"], "reported");
+    assert_eq!(d["geometry"]["type"], "Point");
+    assert!(d["danger"]["district_code"].is_string(), "{d}");
+    assert_eq!(d["danger"]["history"].as_array().unwrap().len(), 1);
+    let (level, risk) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_eq!(level, "red");
+    let factors = risk["factors"].to_string();
+    assert!(
+        factors.contains("hd-test") && factors.contains("HC121-05"),
+        "{factors}"
+    );
+
+    // A status in a new danger is refused; so is an illegal move, naming
+    // the state and what is allowed.
+    let mut bad = danger.clone();
+    bad["id"] = json!("hd-test-2");
+    bad["properties"]["status"] = json!("closed");
+    let (st, v) = call(&s, post_json("/collections/hidden_dangers/items", &bad)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let tr = |action: &str, extra: Value| {
+        let mut b = json!({"action": action, "note": format!("{action} 测试")});
+        if let (Value::Object(m), Value::Object(e)) = (&mut b, extra) {
+            m.extend(e);
+        }
+        post_json("/api/hidden-dangers/hd-test/transitions", &b)
+    };
+    let (st, v) = call(&s, tr("close", json!({}))).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let text = v.to_string();
+    assert!(
+        text.contains("reported") && text.contains("verify"),
+        "{text}"
+    );
+
+    // The whole path of a major danger; listing needs its level.
+    let (st, _) = call(&s, tr("verify", json!({}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = call(&s, tr("supervise", json!({}))).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v) = call(&s, tr("start_rectification", json!({}))).await;
+    assert_eq!(
+        st,
+        StatusCode::CONFLICT,
+        "a major danger is listed first: {v}"
+    );
+    for (action, extra) in [
+        ("supervise", json!({"listing_level": "city"})),
+        ("start_rectification", json!({})),
+        ("request_closure", json!({"evidence": "整改照片 3 张"})),
+    ] {
+        let (st, v) = call(&s, tr(action, extra)).await;
+        assert_eq!(st, StatusCode::OK, "{action}: {v}");
+        assert_eq!(level_of(&s, "ent-01", c.x(), c.y()).await.0, "red");
+    }
+    // A PUT keeps the status and history.
+    let mut edited = danger.clone();
+    edited["properties"]["measures"] = json!("更换紧急切断阀");
+    let req = Request::put("/collections/hidden_dangers/items/hd-test")
+        .header("content-type", "application/geo+json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(edited.to_string()))
+        .unwrap();
+    let (st, v) = call(&s, req).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["properties"]["status"], "rectified");
+    let (st, v) = call(&s, tr("close", json!({"evidence": "验收报告"}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "closed");
+    assert_eq!(v["danger"]["measures"], "更换紧急切断阀");
+    let history = v["danger"]["history"].as_array().unwrap();
+    let steps: Vec<&str> = history
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "report",
+            "verify",
+            "supervise",
+            "start_rectification",
+            "request_closure",
+            "close"
+        ]
+    );
+    assert!(
+        history
+            .iter()
+            .all(|e| e["actor"] == "admin" && e["at"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
+    let (st, v) = call(&s, tr("reopen", json!({}))).await;
+    assert_eq!(st, StatusCode::CONFLICT, "closed is final: {v}");
+
+    // Closed: the level is back, and the explanation no longer names it.
+    let (level, risk) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_eq!(level, before);
+    assert!(!risk["factors"].to_string().contains("hd-test"));
 }

@@ -135,6 +135,23 @@ fn realistic(collection: Collection, v: u32) -> Vec<Value> {
                 [[120.17, 30.25], [120.175, 30.25], [120.175, 30.255], [120.17, 30.25]]]},
             "properties": {"code": "330102", "name": "上城区", "level": "district", "note": note}
         })],
+        Collection::HiddenDangers => vec![json!({
+            "type": "Feature", "id": "hd-0001",
+            "geometry": {"type": "Point", "coordinates": [120.171_3, 30.251_1]},
+            "properties": {
+                "enterprise_id": "ent-330102-0001", "district_code": "330102", "industry": "化工",
+                "source": "inspection", "level": "major", "rule_item": "HC121-05",
+                "description": "液氯罐区紧急切断阀未投用", "found_date": "2026-11-02",
+                "deadline": "2026-12-31", "responsible_person": "张伟", "funds_cny": 350000.0 + f64::from(v),
+                "status": "supervised", "listing_level": "city",
+                "history": [
+                    {"action": "report", "to": "reported", "actor": "区应急管理局执法人员", "at": "2026-11-02T09:00:00Z"},
+                    {"action": "verify", "from": "reported", "to": "verified", "actor": "区应急管理局", "at": "2026-11-03T10:00:00Z", "note": "现场核实属实"},
+                    {"action": "supervise", "from": "verified", "to": "supervised", "actor": "市安委办", "at": "2026-11-05T10:00:00Z", "listing_level": "city"}
+                ],
+                "note": note
+            }
+        })],
     }
 }
 

@@ -109,7 +109,7 @@ const fn tiles(
 }
 
 /// Every layer. Tilesets are drawn (and archived) in this order.
-pub const LAYERS: [Layer; 9] = [
+pub const LAYERS: [Layer; 10] = [
     Layer {
         name: "districts",
         items: Items::Stored(Collection::Districts),
@@ -221,6 +221,27 @@ pub const LAYERS: [Layer; 9] = [
                 ("count_yellow", "Number"),
                 ("count_blue", "Number"),
                 ("aggregated", "Boolean"),
+            ],
+        ),
+    },
+    Layer {
+        name: "hidden_dangers",
+        items: Items::Stored(Collection::HiddenDangers),
+        // Served with TileJSON; the web map draws it itself (by level and
+        // status, overdue marked), so it is not in the base style.
+        tiles: tiles(
+            "hidden_dangers",
+            TilesetSource::Collection(Collection::HiddenDangers),
+            false,
+            false,
+            &[
+                ("id", "String"),
+                ("level", "String"),
+                ("status", "String"),
+                ("overdue", "Boolean"),
+                ("enterprise_id", "String"),
+                ("rule_item", "String"),
+                ("district_code", "String"),
             ],
         ),
     },

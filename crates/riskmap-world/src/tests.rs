@@ -8,15 +8,7 @@ use riskmap_spatial::Crs;
 use riskmap_tiles::TileCoord;
 
 fn demo() -> Vec<(Collection, Vec<Feature>)> {
-    let text = |c: Collection| match c {
-        Collection::Enterprises => include_str!("../../../data/demo/enterprises.geojson"),
-        Collection::ProtectionTargets => {
-            include_str!("../../../data/demo/protection_targets.geojson")
-        }
-        Collection::Parks => include_str!("../../../data/demo/parks.geojson"),
-        Collection::Pipelines => include_str!("../../../data/demo/pipelines.geojson"),
-        Collection::Districts => include_str!("../../../data/demo/districts.geojson"),
-    };
+    let text = riskmap_core::demo::text;
     Collection::ALL
         .into_iter()
         .map(|c| (c, parse_geojson(c, text(c), Crs::Wgs84).unwrap()))

@@ -61,6 +61,8 @@ struct Facts {
     major_hazard_grade: Option<u8>,
     /// `category` (protection target) or `kind` (park), as serialised.
     kind: Option<String>,
+    /// Whether a hidden danger is overdue (超期) on the scoring date.
+    overdue: Option<bool>,
 }
 
 impl Facts {
@@ -79,6 +81,14 @@ impl Facts {
             }
             Record::ProtectionTarget(t) => facts.kind = enum_name(&t.category),
             Record::Park(p) => facts.kind = enum_name(&p.kind),
+            Record::HiddenDanger(h) => {
+                facts.overdue = Some(riskmap_core::dangers::is_overdue(
+                    riskmap_core::dangers::DangerRules::builtin(),
+                    &h.status,
+                    h.deadline.as_deref(),
+                    &risk.config().today,
+                ));
+            }
             Record::District(_) | Record::Pipeline(_) => {}
         }
         facts
@@ -138,6 +148,22 @@ fn for_each_property<'s>(
         }
         Record::District(d) => out("code", PropRef::String(&d.code)),
         Record::Pipeline(_) => {}
+        Record::HiddenDanger(h) => {
+            out("level", PropRef::String(h.level.as_str()));
+            out("status", PropRef::String(&h.status));
+            if let Some(o) = facts.overdue {
+                out("overdue", PropRef::Bool(o));
+            }
+            for (k, v) in [
+                ("enterprise_id", &h.enterprise_id),
+                ("rule_item", &h.rule_item),
+                ("district_code", &h.district_code),
+            ] {
+                if let Some(v) = v {
+                    out(k, PropRef::String(v));
+                }
+            }
+        }
     }
 }
 

@@ -3,34 +3,12 @@
 //! pipelines. Built into the binary so `riskmap serve` needs no files.
 
 use anyhow::Context;
-use riskmap_core::Collection;
 use riskmap_core::import;
 use riskmap_spatial::Crs;
 use riskmap_store::Store;
 
 /// Each collection's demo file, as committed under `data/demo/`.
-pub(crate) const FILES: [(Collection, &str); 5] = [
-    (
-        Collection::Districts,
-        include_str!("../../../data/demo/districts.geojson"),
-    ),
-    (
-        Collection::Parks,
-        include_str!("../../../data/demo/parks.geojson"),
-    ),
-    (
-        Collection::ProtectionTargets,
-        include_str!("../../../data/demo/protection_targets.geojson"),
-    ),
-    (
-        Collection::Enterprises,
-        include_str!("../../../data/demo/enterprises.geojson"),
-    ),
-    (
-        Collection::Pipelines,
-        include_str!("../../../data/demo/pipelines.geojson"),
-    ),
-];
+pub(crate) use riskmap_core::demo::FILES;
 
 /// Validates and stores the demo city; returns the number of features.
 pub(crate) async fn load(store: &dyn Store) -> anyhow::Result<usize> {

@@ -11,12 +11,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-const COLLECTIONS: [&str; 5] = [
+const COLLECTIONS: [&str; 6] = [
     "enterprises",
     "parks",
     "pipelines",
     "protection_targets",
     "districts",
+    "hidden_dangers",
 ];
 
 /// The demo file of a collection, parsed independently of riskmap's importer.
@@ -70,7 +71,7 @@ async fn fresh_serve_loads_demo_and_bbox_matches_brute_force() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     listed.sort();
-    // The five stored collections and the derived, read-only ones.
+    // The six stored collections and the derived, read-only ones.
     let mut want = COLLECTIONS.to_vec();
     want.extend([
         "risk_grid",

@@ -290,6 +290,56 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
             }
         }));
     }
+    // Phase 2: a hidden-danger writer: a 重大 danger on a hazardous site
+    // (its enterprise turns red), moved through its whole lifecycle to
+    // closed (the level comes back), one after another.
+    {
+        let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(phase1_end.into()).await;
+            let c = http();
+            let mut i = 0usize;
+            while Instant::now() < end {
+                let site = sites[i % sites.len()]["id"]
+                    .as_str()
+                    .unwrap_or("x")
+                    .to_string();
+                let id = format!("stress-hd-{i}");
+                let r = c
+                    .post(format!("{base}/collections/hidden_dangers/items"))
+                    .bearer_auth(TOKEN)
+                    .json(
+                        &json!({"type": "Feature", "id": id, "geometry": null, "properties": {
+                        "enterprise_id": site, "source": "inspection", "level": "major",
+                        "rule_item": "HC121-05", "description": "压力测试隐患",
+                        "found_date": "2026-12-01", "deadline": "2026-12-31"}}),
+                    )
+                    .send()
+                    .await;
+                log.check("dangers", "POST hidden danger", r).await;
+                for (action, extra) in [
+                    ("verify", json!(null)),
+                    ("supervise", json!("county")),
+                    ("start_rectification", json!(null)),
+                    ("request_closure", json!(null)),
+                    ("close", json!(null)),
+                ] {
+                    let r = c
+                        .post(format!("{base}/api/hidden-dangers/{id}/transitions"))
+                        .bearer_auth(TOKEN)
+                        .json(&json!({"action": action, "listing_level": extra}))
+                        .send()
+                        .await;
+                    if let Some(resp) = log.check("dangers", &format!("{action} {id}"), r).await
+                        && !resp.status().is_success()
+                    {
+                        log.fail(format!("{action} {id}: {}", resp.status()));
+                    }
+                }
+                i += 1;
+            }
+        }));
+    }
     // Eight readers.
     for r in 0..8usize {
         let (base, log, ids, sites) = (base.clone(), log.clone(), ids.clone(), sites.clone());
@@ -300,7 +350,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 14 } else { 4 };
+                let n = if phase2 { 16 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -347,6 +397,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                             "protection_targets",
                             "districts",
                             "parks",
+                            "hidden_dangers",
                         ];
                         let ts = tilesets[(i / n) % tilesets.len()];
                         let (z, x, y) = tile_at(8 + (i % 8) as u8, lon, lat);
@@ -358,6 +409,17 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         c.get(format!("{base}/collections/enterprises/items/{id}")),
                     ),
                     12 => ("collections", c.get(format!("{base}/collections"))),
+                    13 => (
+                        "dangers",
+                        c.get(format!("{base}/collections/hidden_dangers/items?limit=100")),
+                    ),
+                    14 => (
+                        "dangers",
+                        c.get(format!(
+                            "{base}/api/hidden-dangers/hd-{:03}",
+                            1 + (i / n) % 38
+                        )),
+                    ),
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
                 let what = format!("{family} #{i}");
@@ -381,7 +443,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
     assert!(worst < Duration::from_secs(1), "/health took {worst:?}");
     for family in [
-        "risk", "derived", "stats", "siting", "items", "report", "tiles", "write",
+        "risk", "derived", "stats", "siting", "items", "report", "tiles", "write", "dangers",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,

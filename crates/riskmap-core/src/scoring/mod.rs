@@ -329,6 +329,11 @@ impl Assessment {
         self.conventions = push_shared(&self.conventions, note.as_ref());
     }
 
+    /// Appends a note to `unconfirmed`, unless it is there.
+    pub fn push_unconfirmed(&mut self, note: impl AsRef<str>) {
+        self.unconfirmed = push_shared(&self.unconfirmed, note.as_ref());
+    }
+
     /// A plain-text explanation: level, score, factors, and every item not
     /// assessed, convention and unconfirmed figure.
     pub fn explanation(&self) -> String {

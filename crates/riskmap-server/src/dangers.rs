@@ -1,0 +1,271 @@
+//! 隐患排查治理 over HTTP: the lifecycle of a hidden danger.
+//!
+//! - `POST /api/hidden-dangers/{id}/transitions` with `{"action": "verify",
+//!   "note": …, "evidence": …, "listing_level": "city"}` moves a danger by
+//!   one step of the lifecycle (`data/rules/hidden-dangers.toml`) and
+//!   appends the step to its history; an illegal step is 409 naming the
+//!   current state and the allowed next ones.
+//! - `GET /api/hidden-dangers/{id}`: the danger with its state names, the
+//!   moves allowed now and whether it is overdue.
+//! - `GET /api/hidden-dangers/lifecycle`: the states, moves and 判定标准 items.
+//!
+//! A new danger (`POST /collections/hidden_dangers/items`) starts as
+//! `reported` with its first history event written here; a `PUT` keeps the
+//! stored status and history, which only transitions change.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use riskmap_core::dangers::{
+    DangerEvent, DangerRules, FIRST_STATE, HiddenDanger, ListingLevel, is_overdue,
+};
+use riskmap_core::{Catalog, Collection, Feature, Record};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use riskmap_app::Work;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/hidden-dangers/lifecycle", get(lifecycle))
+        .route("/api/hidden-dangers/{id}", get(one))
+        .route("/api/hidden-dangers/{id}/transitions", post(transition))
+}
+
+/// Now, RFC 3339 in UTC to the second.
+pub(crate) fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+}
+
+fn danger(f: &Feature) -> Option<&HiddenDanger> {
+    match &f.record {
+        Record::HiddenDanger(h) => Some(h),
+        _ => None,
+    }
+}
+
+/// Fills what a new or replaced danger takes from its enterprise: the
+/// location (the site's centre) when the body has no geometry, and the
+/// district and industry when not given. Works on the request JSON, before
+/// validation, so that a danger may be posted with an enterprise alone.
+pub(crate) fn fill_from_enterprises(value: &mut Value, catalog: &Catalog) {
+    let features: Vec<&mut Value> = match value.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => match value.get_mut("features") {
+            Some(Value::Array(a)) => a.iter_mut().collect(),
+            _ => Vec::new(),
+        },
+        _ => vec![value],
+    };
+    for f in features {
+        let Some(eid) = f
+            .pointer("/properties/enterprise_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(ent) = catalog.get(Collection::Enterprises, &eid) else {
+            continue;
+        };
+        if f.get("geometry").is_none_or(Value::is_null) {
+            use geo::Centroid;
+            if let Some(c) = ent.geometry.centroid() {
+                f["geometry"] = json!({"type": "Point", "coordinates": [c.x(), c.y()]});
+            }
+        }
+        if let (Record::Enterprise(e), Some(Value::Object(props))) =
+            (&ent.record, f.get_mut("properties"))
+        {
+            for (k, v) in [
+                ("district_code", &e.district_code),
+                ("industry", &e.industry),
+            ] {
+                if let Some(v) = v
+                    && props.get(k).is_none_or(Value::is_null)
+                {
+                    props.insert(k.to_string(), json!(v));
+                }
+            }
+        }
+    }
+}
+
+/// A new danger starts as `reported`, its history one event by `actor`;
+/// a status or history in the body is refused (transitions change them).
+pub(crate) fn start_lifecycle(features: &mut [Feature], actor: &str) -> Result<(), ApiError> {
+    let at = now();
+    for f in features {
+        let id = f.id.clone();
+        let Record::HiddenDanger(h) = &mut f.record else {
+            continue;
+        };
+        if h.status != FIRST_STATE || !h.history.is_empty() || h.listing_level.is_some() {
+            return Err(ApiError::Unprocessable(format!(
+                "hidden_dangers/{id}: field status: a new danger starts as {FIRST_STATE:?} with no history or listing level; \
+                 later states are reached through POST /api/hidden-dangers/{id}/transitions"
+            )));
+        }
+        h.history.push(DangerEvent {
+            action: "report".into(),
+            from: None,
+            to: FIRST_STATE.into(),
+            actor: actor.to_string(),
+            at: at.clone(),
+            note: None,
+            evidence: None,
+            listing_level: None,
+        });
+    }
+    Ok(())
+}
+
+/// A replaced danger keeps its stored status, listing level and history: a
+/// body that gives others is refused (409). With nothing stored it starts
+/// like a new one.
+pub(crate) fn keep_lifecycle(
+    new: &mut Feature,
+    old: Option<&Feature>,
+    actor: &str,
+) -> Result<(), ApiError> {
+    let id = new.id.clone();
+    let Record::HiddenDanger(h) = &mut new.record else {
+        return Ok(());
+    };
+    let Some(old) = old.and_then(danger) else {
+        return start_lifecycle(std::slice::from_mut(new), actor);
+    };
+    let given_default = h.status == FIRST_STATE && h.history.is_empty();
+    if !given_default
+        && (h.status != old.status || (!h.history.is_empty() && h.history != old.history))
+    {
+        return Err(ApiError::Conflict(format!(
+            "hidden_dangers/{id}: field status: it is {:?} and changes only through POST /api/hidden-dangers/{id}/transitions; \
+             a PUT keeps the status and history",
+            old.status
+        )));
+    }
+    h.status = old.status.clone();
+    h.history = old.history.clone();
+    h.listing_level = old.listing_level;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionBody {
+    action: String,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    evidence: Option<String>,
+    #[serde(default)]
+    listing_level: Option<ListingLevel>,
+}
+
+fn describe(f: &Feature, h: &HiddenDanger, today: &str) -> Value {
+    let rules = DangerRules::builtin();
+    let state = rules.state(&h.status);
+    json!({
+        "id": f.id,
+        "status": h.status,
+        "status_zh": state.map(|s| s.zh.as_str()),
+        "status_en": state.map(|s| s.en.as_str()),
+        "open": rules.is_open(&h.status),
+        "overdue": is_overdue(rules, &h.status, h.deadline.as_deref(), today),
+        "today": today,
+        "level": h.level.as_str(),
+        "level_zh": h.level.zh(),
+        "rule_item": h.rule_item.as_deref().and_then(|i| rules.item(i)),
+        "allowed": rules.allowed(&h.status, h.level),
+        "danger": h,
+        "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&f.geometry)),
+    })
+}
+
+/// `GET /api/hidden-dangers/{id}`.
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let out = state
+        .read(Work::Analysis, move |w| {
+            let f = w
+                .catalog
+                .get(Collection::HiddenDangers, &id)
+                .ok_or_else(|| ApiError::NotFound(format!("no hidden danger {id:?}")))?;
+            let h =
+                danger(f).ok_or_else(|| ApiError::NotFound(format!("no hidden danger {id:?}")))?;
+            Ok::<_, ApiError>(describe(f, h, w.today()))
+        })
+        .await??;
+    Ok(Json(out))
+}
+
+/// `GET /api/hidden-dangers/lifecycle`.
+async fn lifecycle() -> Json<Value> {
+    let r = DangerRules::builtin();
+    Json(json!({
+        "states": r.state.iter().map(|s| json!({"id": s.id, "zh": s.zh, "en": s.en, "open": s.open})).collect::<Vec<_>>(),
+        "transitions": r.transition,
+        "items": r.item,
+        "source": r.about.source,
+    }))
+}
+
+/// `POST /api/hidden-dangers/{id}/transitions`.
+async fn transition(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<Value>, ApiError> {
+    let actor = crate::ogc::authorize(&state, &headers)?;
+    let bytes = crate::ogc::body_bytes(body).await?;
+    let body: TransitionBody = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "a transition is {{\"action\": …, \"note\": …, \"evidence\": …, \"listing_level\": …}}: {e}"
+        ))
+    })?;
+    let at = now();
+    let (feature, _) = state
+        .app()
+        .modify(Collection::HiddenDangers, &id, |old| {
+            let mut f = old.clone();
+            let Record::HiddenDanger(h) = &mut f.record else {
+                return Err(riskmap_app::AppError::NotFound(format!(
+                    "no hidden danger {id:?}"
+                )));
+            };
+            let rules = DangerRules::builtin();
+            let t = rules
+                .transition(&h.status, h.level, &body.action, body.listing_level)
+                .map_err(|e| {
+                    riskmap_app::AppError::Conflict(format!("hidden_dangers/{id}: {e}"))
+                })?;
+            h.history.push(DangerEvent {
+                action: t.action.clone(),
+                from: Some(h.status.clone()),
+                to: t.to.clone(),
+                actor: actor.clone(),
+                at: at.clone(),
+                note: body.note.clone(),
+                evidence: body.evidence.clone(),
+                listing_level: body.listing_level,
+            });
+            h.status = t.to.clone();
+            if body.listing_level.is_some() {
+                h.listing_level = body.listing_level;
+            }
+            Ok(f)
+        })
+        .await?;
+    let today = state.world()?.today().to_string();
+    let h =
+        danger(&feature).ok_or_else(|| ApiError::NotFound(format!("no hidden danger {id:?}")))?;
+    Ok(Json(describe(&feature, h, &today)))
+}
