@@ -420,6 +420,179 @@ pub fn is_overdue(rules: &DangerRules, status: &str, deadline: Option<&str>, tod
     rules.is_open(status) && deadline.is_some_and(|d| !d.is_empty() && d < today)
 }
 
+/// How hidden-danger statistics are grouped (分区域、分行业…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DangerGroup {
+    /// By 6-digit district code.
+    District,
+    /// By industry.
+    Industry,
+    /// 一般 / 重大.
+    Level,
+    /// By lifecycle state.
+    Status,
+    /// By source.
+    Source,
+    /// By the month found (`YYYY-MM`).
+    Month,
+}
+
+impl DangerGroup {
+    /// Every grouping with its name in URLs.
+    pub const ALL: [(&'static str, DangerGroup); 6] = [
+        ("district", DangerGroup::District),
+        ("industry", DangerGroup::Industry),
+        ("level", DangerGroup::Level),
+        ("status", DangerGroup::Status),
+        ("source", DangerGroup::Source),
+        ("month", DangerGroup::Month),
+    ];
+}
+
+/// Which dangers the statistics count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DangerFilter {
+    /// Found on or after this date (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Found on or before this date.
+    pub to: Option<String>,
+    /// Only this level.
+    pub level: Option<DangerLevel>,
+    /// Only this state.
+    pub status: Option<String>,
+}
+
+impl DangerFilter {
+    /// Whether a danger is counted.
+    pub fn admits(&self, h: &HiddenDanger) -> bool {
+        self.from
+            .as_deref()
+            .is_none_or(|f| h.found_date.as_str() >= f)
+            && self
+                .to
+                .as_deref()
+                .is_none_or(|t| h.found_date.as_str() <= t)
+            && self.level.is_none_or(|l| l == h.level)
+            && self.status.as_deref().is_none_or(|s| s == h.status)
+    }
+}
+
+/// The statistics of one group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DangerStats {
+    /// The group's key (district code, industry, level…; `(none)` when absent).
+    pub key: String,
+    /// Dangers found (rejected ones included).
+    pub count: u64,
+    /// Of which 重大.
+    pub major: u64,
+    /// Still open (not closed, not rejected).
+    pub open: u64,
+    /// Open and past their deadline (超期).
+    pub overdue: u64,
+    /// Closed (销号).
+    pub closed: u64,
+    /// Rejected (不予认定).
+    pub rejected: u64,
+    /// 整改率: closed ÷ (found − rejected), for this cohort; `None` when
+    /// nothing counts.
+    pub rectification_rate: Option<f64>,
+    /// Median days from found to closed, over the closed ones.
+    pub median_days_to_close: Option<f64>,
+}
+
+/// Days between two dates `YYYY-MM-DD…` (the first 10 characters), by the
+/// proleptic Gregorian calendar.
+fn days_between(a: &str, b: &str) -> Option<i64> {
+    fn day_number(d: &str) -> Option<i64> {
+        let y: i64 = d.get(0..4)?.parse().ok()?;
+        let m: i64 = d.get(5..7)?.parse().ok()?;
+        let day: i64 = d.get(8..10)?.parse().ok()?;
+        // Howard Hinnant's days_from_civil.
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some(era * 146_097 + doe - 719_468)
+    }
+    Some(day_number(b)? - day_number(a)?)
+}
+
+/// Statistics of `dangers` grouped by `group`, with the totals last (key
+/// `total`). Groups are ordered by key.
+pub fn danger_stats<'a>(
+    dangers: impl IntoIterator<Item = &'a HiddenDanger>,
+    group: DangerGroup,
+    filter: &DangerFilter,
+    today: &str,
+    rules: &DangerRules,
+) -> Vec<DangerStats> {
+    let mut groups: std::collections::BTreeMap<String, (DangerStats, Vec<i64>)> =
+        std::collections::BTreeMap::new();
+    let mut total = (
+        DangerStats {
+            key: "total".into(),
+            ..DangerStats::default()
+        },
+        Vec::new(),
+    );
+    for h in dangers.into_iter().filter(|h| filter.admits(h)) {
+        let key = match group {
+            DangerGroup::District => h.district_code.clone(),
+            DangerGroup::Industry => h.industry.clone(),
+            DangerGroup::Level => Some(h.level.as_str().to_string()),
+            DangerGroup::Status => Some(h.status.clone()),
+            DangerGroup::Source => Some(h.source.as_str().to_string()),
+            DangerGroup::Month => h.found_date.get(0..7).map(str::to_string),
+        }
+        .unwrap_or_else(|| "(none)".to_string());
+        let closed_days = (h.status == "closed")
+            .then(|| {
+                h.history
+                    .iter()
+                    .rev()
+                    .find(|e| e.to == "closed")
+                    .and_then(|e| days_between(&h.found_date, &e.at))
+            })
+            .flatten();
+        let entry = groups.entry(key.clone()).or_insert_with(|| {
+            (
+                DangerStats {
+                    key,
+                    ..DangerStats::default()
+                },
+                Vec::new(),
+            )
+        });
+        for (s, days) in [(&mut entry.0, &mut entry.1), (&mut total.0, &mut total.1)] {
+            s.count += 1;
+            s.major += u64::from(h.level == DangerLevel::Major);
+            let open = rules.is_open(&h.status);
+            s.open += u64::from(open);
+            s.overdue += u64::from(is_overdue(rules, &h.status, h.deadline.as_deref(), today));
+            s.closed += u64::from(h.status == "closed");
+            s.rejected += u64::from(h.status == "rejected");
+            days.extend(closed_days);
+        }
+    }
+    let finish = |(mut s, mut days): (DangerStats, Vec<i64>)| {
+        let base = s.count - s.rejected;
+        s.rectification_rate = (base > 0).then(|| s.closed as f64 / base as f64);
+        days.sort_unstable();
+        s.median_days_to_close = match days.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(days[n / 2] as f64),
+            n => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
+        };
+        s
+    };
+    let mut out: Vec<DangerStats> = groups.into_values().map(finish).collect();
+    out.push(finish(total));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -529,6 +702,14 @@ mod tests {
         assert!(unconfirmed);
         assert!(r.level_factor(&[]).is_none());
         assert!(DangerRules::from_toml("about = 1").is_err());
+    }
+
+    #[test]
+    fn days_between_dates_and_timestamps() {
+        assert_eq!(days_between("2026-01-01", "2026-01-31T10:00:00Z"), Some(30));
+        assert_eq!(days_between("2024-02-28", "2024-03-01"), Some(2));
+        assert_eq!(days_between("2025-12-31", "2026-01-01"), Some(1));
+        assert_eq!(days_between("bad", "2026-01-01"), None);
     }
 
     #[test]

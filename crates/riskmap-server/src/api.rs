@@ -31,7 +31,7 @@ async fn explain(
     Ok(Json(body))
 }
 
-fn explanation(world: &World, name: &str, id: &str) -> Result<Value, ApiError> {
+pub(crate) fn explanation(world: &World, name: &str, id: &str) -> Result<Value, ApiError> {
     let risk = &world.risk;
     let rules = world.rules();
     if name == "risk_grid" {

@@ -33,6 +33,184 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/hidden-dangers/lifecycle", get(lifecycle))
         .route("/api/hidden-dangers/{id}", get(one))
         .route("/api/hidden-dangers/{id}/transitions", post(transition))
+        .route("/api/stats/hidden-dangers", get(stats))
+        .route("/api/enterprises/{id}/dossier", get(dossier))
+}
+
+/// The 重大危险源 registration record of an enterprise (登记建档, 国家安监总局令
+/// 第40号), from its `major_hazard_registration` property when recorded:
+/// 登记/备案 dates, the last safety assessment and the next one due three
+/// years later (Art. 21 re-assessment), the three 包保责任人 and the
+/// responsible regulator.
+fn registration(e: &riskmap_core::model::Enterprise, today: &str) -> Value {
+    let Some(Value::Object(r)) = e.extra.get("major_hazard_registration") else {
+        return json!({"recorded": false,
+            "note": "no major_hazard_registration recorded for this enterprise (登记/备案 dates, last assessment, 包保责任人, regulator)"});
+    };
+    let last = r.get("last_assessment").and_then(Value::as_str);
+    let next_due = last.and_then(|d| {
+        let date = jiff::civil::Date::strptime("%Y-%m-%d", d).ok()?;
+        date.checked_add(jiff::Span::new().years(3))
+            .ok()
+            .map(|d| d.to_string())
+    });
+    json!({
+        "recorded": true,
+        "registered": r.get("registered"),
+        "filed": r.get("filed"),
+        "last_assessment": last,
+        "next_assessment_due": next_due,
+        "assessment_overdue": next_due.as_deref().is_some_and(|d| d < today),
+        "rule": "重大危险源安全评估每三年一次 (国家安监总局令第40号; hidden-dangers.md §5.1, secondary source)",
+        "guarantors": {
+            "principal": r.get("principal"),
+            "technical": r.get("technical"),
+            "operational": r.get("operational"),
+        },
+        "regulator": r.get("regulator"),
+    })
+}
+
+/// `GET /api/enterprises/{id}/dossier` (一企一档): registration data, units
+/// with their GB 18218 grades, the 重大危险源 registration record, the
+/// four-colour level with its explanation, the external-safety-distance
+/// report and violations, the hidden dangers (open first) with their
+/// histories, and the accidents, all from one snapshot.
+async fn dossier(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let out = state
+        .read(Work::Analysis, move |w| {
+            let f = w
+                .catalog
+                .get(Collection::Enterprises, &id)
+                .ok_or_else(|| ApiError::NotFound(format!("no enterprise {id:?}")))?;
+            let Record::Enterprise(e) = &f.record else {
+                return Err(ApiError::NotFound(format!("no enterprise {id:?}")));
+            };
+            let today = w.today().to_string();
+            let rules = DangerRules::builtin();
+            let mut dangers: Vec<(&Feature, &HiddenDanger)> = w
+                .catalog
+                .iter(Collection::HiddenDangers)
+                .filter_map(|d| Some((&**d, danger(d)?)))
+                .filter(|(_, h)| h.enterprise_id.as_deref() == Some(id.as_str()))
+                .collect();
+            dangers.sort_by(|a, b| {
+                (!rules.is_open(&a.1.status), std::cmp::Reverse(&a.1.found_date), &a.0.id)
+                    .cmp(&(!rules.is_open(&b.1.status), std::cmp::Reverse(&b.1.found_date), &b.0.id))
+            });
+            let safety = w.safety.sites.get(&id).map(crate::siting::report_json);
+            Ok::<_, ApiError>(json!({
+                "id": id,
+                "today": today,
+                "world_version": w.version(),
+                "enterprise": e,
+                "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&f.geometry)),
+                "major_hazard_registration": registration(e, &today),
+                "risk": crate::api::explanation(w, "enterprises", &id).ok(),
+                "external_safety": safety,
+                "hidden_dangers": dangers.iter().map(|(f, h)| describe(f, h, &today)).collect::<Vec<_>>(),
+                "hidden_danger_counts": {
+                    "total": dangers.len(),
+                    "open": dangers.iter().filter(|(_, h)| rules.is_open(&h.status)).count(),
+                    "open_major": dangers.iter().filter(|(_, h)| rules.is_open(&h.status) && h.level == riskmap_core::dangers::DangerLevel::Major).count(),
+                    "overdue": dangers.iter().filter(|(_, h)| is_overdue(rules, &h.status, h.deadline.as_deref(), &today)).count(),
+                },
+                "accidents": e.accidents,
+            }))
+        })
+        .await??;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    group_by: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    level: Option<String>,
+    status: Option<String>,
+}
+
+/// `GET /api/stats/hidden-dangers?group_by=district|industry|level|status|source|month
+/// [&from=YYYY-MM-DD&to=YYYY-MM-DD&level=general|major&status=…]`: per group
+/// the dangers found, 重大 among them, open, overdue, closed, rejected, the
+/// 整改率 (closed ÷ (found − rejected)) and the median days to close; the
+/// totals last.
+async fn stats(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<StatsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    use riskmap_core::dangers::{DangerFilter, DangerGroup, DangerLevel, danger_stats};
+    let name = q.group_by.clone().unwrap_or_else(|| "district".to_string());
+    let group = DangerGroup::ALL
+        .iter()
+        .find(|(n, _)| *n == name.as_str())
+        .map(|(_, g)| *g)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "group_by must be one of {}, got {name:?}",
+                DangerGroup::ALL.map(|(n, _)| n).join(", ")
+            ))
+        })?;
+    for (field, d) in [("from", &q.from), ("to", &q.to)] {
+        if let Some(d) = d
+            && (d.len() != 10 || jiff::civil::Date::strptime("%Y-%m-%d", d).is_err())
+        {
+            return Err(ApiError::BadRequest(format!(
+                "{field} must be a date YYYY-MM-DD, got {d:?}"
+            )));
+        }
+    }
+    let level = match q.level.as_deref() {
+        None => None,
+        Some("general") => Some(DangerLevel::General),
+        Some("major") => Some(DangerLevel::Major),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "level must be general or major, got {other:?}"
+            )));
+        }
+    };
+    let rules = DangerRules::builtin();
+    if let Some(s) = &q.status
+        && rules.state(s).is_none()
+    {
+        return Err(ApiError::BadRequest(format!("unknown status {s:?}")));
+    }
+    let filter = DangerFilter {
+        from: q.from,
+        to: q.to,
+        level,
+        status: q.status,
+    };
+    let out = state
+        .read(Work::Analysis, move |w| {
+            let today = w.today().to_string();
+            let rows = danger_stats(
+                w.catalog.iter(Collection::HiddenDangers).filter_map(|f| danger(f)),
+                group,
+                &filter,
+                &today,
+                rules,
+            );
+            json!({
+                "group_by": name,
+                "today": today,
+                "definitions": {
+                    "rectification_rate": "整改率 = closed ÷ (found − rejected), for the dangers found in the filter's period",
+                    "overdue": "open (not closed or rejected) with a rectification deadline before today",
+                    "median_days_to_close": "median of days from found_date to the closing step, over the closed dangers",
+                },
+                "groups": &rows[..rows.len().saturating_sub(1)],
+                "total": rows.last(),
+            })
+        })
+        .await?;
+    Ok(Json(out))
 }
 
 /// Now, RFC 3339 in UTC to the second.

@@ -556,3 +556,137 @@ async fn a_major_hidden_danger_moves_through_its_lifecycle_and_its_enterprise_le
     assert_eq!(level, before);
     assert!(!risk["factors"].to_string().contains("hd-test"));
 }
+
+/// Statistics by district and by industry equal a count over the stored
+/// dangers done here, independently of the server's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_danger_statistics_equal_a_brute_force_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let (st, items) = call(&s, get("/collections/hidden_dangers/items?limit=10000")).await;
+    assert_eq!(st, StatusCode::OK);
+    let today = s.world().unwrap().today().to_string();
+    let features = items["features"].as_array().unwrap().clone();
+    assert!(features.len() >= 30);
+    for (group_by, field) in [("district", "district_code"), ("industry", "industry")] {
+        for filter in ["", "&level=major", "&from=2026-06-01&to=2026-09-30"] {
+            let (st, v) = call(
+                &s,
+                get(&format!(
+                    "/api/stats/hidden-dangers?group_by={group_by}{filter}"
+                )),
+            )
+            .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            let mut want: std::collections::BTreeMap<String, [u64; 4]> = Default::default();
+            for f in &features {
+                let p = &f["properties"];
+                let found = p["found_date"].as_str().unwrap();
+                if (filter.contains("major") && p["level"] != "major")
+                    || (filter.contains("from") && !("2026-06-01"..="2026-09-30").contains(&found))
+                {
+                    continue;
+                }
+                let key = p[field].as_str().unwrap_or("(none)").to_string();
+                let status = p["status"].as_str().unwrap();
+                let open = status != "closed" && status != "rejected";
+                let overdue = open && p["deadline"].as_str().is_some_and(|d| d < today.as_str());
+                let e = want.entry(key).or_default();
+                e[0] += 1;
+                e[1] += u64::from(open);
+                e[2] += u64::from(overdue);
+                e[3] += u64::from(status == "closed");
+            }
+            let got: std::collections::BTreeMap<String, [u64; 4]> = v["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    let n = |k: &str| g[k].as_u64().unwrap();
+                    (
+                        g["key"].as_str().unwrap().to_string(),
+                        [n("count"), n("open"), n("overdue"), n("closed")],
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "group_by={group_by}{filter}");
+            let total: u64 = want.values().map(|c| c[0]).sum();
+            assert_eq!(v["total"]["count"], total);
+        }
+    }
+    let (st, _) = call(&s, get("/api/stats/hidden-dangers?group_by=colour")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = call(&s, get("/api/stats/hidden-dangers?from=2026-13-01")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+/// 一企一档: everything about one enterprise from one snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enterprise_dossier_holds_its_units_level_report_and_dangers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let (st, d) = call(&s, get("/api/enterprises/ent-02/dossier")).await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let (_, risk) = call(&s, get("/api/risk/enterprises/ent-02")).await;
+    assert_eq!(d["risk"]["risk_level"], risk["risk_level"]);
+    assert_eq!(d["risk"]["major_hazards"], risk["major_hazards"]);
+    assert_eq!(d["major_hazard_registration"]["recorded"], false);
+    // The dangers are exactly the stored ones naming ent-02, open first.
+    let (_, items) = call(&s, get("/collections/hidden_dangers/items?limit=10000")).await;
+    let mut want: Vec<String> = items["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["enterprise_id"] == "ent-02")
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    let listed = d["hidden_dangers"].as_array().unwrap();
+    let mut got: Vec<String> = listed
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    let open: Vec<bool> = listed
+        .iter()
+        .map(|h| h["open"].as_bool().unwrap())
+        .collect();
+    assert!(
+        open.windows(2).all(|w| w[0] >= w[1]),
+        "open ones first: {open:?}"
+    );
+    assert!(listed.iter().all(|h| {
+        h["danger"]["history"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    }));
+    if d["enterprise"]["units"]
+        .as_array()
+        .is_some_and(|u| !u.is_empty())
+    {
+        assert!(d["external_safety"].is_object(), "{}", d["external_safety"]);
+    }
+
+    // A recorded registration: the next assessment is due three years on.
+    let (_, ent) = call(&s, get("/collections/enterprises/items/ent-01")).await;
+    let mut ent = ent.clone();
+    ent["properties"]["major_hazard_registration"] = json!({
+        "registered": "2020-03-01", "filed": "2020-03-10", "last_assessment": "2022-05-20",
+        "principal": "王总", "technical": "李工", "operational": "赵班长", "regulator": "上城区应急管理局"});
+    let req = Request::put("/collections/enterprises/items/ent-01")
+        .header("content-type", "application/geo+json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(ent.to_string()))
+        .unwrap();
+    let (st, v) = call(&s, req).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, d) = call(&s, get("/api/enterprises/ent-01/dossier")).await;
+    let r = &d["major_hazard_registration"];
+    assert_eq!(r["recorded"], true, "{r}");
+    assert_eq!(r["next_assessment_due"], "2025-05-20");
+    assert_eq!(r["assessment_overdue"], true);
+    assert_eq!(r["guarantors"]["technical"], "李工");
+    let (st, _) = call(&s, get("/api/enterprises/no-such/dossier")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -350,7 +350,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 16 } else { 4 };
+                let n = if phase2 { 18 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -419,6 +419,14 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                             "{base}/api/hidden-dangers/hd-{:03}",
                             1 + (i / n) % 38
                         )),
+                    ),
+                    15 => (
+                        "dangers",
+                        c.get(format!("{base}/api/stats/hidden-dangers?group_by=district")),
+                    ),
+                    16 => (
+                        "dangers",
+                        c.get(format!("{base}/api/enterprises/{id}/dossier")),
                     ),
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
