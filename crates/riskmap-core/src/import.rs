@@ -234,28 +234,39 @@ pub fn references(collection: Collection, f: &Feature) -> Vec<(&'static str, Col
     out
 }
 
-/// The plausible largest extent of a collection's features (the longest
-/// side of the bounding box, km), from `data/rules/plausible-bounds.toml`
-/// `[max_extent_km]` (UNCONFIRMED project bounds).
-pub fn max_extent_km(collection: Collection) -> Option<f64> {
-    static BOUNDS: std::sync::OnceLock<std::collections::HashMap<String, f64>> =
+/// One table of numbers from `data/rules/plausible-bounds.toml`, parsed once.
+fn bounds_table(table: &str) -> &'static std::collections::HashMap<String, f64> {
+    type Tables = std::collections::HashMap<String, std::collections::HashMap<String, f64>>;
+    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    static EMPTY: std::sync::OnceLock<std::collections::HashMap<String, f64>> =
         std::sync::OnceLock::new();
-    BOUNDS
+    TABLES
         .get_or_init(|| {
             let text = include_str!("../../../data/rules/plausible-bounds.toml");
             let doc: toml::Table = toml::from_str(text).unwrap_or_default();
-            doc.get("max_extent_km")
-                .and_then(toml::Value::as_table)
-                .map(|t| {
-                    t.iter()
+            doc.iter()
+                .filter_map(|(name, t)| {
+                    let numbers = t
+                        .as_table()?
+                        .iter()
                         .filter_map(|(k, v)| {
                             let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
                             Some((k.clone(), x))
                         })
-                        .collect()
+                        .collect();
+                    Some((name.clone(), numbers))
                 })
-                .unwrap_or_default()
+                .collect()
         })
+        .get(table)
+        .unwrap_or_else(|| EMPTY.get_or_init(Default::default))
+}
+
+/// The plausible largest extent of a collection's features (the longest
+/// side of the bounding box, km), from `data/rules/plausible-bounds.toml`
+/// `[max_extent_km]` (UNCONFIRMED project bounds).
+pub fn max_extent_km(collection: Collection) -> Option<f64> {
+    bounds_table("max_extent_km")
         .get(collection.as_str())
         .copied()
 }
@@ -263,26 +274,7 @@ pub fn max_extent_km(collection: Collection) -> Option<f64> {
 /// The plausible maximum of a numeric field, from
 /// `data/rules/plausible-bounds.toml` (UNCONFIRMED project bounds).
 pub fn plausible_max(field: &str) -> Option<f64> {
-    static BOUNDS: std::sync::OnceLock<std::collections::HashMap<String, f64>> =
-        std::sync::OnceLock::new();
-    BOUNDS
-        .get_or_init(|| {
-            let text = include_str!("../../../data/rules/plausible-bounds.toml");
-            let doc: toml::Table = toml::from_str(text).unwrap_or_default();
-            doc.get("max")
-                .and_then(toml::Value::as_table)
-                .map(|t| {
-                    t.iter()
-                        .filter_map(|(k, v)| {
-                            let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
-                            Some((k.clone(), x))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .get(field)
-        .copied()
+    bounds_table("max").get(field).copied()
 }
 
 /// Characters an id may hold besides letters and digits (any script).
