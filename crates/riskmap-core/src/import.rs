@@ -1412,6 +1412,7 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
         accidents,
         units,
         installation,
+        major_hazard_registration: registration(f, errs),
         extra: f.extra(&[
             "name",
             "credit_code",
@@ -1423,8 +1424,74 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
             "accidents",
             "units",
             "installation",
+            "major_hazard_registration",
         ]),
     }
+}
+
+/// An enterprise's 重大危险源 registration record: dates `YYYY-MM-DD`, not
+/// after one another out of order (备案 not before 登记), names as text.
+fn registration(
+    f: &Fields<'_>,
+    errs: &mut RecordErrors,
+) -> Option<Box<crate::model::MajorHazardRegistration>> {
+    let v = f.get("major_hazard_registration")?;
+    let path = f.path("major_hazard_registration");
+    let Some(m) = v.as_object() else {
+        errs.push(
+            path,
+            "must be an object {registered, filed, last_assessment, principal, technical, operational, regulator}",
+        );
+        return None;
+    };
+    let rf = Fields::new(m, path);
+    let known = [
+        "registered",
+        "filed",
+        "last_assessment",
+        "principal",
+        "technical",
+        "operational",
+        "regulator",
+    ];
+    for k in m.keys().filter(|k| !known.contains(&k.as_str())) {
+        errs.push(
+            rf.path(k),
+            format!("unknown field; expected one of {}", known.join(", ")),
+        );
+    }
+    let mut date = |key: &str| {
+        let d = rf.string(key, false, errs)?;
+        if is_iso_date(&d) {
+            Some(d)
+        } else {
+            errs.push(
+                rf.path(key),
+                format!("must be a date YYYY-MM-DD, got {d:?}"),
+            );
+            None
+        }
+    };
+    let registered = date("registered");
+    let filed = date("filed");
+    let last_assessment = date("last_assessment");
+    if let (Some(r), Some(fd)) = (&registered, &filed)
+        && fd < r
+    {
+        errs.push(
+            rf.path("filed"),
+            format!("{fd} is before the registration date {r}"),
+        );
+    }
+    Some(Box::new(crate::model::MajorHazardRegistration {
+        registered,
+        filed,
+        last_assessment,
+        principal: rf.string("principal", false, errs),
+        technical: rf.string("technical", false, errs),
+        operational: rf.string("operational", false, errs),
+        regulator: rf.string("regulator", false, errs),
+    }))
 }
 
 fn substance(f: &Fields<'_>, errs: &mut RecordErrors) -> Option<Substance> {
@@ -1821,5 +1888,52 @@ mod tests {
             "geometry": {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.02, 30.0], [120.02, 30.01], [120.0, 30.01], [120.0, 30.0]]]},
             "properties": {"name": "正常企业", "industry": "机械制造"}});
         validate_geojson_feature(Collection::Enterprises, &small, Crs::Wgs84, None).unwrap();
+    }
+
+    #[test]
+    fn a_major_hazard_registration_is_checked_field_by_field() {
+        let with = |r: serde_json::Value| {
+            serde_json::json!({"type": "Feature", "id": "e1",
+                "geometry": {"type": "Point", "coordinates": [120.1, 30.2]},
+                "properties": {"name": "登记企业", "industry": "机械制造", "major_hazard_registration": r}})
+        };
+        let ok = validate_geojson_feature(
+            Collection::Enterprises,
+            &with(
+                serde_json::json!({"registered": "2020-03-01", "filed": "2020-03-10",
+                "last_assessment": "2022-05-20", "technical": "李工"}),
+            ),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap();
+        let Record::Enterprise(e) = &ok.record else {
+            panic!()
+        };
+        let r = e.major_hazard_registration.as_deref().unwrap();
+        assert_eq!(r.technical.as_deref(), Some("李工"));
+        // It round-trips through the stored properties.
+        let back =
+            Record::from_trusted_properties(Collection::Enterprises, ok.record.to_properties())
+                .unwrap();
+        assert_eq!(back, ok.record);
+        let err = validate_geojson_feature(
+            Collection::Enterprises,
+            &with(
+                serde_json::json!({"registered": "2020-03-10", "filed": "2020-03-01",
+                "last_assessment": "22/05/2020", "owner": "x"}),
+            ),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "major_hazard_registration.owner",
+            "major_hazard_registration.last_assessment",
+            "major_hazard_registration.filed",
+        ] {
+            assert!(fields.contains(&f), "{f} not in {fields:?}");
+        }
     }
 }

@@ -227,9 +227,41 @@ pub struct Enterprise {
     /// import for every enterprise that holds a hazardous substance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installation: Option<Installation>,
+    /// The 重大危险源 registration record (登记建档与备案, 国家安监总局令第40号),
+    /// when the enterprise has a major hazard installation on file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Boxed: most enterprises have none, and a record costs memory per enterprise.
+    pub major_hazard_registration: Option<Box<MajorHazardRegistration>>,
     /// Properties outside the schema, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The 重大危险源 registration record of an enterprise (国家安监总局令第40号;
+/// 包保责任制, 应急厅〔2021〕12号). Dates are `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MajorHazardRegistration {
+    /// 登记建档 date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered: Option<String>,
+    /// 备案 date (filed with the county regulator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed: Option<String>,
+    /// The last 安全评估 (safety assessment); the next is due three years on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_assessment: Option<String>,
+    /// 主要负责人 (包保: overall).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// 技术负责人 (包保: technical).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub technical: Option<String>,
+    /// 操作负责人 (包保: operation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operational: Option<String>,
+    /// The responsible regulator (监管责任单位).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regulator: Option<String>,
 }
 
 /// Whether a site's installations are new or existing (新建装置/在役装置,

@@ -67,6 +67,7 @@ fn site_units(id: &str, installation: Installation, units: Vec<Vec<(&str, &str, 
                 })
                 .collect(),
             installation: Some(installation),
+            major_hazard_registration: None,
             extra: Map::new(),
         }),
     }

@@ -697,6 +697,7 @@ fn site_feature(id: &str, lon: f64, lat: f64, s: &SiteSpec) -> Feature {
             } else {
                 Installation::New
             }),
+            major_hazard_registration: None,
             extra: Map::new(),
         }),
     }

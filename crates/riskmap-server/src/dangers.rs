@@ -43,12 +43,11 @@ pub(crate) fn routes() -> Router<AppState> {
 /// years later (Art. 21 re-assessment), the three 包保责任人 and the
 /// responsible regulator.
 fn registration(e: &riskmap_core::model::Enterprise, today: &str) -> Value {
-    let Some(Value::Object(r)) = e.extra.get("major_hazard_registration") else {
+    let Some(r) = &e.major_hazard_registration else {
         return json!({"recorded": false,
             "note": "no major_hazard_registration recorded for this enterprise (登记/备案 dates, last assessment, 包保责任人, regulator)"});
     };
-    let last = r.get("last_assessment").and_then(Value::as_str);
-    let next_due = last.and_then(|d| {
+    let next_due = r.last_assessment.as_deref().and_then(|d| {
         let date = jiff::civil::Date::strptime("%Y-%m-%d", d).ok()?;
         date.checked_add(jiff::Span::new().years(3))
             .ok()
@@ -56,18 +55,18 @@ fn registration(e: &riskmap_core::model::Enterprise, today: &str) -> Value {
     });
     json!({
         "recorded": true,
-        "registered": r.get("registered"),
-        "filed": r.get("filed"),
-        "last_assessment": last,
+        "registered": r.registered,
+        "filed": r.filed,
+        "last_assessment": r.last_assessment,
         "next_assessment_due": next_due,
         "assessment_overdue": next_due.as_deref().is_some_and(|d| d < today),
         "rule": "重大危险源安全评估每三年一次 (国家安监总局令第40号; hidden-dangers.md §5.1, secondary source)",
         "guarantors": {
-            "principal": r.get("principal"),
-            "technical": r.get("technical"),
-            "operational": r.get("operational"),
+            "principal": r.principal,
+            "technical": r.technical,
+            "operational": r.operational,
         },
-        "regulator": r.get("regulator"),
+        "regulator": r.regulator,
     })
 }
 

@@ -191,6 +191,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
                     accidents: vec![],
                     units,
                     installation: Some(Installation::Existing),
+                    major_hazard_registration: None,
                     extra: Map::new(),
                 }),
             }

@@ -112,6 +112,7 @@ pub(crate) fn synthetic(n: usize, seed: u64) -> Vec<Feature> {
                         processes: vec![],
                     }],
                     installation: Some(riskmap_core::model::Installation::Existing),
+                    major_hazard_registration: None,
                     extra: Map::new(),
                 }),
             }

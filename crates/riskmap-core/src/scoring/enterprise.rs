@@ -858,6 +858,7 @@ mod tests {
             accidents,
             units,
             installation: None,
+            major_hazard_registration: None,
             extra: Default::default(),
         }
     }
