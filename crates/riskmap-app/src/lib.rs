@@ -534,18 +534,29 @@ impl App {
     /// `district_code`) is not deleted: [`AppError::Conflict`] names them.
     pub async fn delete(&self, collection: Collection, id: &str) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
-        let current = self.scored_world()?;
-        let naming: Vec<String> = current
-            .catalog
-            .iter(Collection::Enterprises)
-            .filter(|f| {
-                riskmap_core::import::references(Collection::Enterprises, f)
-                    .iter()
-                    .any(|(_, c, target)| *c == collection && *target == id)
+        // Only parks and districts are named by other records; the scan of
+        // the enterprises runs on the blocking pool.
+        let naming: Vec<String> = if matches!(collection, Collection::Parks | Collection::Districts)
+        {
+            let current = self.scored_world()?;
+            let target = id.to_string();
+            tokio::task::spawn_blocking(move || {
+                current
+                    .catalog
+                    .iter(Collection::Enterprises)
+                    .filter(|f| {
+                        riskmap_core::import::references(Collection::Enterprises, f)
+                            .iter()
+                            .any(|(_, c, t)| *c == collection && *t == target)
+                    })
+                    .map(|f| f.id.clone())
+                    .collect()
             })
-            .map(|f| f.id.clone())
-            .collect();
-        drop(current);
+            .await
+            .map_err(|e| AppError::Internal(format!("the reference check failed: {e}")))?
+        } else {
+            Vec::new()
+        };
         if !naming.is_empty() {
             let field = if collection == Collection::Parks {
                 "park_id"

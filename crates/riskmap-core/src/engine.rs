@@ -1635,29 +1635,12 @@ mod tests {
         assert!(matches!(m, Members::Large(_)), "grew past the small size");
     }
 
+    /// The demo city without the sample hidden dangers (these tests count
+    /// the levels the other collections give).
     fn demo() -> Catalog {
-        let files = [
-            (
-                Collection::Districts,
-                include_str!("../../../data/demo/districts.geojson"),
-            ),
-            (
-                Collection::Parks,
-                include_str!("../../../data/demo/parks.geojson"),
-            ),
-            (
-                Collection::ProtectionTargets,
-                include_str!("../../../data/demo/protection_targets.geojson"),
-            ),
-            (
-                Collection::Enterprises,
-                include_str!("../../../data/demo/enterprises.geojson"),
-            ),
-            (
-                Collection::Pipelines,
-                include_str!("../../../data/demo/pipelines.geojson"),
-            ),
-        ];
+        let files = crate::demo::FILES
+            .into_iter()
+            .filter(|(c, _)| *c != Collection::HiddenDangers);
         let mut cat = Catalog::new();
         for (c, text) in files {
             cat.load(c, parse_geojson(c, text, Crs::Wgs84).unwrap());

@@ -350,7 +350,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 18 } else { 4 };
+                let n = if phase2 { 19 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -427,6 +427,10 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                     16 => (
                         "dangers",
                         c.get(format!("{base}/api/enterprises/{id}/dossier")),
+                    ),
+                    17 => (
+                        "dangers",
+                        c.get(format!("{base}/api/hidden-dangers/lifecycle")),
                     ),
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
