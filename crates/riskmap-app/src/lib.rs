@@ -20,6 +20,15 @@
 //! A panic in 1 or a store error in 2 leaves the published world and the
 //! store as they were, and the half-changed copy is dropped, never reused.
 //!
+//! # Who writes
+//! Every local write names its author ([`By`]: an account and, optionally,
+//! the action's name). Under the writer lock, before anything changes, the
+//! account's right to change each feature from its current to its new
+//! state is checked ([`riskmap_core::access::check_write`]; refused:
+//! [`AppError::Forbidden`], nothing changed), and the write's audit entries
+//! (actor, time, action, collection, id, before, after) are stored in the
+//! write's own transaction.
+//!
 //! # Other writers
 //! Every store write is logged ([`riskmap_store::log`]). [`App::follow`]
 //! watches the log and applies, in log order, what other processes wrote
@@ -46,10 +55,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use riskmap_core::access::{Account, check_write};
 use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_safety::site::SafetyConfig;
-use riskmap_store::{LoggedChange, Store, StoreError};
+use riskmap_store::access::feature_json;
+use riskmap_store::{AuditEntry, LoggedChange, Store, StoreError, WriteOp};
 pub use riskmap_tiles::TileCoord;
 use riskmap_world::Progress as _;
 use riskmap_world::tiles::{CachedTile, TileCache};
@@ -74,6 +85,9 @@ pub enum AppError {
     /// The write conflicts with what exists (a `POST` of an existing id).
     #[error("{0}")]
     Conflict(String),
+    /// The author lacks a right (403): the message names the right and the record.
+    #[error("{0}")]
+    Forbidden(String),
     /// The store failed; nothing changed.
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
@@ -170,15 +184,25 @@ pub enum Readiness {
 }
 
 /// Whether and how [`App::apply_locked`] stores a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Persist {
+#[derive(Debug, Clone, Copy)]
+enum Persist<'a> {
     /// Already stored (by another writer, read back from the change log).
     No,
-    /// Stored as it is: upserts replace.
-    Store,
+    /// Stored as it is: upserts replace. With an author, checked and audited.
+    Store(Option<&'a By>),
     /// An upsert of new features only: an id that exists in the store
     /// (another server's insert this one has not seen yet) refuses it.
-    NewOnly,
+    NewOnly(&'a By),
+}
+
+impl Persist<'_> {
+    fn by(&self) -> Option<&By> {
+        match self {
+            Persist::No => None,
+            Persist::Store(by) => *by,
+            Persist::NewOnly(by) => Some(by),
+        }
+    }
 }
 
 struct Writer {
@@ -221,6 +245,91 @@ impl riskmap_world::Progress for ReadinessProgress<'_> {
             done,
         };
     }
+}
+
+/// The author of a write: the account whose rights are checked and who
+/// is recorded in the audit log, and the action's name when it is more
+/// than `create`/`replace`/`delete` (e.g. `transition:close`).
+#[derive(Debug, Clone)]
+pub struct By {
+    /// The account.
+    pub account: Account,
+    /// The action's name for the audit log.
+    pub action: Option<String>,
+}
+
+impl By {
+    /// A write by `account`.
+    pub fn account(account: Account) -> By {
+        By {
+            account,
+            action: None,
+        }
+    }
+
+    /// A write by the system itself or an administrator named `name`
+    /// (commands, tests).
+    pub fn admin(name: &str) -> By {
+        By::account(Account::admin(name))
+    }
+
+    /// The same author, naming the action.
+    pub fn doing(mut self, action: impl Into<String>) -> By {
+        self.action = Some(action.into());
+        self
+    }
+}
+
+/// Now, RFC 3339 UTC (the audit log's clock).
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// Checks `by`'s right to each change of `change` against `world` and
+/// builds the audit entries (CPU work: run it off the async workers).
+fn check_and_audit(world: &World, change: &Change, by: &By) -> AppResult<Vec<AuditEntry>> {
+    let at = now_rfc3339();
+    let catalog = &world.catalog;
+    let entry = |c: Collection,
+                 id: &str,
+                 default: &str,
+                 before: Option<&Feature>,
+                 after: Option<&Feature>| AuditEntry {
+        at: at.clone(),
+        actor: by.account.name.clone(),
+        action: by.action.clone().unwrap_or_else(|| default.to_string()),
+        collection: c.as_str().to_string(),
+        id: Some(id.to_string()),
+        before: before.map(feature_json),
+        after: after.map(feature_json),
+    };
+    let mut out = Vec::new();
+    match change {
+        Change::Upsert {
+            collection,
+            features,
+        } => {
+            for f in features {
+                let old = catalog.get(*collection, &f.id).map(|a| &**a);
+                check_write(&by.account, *collection, old, Some(f), catalog)
+                    .map_err(|d| AppError::Forbidden(d.0))?;
+                let default = if old.is_some() { "replace" } else { "create" };
+                out.push(entry(*collection, &f.id, default, old, Some(f)));
+            }
+        }
+        Change::Delete { collection, ids } => {
+            for id in ids {
+                let Some(old) = catalog.get(*collection, id) else {
+                    continue;
+                };
+                check_write(&by.account, *collection, Some(old), None, catalog)
+                    .map_err(|d| AppError::Forbidden(d.0))?;
+                out.push(entry(*collection, id, "delete", Some(old), None));
+            }
+        }
+        Change::Today(_) => {}
+    }
+    Ok(out)
 }
 
 /// Today in China time.
@@ -444,12 +553,18 @@ impl App {
         &self,
         collection: Collection,
         features: Vec<Feature>,
+        by: &By,
     ) -> AppResult<Effects> {
         let features = features.into_iter().map(Arc::new).collect();
-        self.apply(Change::Upsert {
-            collection,
-            features,
-        })
+        let mut writer = self.0.writer.lock().await;
+        self.apply_locked(
+            &mut writer,
+            Change::Upsert {
+                collection,
+                features,
+            },
+            Persist::Store(Some(by)),
+        )
         .await
     }
 
@@ -461,6 +576,7 @@ impl App {
         &self,
         collection: Collection,
         features: Vec<Feature>,
+        by: &By,
     ) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
         let current = self.scored_world()?;
@@ -491,7 +607,7 @@ impl App {
                 collection,
                 features,
             },
-            Persist::NewOnly,
+            Persist::NewOnly(by),
         )
         .await
     }
@@ -506,7 +622,8 @@ impl App {
         &self,
         collection: Collection,
         id: &str,
-        change: impl FnOnce(&Feature) -> AppResult<Feature>,
+        by: &By,
+        change: impl FnOnce(&Feature, &World) -> AppResult<Feature>,
     ) -> AppResult<(Arc<Feature>, Effects)> {
         let mut writer = self.0.writer.lock().await;
         let current = self.scored_world()?;
@@ -515,8 +632,8 @@ impl App {
                 "no feature {id:?} in {collection}"
             )));
         };
+        let new = Arc::new(change(&old, &current)?);
         drop(current);
-        let new = Arc::new(change(&old)?);
         let effects = self
             .apply_locked(
                 &mut writer,
@@ -524,7 +641,7 @@ impl App {
                     collection,
                     features: vec![new.clone()],
                 },
-                Persist::Store,
+                Persist::Store(Some(by)),
             )
             .await?;
         Ok((new, effects))
@@ -532,7 +649,7 @@ impl App {
 
     /// A park or district that enterprises still name (`park_id`,
     /// `district_code`) is not deleted: [`AppError::Conflict`] names them.
-    pub async fn delete(&self, collection: Collection, id: &str) -> AppResult<Effects> {
+    pub async fn delete(&self, collection: Collection, id: &str, by: &By) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
         // Only parks and districts are named by other records; the scan of
         // the enterprises runs on the blocking pool.
@@ -583,7 +700,7 @@ impl App {
                     collection,
                     ids: vec![id.to_string()],
                 },
-                Persist::Store,
+                Persist::Store(Some(by)),
             )
             .await?;
         if effects.deleted == 0 {
@@ -608,14 +725,15 @@ impl App {
     /// The one change path: prepare the next world, store, publish.
     pub async fn apply(&self, change: Change) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
-        self.apply_locked(&mut writer, change, Persist::Store).await
+        self.apply_locked(&mut writer, change, Persist::Store(None))
+            .await
     }
 
     async fn apply_locked(
         &self,
         writer: &mut Writer,
         change: Change,
-        persist: Persist,
+        persist: Persist<'_>,
     ) -> AppResult<Effects> {
         let current = self.scored_world()?;
         if let Change::Delete { collection, ids } = &change
@@ -625,6 +743,16 @@ impl App {
         {
             return Ok(Effects::default());
         }
+        // The author's rights and the audit entries, before anything changes.
+        let audit = match persist.by() {
+            Some(by) => {
+                let (world, change, by) = (current.clone(), change.clone(), by.clone());
+                tokio::task::spawn_blocking(move || check_and_audit(&world, &change, &by))
+                    .await
+                    .map_err(|e| AppError::Internal(format!("the access check failed: {e}")))??
+            }
+            None => Vec::new(),
+        };
         let spare = writer.spare.take();
         let pending = std::mem::take(&mut writer.pending);
         let (next, effects) = {
@@ -654,7 +782,7 @@ impl App {
         match (persist, &change) {
             (Persist::No, _) => {}
             (
-                Persist::NewOnly,
+                Persist::NewOnly(_),
                 Change::Upsert {
                     collection,
                     features,
@@ -663,7 +791,7 @@ impl App {
                 let plain: Vec<Feature> = features.iter().map(|f| (**f).clone()).collect();
                 self.0
                     .store
-                    .insert(*collection, &plain)
+                    .write(*collection, WriteOp::Insert(&plain), &audit)
                     .await
                     .map_err(|e| match e {
                         StoreError::Exists { collection, ids } => AppError::Conflict(format!(
@@ -676,7 +804,7 @@ impl App {
                         other => AppError::Store(other),
                     })?;
             }
-            _ => self.store_change(&change).await?,
+            _ => self.store_change(&change, &audit).await?,
         }
         let version = next.version();
         let old = self.0.world.swap(Some(Arc::new(next)));
@@ -793,19 +921,23 @@ impl App {
         Ok(changes)
     }
 
-    async fn store_change(&self, change: &Change) -> AppResult<()> {
+    async fn store_change(&self, change: &Change, audit: &[AuditEntry]) -> AppResult<()> {
         match change {
             Change::Upsert {
                 collection,
                 features,
             } => {
                 let plain: Vec<Feature> = features.iter().map(|f| (**f).clone()).collect();
-                self.0.store.import(*collection, &plain, None).await?;
+                self.0
+                    .store
+                    .write(*collection, WriteOp::Upsert(&plain), audit)
+                    .await?;
             }
             Change::Delete { collection, ids } => {
-                for id in ids {
-                    self.0.store.delete(*collection, id).await?;
-                }
+                self.0
+                    .store
+                    .write(*collection, WriteOp::Delete(ids), audit)
+                    .await?;
             }
             Change::Today(_) => {}
         }

@@ -34,6 +34,7 @@ async fn a_snapshot_never_changes_and_the_next_one_has_the_write() {
         .upsert(
             Collection::ProtectionTargets,
             vec![target("t1", 120.2, 30.3)],
+            &By::admin("test"),
         )
         .await
         .unwrap();
@@ -65,6 +66,7 @@ async fn a_snapshot_never_changes_and_the_next_one_has_the_write() {
         app.upsert(
             Collection::ProtectionTargets,
             vec![target(&format!("t{i}"), 120.2 + i as f64 * 0.001, 30.3)],
+            &By::admin("test"),
         )
         .await
         .unwrap();
@@ -75,12 +77,13 @@ async fn a_snapshot_never_changes_and_the_next_one_has_the_write() {
     drop(before);
     drop(after);
     // Now the spare is free: the replayed copy equals what was published.
-    app.delete(Collection::ProtectionTargets, "t1")
+    app.delete(Collection::ProtectionTargets, "t1", &By::admin("test"))
         .await
         .unwrap();
     app.upsert(
         Collection::ProtectionTargets,
         vec![target("t9", 120.3, 30.3)],
+        &By::admin("test"),
     )
     .await
     .unwrap();
@@ -93,7 +96,8 @@ async fn a_snapshot_never_changes_and_the_next_one_has_the_write() {
         .collect();
     assert_eq!(ids, ["t2", "t3", "t4", "t5", "t9"]);
     assert!(matches!(
-        app.delete(Collection::ProtectionTargets, "t1").await,
+        app.delete(Collection::ProtectionTargets, "t1", &By::admin("test"))
+            .await,
         Err(AppError::NotFound(_))
     ));
     assert_eq!(
@@ -129,6 +133,7 @@ async fn readers_are_answered_while_a_writer_works() {
                         120.2 + i as f64 * 1e-4,
                         30.3,
                     )],
+                    &By::admin("test"),
                 )
                 .await
                 .unwrap();
@@ -202,10 +207,13 @@ async fn another_writer_s_changes_are_followed_in_log_order() {
     a.upsert(
         Collection::ProtectionTargets,
         vec![target("t1", 120.2, 30.3), target("t2", 120.21, 30.31)],
+        &By::admin("test"),
     )
     .await
     .unwrap();
-    a.delete(Collection::ProtectionTargets, "t2").await.unwrap();
+    a.delete(Collection::ProtectionTargets, "t2", &By::admin("test"))
+        .await
+        .unwrap();
     let gets = |app: &App, id: &str| {
         app.world()
             .unwrap()
@@ -221,6 +229,7 @@ async fn another_writer_s_changes_are_followed_in_log_order() {
     b.upsert(
         Collection::ProtectionTargets,
         vec![target("t3", 120.22, 30.32)],
+        &By::admin("test"),
     )
     .await
     .unwrap();
@@ -316,7 +325,8 @@ async fn while_levels_are_pending_features_serve_and_analyses_wait() {
     assert!(matches!(
         app.upsert(
             Collection::ProtectionTargets,
-            vec![target("t2", 120.3, 30.3)]
+            vec![target("t2", 120.3, 30.3)],
+            &By::admin("test")
         )
         .await,
         Err(AppError::Loading(_))
@@ -370,6 +380,7 @@ async fn a_post_of_an_id_another_server_stored_first_is_a_conflict() {
     a.insert(
         Collection::ProtectionTargets,
         vec![target("first", 120.2, 30.3)],
+        &By::admin("test"),
     )
     .await
     .unwrap();
@@ -380,6 +391,7 @@ async fn a_post_of_an_id_another_server_stored_first_is_a_conflict() {
         .insert(
             Collection::ProtectionTargets,
             vec![target("first", 120.3, 30.4), target("second", 120.3, 30.4)],
+            &By::admin("test"),
         )
         .await
         .unwrap_err();
@@ -427,7 +439,9 @@ async fn a_park_that_enterprises_name_is_not_deleted() {
         riskmap_spatial::Crs::Wgs84,
     )
     .unwrap();
-    app.upsert(Collection::Parks, park).await.unwrap();
+    app.upsert(Collection::Parks, park, &By::admin("test"))
+        .await
+        .unwrap();
     let enterprise = parse_geojson(
         Collection::Enterprises,
         r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"E1",
@@ -436,11 +450,15 @@ async fn a_park_that_enterprises_name_is_not_deleted() {
         riskmap_spatial::Crs::Wgs84,
     )
     .unwrap();
-    app.upsert(Collection::Enterprises, enterprise)
+    app.upsert(Collection::Enterprises, enterprise, &By::admin("test"))
         .await
         .unwrap();
     let version = app.world().unwrap().version();
-    match app.delete(Collection::Parks, "P1").await.unwrap_err() {
+    match app
+        .delete(Collection::Parks, "P1", &By::admin("test"))
+        .await
+        .unwrap_err()
+    {
         AppError::Conflict(m) => {
             assert!(m.contains("park_id") && m.contains("E1"), "{m}")
         }
@@ -455,6 +473,10 @@ async fn a_park_that_enterprises_name_is_not_deleted() {
             .is_some()
     );
     // Once no enterprise names it, it goes.
-    app.delete(Collection::Enterprises, "E1").await.unwrap();
-    app.delete(Collection::Parks, "P1").await.unwrap();
+    app.delete(Collection::Enterprises, "E1", &By::admin("test"))
+        .await
+        .unwrap();
+    app.delete(Collection::Parks, "P1", &By::admin("test"))
+        .await
+        .unwrap();
 }

@@ -196,6 +196,9 @@ pub struct Transition {
     /// Fields the move needs (`listing_level`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// The roles that may take it (admins may take every move).
+    #[serde(default)]
+    pub roles: Vec<crate::access::Role>,
 }
 
 /// A 重大事故隐患判定标准 item.

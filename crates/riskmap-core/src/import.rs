@@ -34,13 +34,20 @@ pub enum Format {
     GeoJson,
     /// CSV with a header row and `lon`,`lat` or `wkt` columns.
     Csv,
+    /// An Excel workbook (.xlsx): its first sheet, read like CSV
+    /// ([`crate::office::parse_xlsx`]).
+    Xlsx,
 }
 
 impl Format {
-    /// Guesses the format from a file name (`.csv` → CSV, anything else GeoJSON).
+    /// Guesses the format from a file name (`.csv` → CSV, `.xlsx` → Excel,
+    /// anything else GeoJSON).
     pub fn from_path(path: &str) -> Format {
-        if path.to_ascii_lowercase().ends_with(".csv") {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".csv") {
             Format::Csv
+        } else if lower.ends_with(".xlsx") {
+            Format::Xlsx
         } else {
             Format::GeoJson
         }
@@ -58,14 +65,26 @@ pub struct ImportError {
     pub field: String,
     /// What is wrong.
     pub message: String,
+    /// Tabular input (CSV, xlsx): the row as a spreadsheet shows it (the
+    /// header is row 1; in CSV the line where the record starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    /// Tabular input: the column by letter and header, e.g. `H (整改期限)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.index, &self.id) {
-            (Some(i), Some(id)) => write!(f, "record {i} (id {id:?})")?,
-            (Some(i), None) => write!(f, "record {i}")?,
-            (None, _) => write!(f, "file")?,
+        match (self.row, self.index, &self.id) {
+            (Some(r), _, Some(id)) => write!(f, "row {r} (id {id:?})")?,
+            (Some(r), _, None) => write!(f, "row {r}")?,
+            (None, Some(i), Some(id)) => write!(f, "record {i} (id {id:?})")?,
+            (None, Some(i), None) => write!(f, "record {i}")?,
+            (None, None, _) => write!(f, "file")?,
+        }
+        if let Some(c) = &self.column {
+            write!(f, ", column {c}")?;
         }
         write!(f, ", field `{}`: {}", self.field, self.message)
     }
@@ -81,13 +100,15 @@ pub struct ImportErrors {
 }
 
 impl ImportErrors {
-    fn file(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn file(field: &str, message: impl Into<String>) -> Self {
         ImportErrors {
             errors: vec![ImportError {
                 index: None,
                 id: None,
                 field: field.into(),
                 message: message.into(),
+                row: None,
+                column: None,
             }],
             total: 1,
         }
@@ -118,6 +139,19 @@ struct Collector {
 
 impl Collector {
     fn push(&mut self, index: usize, id: Option<&str>, field: String, message: String) {
+        self.push_at(index, id, field, message, None, None);
+    }
+
+    /// An error of a table row, with its row number and column.
+    fn push_at(
+        &mut self,
+        index: usize,
+        id: Option<&str>,
+        field: String,
+        message: String,
+        row: Option<usize>,
+        column: Option<String>,
+    ) {
         self.total += 1;
         if self.errors.len() < MAX_REPORTED_ERRORS {
             self.errors.push(ImportError {
@@ -125,6 +159,8 @@ impl Collector {
                 id: id.map(str::to_string),
                 field,
                 message,
+                row,
+                column,
             });
         }
     }
@@ -315,6 +351,10 @@ pub fn parse(
     match format {
         Format::GeoJson => parse_geojson(collection, text, crs),
         Format::Csv => parse_csv(collection, text, crs),
+        Format::Xlsx => Err(ImportErrors::file(
+            "(format)",
+            "an .xlsx workbook is binary: read it with office::parse_xlsx",
+        )),
     }
 }
 
@@ -458,14 +498,65 @@ fn validate_feature(
     )
 }
 
+/// One cell of a table row, as CSV or a spreadsheet gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value.
+    Empty,
+    /// Text (every CSV cell).
+    Text(String),
+    /// A number cell.
+    Number(f64),
+    /// A date cell: `YYYY-MM-DD`, with `THH:MM:SS` when it has a time.
+    Date(String),
+    /// A boolean cell.
+    Bool(bool),
+}
+
+/// One row of a table: its number as a spreadsheet shows it (the header is
+/// row 1) and its cells, or why it could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// The row number (in CSV, the line where the record starts).
+    pub row: usize,
+    /// The cells, in header order, or the reason the row is unreadable.
+    pub cells: Result<Vec<Cell>, String>,
+}
+
+/// The header row of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableHeader {
+    /// The column names as given (aliases are applied by [`parse_table`]).
+    pub headers: Vec<String>,
+    /// The 0-based sheet column of the first one (for column letters).
+    pub first_column: usize,
+}
+
+/// What a tabular import fills in a row before validating it (a hidden
+/// danger's location, district and industry from its enterprise, see
+/// [`crate::office::fill_from_enterprise`]): the row's properties and its
+/// geometry in the input CRS, `None` when the row gives none.
+pub type Fill<'a> = dyn Fn(&mut Map<String, Value>, &mut Option<GeometryValue>) + 'a;
+
 /// Parses and validates CSV: a header row, `lon`,`lat` (or `lng`/`longitude`,
 /// `latitude`) or `wkt` columns for the geometry, one column per property.
-/// Nested lists (`units`, `accidents`, `processes`, `hazard_categories`) are
-/// JSON strings; empty cells are absent values.
+/// Nested lists (`units`, `accidents`, `history`…) are JSON strings; empty
+/// cells are absent values. Headers and value labels go through the column
+/// aliases ([`crate::office`]); errors name the row and column.
 pub fn parse_csv(
     collection: Collection,
     text: &str,
     crs: Crs,
+) -> Result<Vec<Feature>, ImportErrors> {
+    parse_csv_with(collection, text, crs, None)
+}
+
+/// [`parse_csv`] with a [`Fill`] applied to each row before validation.
+pub fn parse_csv_with(
+    collection: Collection,
+    text: &str,
+    crs: Crs,
+    fill: Option<&Fill<'_>>,
 ) -> Result<Vec<Feature>, ImportErrors> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rdr = csv::ReaderBuilder::new()
@@ -475,76 +566,146 @@ pub fn parse_csv(
         .headers()
         .map_err(|e| ImportErrors::file("(header)", format!("cannot read the CSV header: {e}")))?
         .iter()
-        .map(|h| h.trim().to_string())
+        .map(str::to_string)
         .collect();
-    for (i, h) in headers.iter().enumerate() {
-        if let Some(j) = headers[..i].iter().position(|x| x.eq_ignore_ascii_case(h)) {
-            return Err(ImportErrors::file(
-                "(header)",
-                format!(
-                    "column {h:?} appears twice (columns {} and {}); each field may appear once",
-                    j + 1,
-                    i + 1
-                ),
-            ));
-        }
-    }
+    let line = |p: Option<&csv::Position>| p.map_or(0, |p| p.line() as usize);
+    let rows = rdr.into_records().map(|r| match r {
+        Ok(rec) => TableRow {
+            row: line(rec.position()),
+            cells: Ok(rec.iter().map(|c| Cell::Text(c.to_string())).collect()),
+        },
+        Err(e) => TableRow {
+            row: line(e.position()),
+            cells: Err(format!("unreadable CSV row: {e}")),
+        },
+    });
+    parse_table(
+        collection,
+        TableHeader {
+            headers,
+            first_column: 0,
+        },
+        rows,
+        crs,
+        fill,
+    )
+}
+
+/// Parses and validates the rows of a table (CSV, or a sheet of a workbook):
+/// the columns go through the alias table of [`crate::office`], each row
+/// becomes a record like a GeoJSON feature's properties and is validated
+/// the same way, and every error names the row and column it comes from.
+pub fn parse_table(
+    collection: Collection,
+    header: TableHeader,
+    rows: impl Iterator<Item = TableRow>,
+    crs: Crs,
+    fill: Option<&Fill<'_>>,
+) -> Result<Vec<Feature>, ImportErrors> {
+    let cols = crate::office::table_columns(collection, &header)?;
     let pos = |names: &[&str]| {
-        headers
-            .iter()
-            .position(|h| names.contains(&h.to_ascii_lowercase().as_str()))
+        cols.iter()
+            .position(|c| names.contains(&c.field.to_ascii_lowercase().as_str()))
     };
     let lon_i = pos(&["lon", "lng", "longitude"]);
     let lat_i = pos(&["lat", "latitude"]);
     let wkt_i = pos(&["wkt", "geometry", "geom"]);
-    if wkt_i.is_none() && (lon_i.is_none() || lat_i.is_none()) {
+    let has_geometry = wkt_i.is_some() || (lon_i.is_some() && lat_i.is_some());
+    // A hidden danger may take its enterprise's site (when a fill is given).
+    let filled_later = collection == Collection::HiddenDangers && fill.is_some();
+    if !has_geometry && !filled_later {
         return Err(ImportErrors::file(
             "(header)",
             "the CSV needs a `wkt` column or both `lon` and `lat` columns",
         ));
     }
+    let label = |i: Option<usize>| i.and_then(|i| cols.get(i)).map(|c| c.label.clone());
+    let geometry_label = match (wkt_i, lon_i, lat_i) {
+        (Some(w), _, _) => label(Some(w)),
+        (None, Some(x), Some(y)) => Some(format!("{}, {}", cols[x].label, cols[y].label)),
+        _ => None,
+    };
+    // The column an error's field comes from.
+    let column_of = |field: &str| -> Option<String> {
+        let top = field.split(['.', '[']).next().unwrap_or(field);
+        match top {
+            "geometry" => geometry_label.clone(),
+            "lon" => label(lon_i),
+            "lat" => label(lat_i),
+            "wkt" => label(wkt_i),
+            _ => cols
+                .iter()
+                .find(|c| !c.ignored && c.field == top)
+                .map(|c| c.label.clone()),
+        }
+    };
     let mut out = Vec::new();
     let mut col = Collector::default();
     let mut seen = HashSet::new();
-    for (index, row) in rdr.records().enumerate() {
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                col.push(
-                    index,
-                    None,
-                    "(row)".into(),
-                    format!("unreadable CSV row: {e}"),
-                );
+    for (index, row) in rows.enumerate() {
+        let number = Some(row.row);
+        let cells = match row.cells {
+            Ok(c) => c,
+            Err(message) => {
+                col.push_at(index, None, "(row)".into(), message, number, None);
                 continue;
             }
         };
         let mut errs = RecordErrors::default();
         let mut props = Map::new();
-        for (i, cell) in row.iter().enumerate() {
-            if Some(i) == lon_i || Some(i) == lat_i || Some(i) == wkt_i || cell.trim().is_empty() {
+        let mut id = None;
+        let mut stray: Vec<(String, String)> = Vec::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if Some(i) == lon_i || Some(i) == lat_i || Some(i) == wkt_i {
                 continue;
             }
-            let key = headers.get(i).cloned().unwrap_or_default();
-            let value = if JSON_COLUMNS.contains(&key.as_str()) {
-                match serde_json::from_str::<Value>(cell) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        errs.push(&key, format!("must be a JSON list: {e}"));
-                        continue;
+            let Some(c) = cols.get(i).filter(|c| !c.ignored && !c.field.is_empty()) else {
+                if !matches!(cell, Cell::Empty)
+                    && !matches!(cell, Cell::Text(s) if s.trim().is_empty())
+                {
+                    let letter = crate::office::column_letter(header.first_column + i);
+                    if cols.get(i).is_none_or(|c| !c.ignored) {
+                        stray.push((letter, "a value in a column without a header".into()));
                     }
                 }
-            } else {
-                Value::String(cell.trim().to_string())
+                continue;
             };
-            props.insert(key, value);
+            match crate::office::cell_value(c, cell) {
+                Ok(None) => {}
+                Ok(Some(v)) if c.field == "id" => {
+                    id = match v {
+                        Value::String(s) => Some(s),
+                        Value::Number(n) => Some(n.to_string()),
+                        other => Some(other.to_string()),
+                    }
+                }
+                Ok(Some(v)) => {
+                    props.insert(c.field.clone(), v);
+                }
+                Err(m) => errs.push(&c.field, m),
+            }
         }
-        let geometry = read_csv_geometry(&row, lon_i, lat_i, wkt_i, &mut errs);
-        let id = match props.remove("id") {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        };
-        match finish_record(
+        // Err: the errors are in `errs`.
+        let mut geometry =
+            read_table_geometry(&cells, lon_i, lat_i, wkt_i, &mut errs).unwrap_or_default();
+        let geometry_failed = errs
+            .0
+            .iter()
+            .any(|(f, _)| f == "lon" || f == "lat" || f == "wkt");
+        if let Some(fill) = fill {
+            fill(&mut props, &mut geometry);
+        }
+        if geometry.is_none() && !geometry_failed {
+            errs.push(
+                "geometry",
+                if collection == Collection::HiddenDangers {
+                    "required: give `wkt`, or `lon` and `lat`, or the `enterprise_id` of a loaded enterprise"
+                } else {
+                    "required: give `wkt`, or `lon` and `lat`"
+                },
+            );
+        }
+        let result = finish_record(
             collection,
             id,
             geometry,
@@ -553,14 +714,28 @@ pub fn parse_csv(
             None,
             Extent::Bounded,
             errs,
-        ) {
+        );
+        for (letter, message) in stray {
+            let id = result.as_ref().ok().map(|f| f.id.clone());
+            col.push_at(
+                index,
+                id.as_deref(),
+                "(column)".into(),
+                message,
+                number,
+                Some(letter),
+            );
+        }
+        match result {
             Ok(f) => {
                 if !seen.insert(f.id.clone()) {
-                    col.push(
+                    col.push_at(
                         index,
                         Some(&f.id),
                         "id".into(),
                         "duplicate id in this file".into(),
+                        number,
+                        column_of("id"),
                     );
                 } else {
                     out.push(f);
@@ -568,7 +743,8 @@ pub fn parse_csv(
             }
             Err(e) => {
                 for e in e.errors {
-                    col.push(index, e.id.as_deref(), e.field, e.message);
+                    let column = column_of(&e.field);
+                    col.push_at(index, e.id.as_deref(), e.field, e.message, number, column);
                 }
             }
         }
@@ -576,53 +752,66 @@ pub fn parse_csv(
     col.finish(out)
 }
 
-const JSON_COLUMNS: [&str; 4] = ["units", "accidents", "processes", "hazard_categories"];
-
-fn read_csv_geometry(
-    row: &csv::StringRecord,
+/// The geometry of a table row: its WKT, else its `lon` and `lat` (number
+/// cells or text); `Ok(None)` when the row gives none, `Err` when what it
+/// gives is wrong (the errors are in `errs`).
+fn read_table_geometry(
+    cells: &[Cell],
     lon_i: Option<usize>,
     lat_i: Option<usize>,
     wkt_i: Option<usize>,
     errs: &mut RecordErrors,
-) -> Option<GeometryValue> {
-    if let Some(s) = wkt_i
-        .and_then(|i| row.get(i))
-        .filter(|s| !s.trim().is_empty())
-    {
-        return match wkt::Wkt::<f64>::from_str(s.trim()) {
+) -> Result<Option<GeometryValue>, ()> {
+    let text = |i: Option<usize>| -> Option<String> {
+        match i.and_then(|i| cells.get(i))? {
+            Cell::Text(s) | Cell::Date(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Cell::Number(x) => Some(x.to_string()),
+            Cell::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    if let Some(s) = text(wkt_i) {
+        return match wkt::Wkt::<f64>::from_str(&s) {
             Ok(w) => match Geometry::<f64>::try_from(w) {
-                Ok(g) => Some(GeometryValue::from(&g)),
+                Ok(g) => Ok(Some(GeometryValue::from(&g))),
                 Err(e) => {
                     errs.push("wkt", format!("unsupported WKT geometry: {e}"));
-                    None
+                    Err(())
                 }
             },
             Err(e) => {
                 errs.push("wkt", format!("not valid WKT: {e}"));
-                None
+                Err(())
             }
         };
     }
-    let cell = |i: Option<usize>| {
-        i.and_then(|i| row.get(i))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    match (cell(lon_i), cell(lat_i)) {
-        (Some(x), Some(y)) => {
-            let x = x
-                .parse::<f64>()
-                .map_err(|_| errs.push("lon", format!("not a number: {x:?}")))
-                .ok();
-            let y = y
-                .parse::<f64>()
-                .map_err(|_| errs.push("lat", format!("not a number: {y:?}")))
-                .ok();
-            Some(GeometryValue::new_point([x?, y?]))
+    let number = |i: Option<usize>| -> Option<Result<f64, String>> {
+        match i.and_then(|i| cells.get(i))? {
+            Cell::Number(x) => Some(Ok(*x)),
+            _ => {
+                let s = text(i)?;
+                Some(s.parse::<f64>().map_err(|_| s))
+            }
         }
-        _ => {
-            errs.push("geometry", "required: give `wkt`, or `lon` and `lat`");
-            None
+    };
+    match (number(lon_i), number(lat_i)) {
+        (None, None) => Ok(None),
+        (x, y) => {
+            let mut get = |v: Option<Result<f64, String>>, field: &str| match v {
+                Some(Ok(v)) => Some(v),
+                Some(Err(s)) => {
+                    errs.push(field, format!("not a number: {s:?}"));
+                    None
+                }
+                None => {
+                    errs.push(field, "required with the other coordinate");
+                    None
+                }
+            };
+            match (get(x, "lon"), get(y, "lat")) {
+                (Some(x), Some(y)) => Ok(Some(GeometryValue::new_point([x, y]))),
+                _ => Err(()),
+            }
         }
     }
 }
@@ -647,6 +836,8 @@ impl RecordErrors {
                     id: id.map(str::to_string),
                     field,
                     message,
+                    row: None,
+                    column: None,
                 })
                 .collect(),
             total,

@@ -6,12 +6,15 @@
 //! # Layout
 //! - [`model`]: the domain types and the [`Feature`] that carries one of them
 //!   with its geometry.
+//! - [`access`]: account roles and scopes: who may write what (权限).
 //! - [`catalog`]: the in-memory catalogue with its R*-tree, which serves reads.
 //! - [`demo`]: the demo city's files, embedded.
 //! - [`dangers`]: the hidden-danger register's lifecycle, 判定标准 items and level rules (隐患排查治理).
 //! - [`engine`]: the risk engine: spatial facts, all scores, the four-colour grid, incremental rescoring.
 //! - [`import`]: GeoJSON and CSV parsing with full validation, reporting every
 //!   error by record and field.
+//! - [`office`]: .xlsx import, CSV/.xlsx export and the Chinese column
+//!   aliases of 台账 templates.
 //! - [`standards`]: standards as data (GB 18218-2018 tables).
 //! - [`scoring`]: the scoring models (GB 18218 units, enterprises, parks,
 //!   pipeline HCAs, LEC, risk matrix, four-colour grid), rules as data.
@@ -19,12 +22,14 @@
 //! This crate does no IO: it takes text and data and returns data.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod catalog;
 pub mod dangers;
 pub mod demo;
 pub mod engine;
 pub mod import;
 pub mod model;
+pub mod office;
 pub mod scoring;
 pub mod standards;
 

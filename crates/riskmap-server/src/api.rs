@@ -24,10 +24,16 @@ pub fn routes() -> Router<AppState> {
 async fn explain(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let body = state
+    let limited = state.limited(crate::auth::caller(&state, &headers).await?.as_ref());
+    let mut body = state
         .read(Work::Analysis, move |w| explanation(w, &name, &id))
         .await??;
+    if limited && let Some(o) = body.as_object_mut() {
+        // Per-unit S and R follow from the inventories.
+        o.remove("major_hazards");
+    }
     Ok(Json(body))
 }
 

@@ -17,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use riskmap_core::access::{Account, check_write, permitted_transitions};
 use riskmap_core::dangers::{
     DangerEvent, DangerRules, FIRST_STATE, HiddenDanger, ListingLevel, is_overdue,
 };
@@ -78,7 +79,14 @@ fn registration(e: &riskmap_core::model::Enterprise, today: &str) -> Value {
 async fn dossier(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let account = crate::auth::caller(&state, &headers).await?;
+    crate::auth::require_reader(
+        &state,
+        account.as_ref(),
+        "this server shows dossiers (一企一档) to logged-in users only (--public-read limited)",
+    )?;
     let out = state
         .read(Work::Analysis, move |w| {
             let f = w
@@ -364,11 +372,42 @@ fn describe(f: &Feature, h: &HiddenDanger, today: &str) -> Value {
     })
 }
 
-/// `GET /api/hidden-dangers/{id}`.
+/// What `account` may do with a danger now: `allowed_transitions` (the
+/// lifecycle's next steps its role and scope permit) and `editable`
+/// (whether it may change the record itself).
+fn rights_on(
+    out: &mut Value,
+    f: &Feature,
+    h: &HiddenDanger,
+    account: Option<&Account>,
+    catalog: &Catalog,
+) {
+    let (actions, editable) = match account {
+        Some(a) => {
+            let allowed = DangerRules::builtin().allowed(&h.status, h.level);
+            let actions: Vec<&str> = permitted_transitions(a, f, allowed, catalog)
+                .into_iter()
+                .map(|t| t.action.as_str())
+                .collect();
+            let editable =
+                check_write(a, Collection::HiddenDangers, Some(f), Some(f), catalog).is_ok();
+            (actions, editable)
+        }
+        None => (Vec::new(), false),
+    };
+    out["allowed_transitions"] = json!(actions);
+    out["editable"] = json!(editable);
+}
+
+/// `GET /api/hidden-dangers/{id}`: with a bearer token, also what the
+/// caller may do with it.
 async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let account = crate::auth::caller(&state, &headers).await?;
+    let limited = state.limited(account.as_ref());
     let out = state
         .read(Work::Analysis, move |w| {
             let f = w
@@ -377,7 +416,12 @@ async fn one(
                 .ok_or_else(|| ApiError::NotFound(format!("no hidden danger {id:?}")))?;
             let h =
                 danger(f).ok_or_else(|| ApiError::NotFound(format!("no hidden danger {id:?}")))?;
-            Ok::<_, ApiError>(describe(f, h, w.today()))
+            let mut out = describe(f, h, w.today());
+            rights_on(&mut out, f, h, account.as_ref(), &w.catalog);
+            if limited {
+                crate::auth::redact_danger(&mut out["danger"]);
+            }
+            Ok::<_, ApiError>(out)
         })
         .await??;
     Ok(Json(out))
@@ -401,7 +445,8 @@ async fn transition(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = crate::ogc::authorize(&state, &headers)?;
+    let by = crate::auth::authorize(&state, &headers).await?;
+    let actor = by.account.name.clone();
     let bytes = crate::ogc::body_bytes(body).await?;
     let body: TransitionBody = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::BadRequest(format!(
@@ -409,9 +454,10 @@ async fn transition(
         ))
     })?;
     let at = now();
+    let by_step = by.clone().doing(format!("transition:{}", body.action));
     let (feature, _) = state
         .app()
-        .modify(Collection::HiddenDangers, &id, |old| {
+        .modify(Collection::HiddenDangers, &id, &by_step, |old, world| {
             let mut f = old.clone();
             let Record::HiddenDanger(h) = &mut f.record else {
                 return Err(riskmap_app::AppError::NotFound(format!(
@@ -424,6 +470,8 @@ async fn transition(
                 .map_err(|e| {
                     riskmap_app::AppError::Conflict(format!("hidden_dangers/{id}: {e}"))
                 })?;
+            riskmap_core::access::check_transition(&by.account, old, t, &world.catalog)
+                .map_err(|d| riskmap_app::AppError::Forbidden(d.0))?;
             h.history.push(DangerEvent {
                 action: t.action.clone(),
                 from: Some(h.status.clone()),
@@ -441,8 +489,10 @@ async fn transition(
             Ok(f)
         })
         .await?;
-    let today = state.world()?.today().to_string();
+    let world = state.world()?;
     let h =
         danger(&feature).ok_or_else(|| ApiError::NotFound(format!("no hidden danger {id:?}")))?;
-    Ok(Json(describe(&feature, h, &today)))
+    let mut out = describe(&feature, h, world.today());
+    rights_on(&mut out, &feature, h, Some(&by.account), &world.catalog);
+    Ok(Json(out))
 }

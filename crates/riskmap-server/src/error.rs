@@ -19,6 +19,9 @@ pub enum ApiError {
     /// 401: no or wrong bearer token (or no token configured: read-only server).
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// 403: the account lacks a right; the message names it and the record.
+    #[error("{0}")]
+    Forbidden(String),
     /// 413: the request body is larger than [`crate::MAX_BODY_BYTES`].
     #[error("request body too large: the limit is {} MiB", crate::MAX_BODY_BYTES / (1024 * 1024))]
     PayloadTooLarge,
@@ -67,6 +70,7 @@ impl From<riskmap_app::AppError> for ApiError {
             }
             AppError::NotFound(m) => ApiError::NotFound(m),
             AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::Forbidden(m) => ApiError::Forbidden(m),
             AppError::Store(s) => ApiError::Store(s),
             AppError::Internal(m) => ApiError::Internal(m),
         }
@@ -79,6 +83,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -95,6 +100,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "InvalidParameterValue",
             ApiError::Invalid(_) => "InvalidData",
             ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "NotFound",
             ApiError::PayloadTooLarge => "PayloadTooLarge",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
@@ -121,7 +127,15 @@ impl IntoResponse for ApiError {
             body["errors"] = json!(errs
                 .errors
                 .iter()
-                .map(|e| json!({"index": e.index, "id": e.id, "field": e.field, "message": e.message, "text": e.to_string()}))
+                .map(|e| {
+                    let mut v = json!({"index": e.index, "id": e.id, "field": e.field, "message": e.message, "text": e.to_string()});
+                    // Tabular bodies (CSV, xlsx): the row and column.
+                    if e.row.is_some() {
+                        v["row"] = json!(e.row);
+                        v["column"] = json!(e.column);
+                    }
+                    v
+                })
                 .collect::<Vec<_>>());
         }
         let mut resp = (self.status_code(), Json(body)).into_response();

@@ -7,6 +7,8 @@
 //!   EPSG:4490, Part 4-style writes).
 //! - [`derived`]: read-only derived collections (`risk_grid`, `pipeline_segments`,
 //!   `safety_zones`, `violations`).
+//! - [`auth`]: who calls (`--admin-token` or an account's token), login,
+//!   accounts, tokens and `GET /api/audit`.
 //! - [`api`]: `/api/risk/{collection}/{id}` explanations and `/api/stats/risk`.
 //! - [`siting`]: `POST /api/siting/check` (规划选址) and
 //!   `GET /api/sites/{id}/report` (外部安全防护距离 report of one site).
@@ -15,6 +17,8 @@
 //! - [`error`]: [`ApiError`], the one error type handlers return.
 //! - [`listen`]: the accept loop: read timeouts, the connection cap,
 //!   eviction of idle connections and 503 load shedding.
+//! - [`office`]: `?f=csv|xlsx` exports of items and CSV/.xlsx bodies of
+//!   `POST` items.
 //! - [`web`]: the web map (`web-map/dist`, embedded), served at `/` to browsers.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here. Every
@@ -23,10 +27,12 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod auth;
 pub mod dangers;
 pub mod derived;
 pub mod error;
 pub mod listen;
+pub mod office;
 pub mod ogc;
 pub mod siting;
 pub mod state;
@@ -44,7 +50,7 @@ use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, PublicRead, ServerConfig};
 
 /// Largest accepted request body (uploads), in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -61,6 +67,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub fn app(state: AppState) -> Router {
     ogc::routes()
         .merge(api::routes())
+        .merge(auth::routes())
         .merge(dangers::routes())
         .merge(siting::routes())
         .merge(tiles::routes())

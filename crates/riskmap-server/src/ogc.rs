@@ -291,6 +291,8 @@ struct ItemsQuery {
     crs: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
+    /// `csv` or `xlsx`: the list as a file (`crate::office`); else GeoJSON.
+    f: Option<String>,
 }
 
 fn parse_usize(v: Option<&str>, name: &str, default: usize) -> Result<usize, ApiError> {
@@ -332,9 +334,18 @@ fn parse_bbox(raw: &str, crs: OutputCrs) -> Result<Rect<f64>, ApiError> {
     Ok(Rect::new((minx, miny), (maxx, maxy)))
 }
 
-fn feature_json(f: &Feature, crs: OutputCrs, base: &str, risk: Option<&Assessment>) -> Value {
+fn feature_json(
+    f: &Feature,
+    crs: OutputCrs,
+    base: &str,
+    risk: Option<&Assessment>,
+    limited: bool,
+) -> Value {
     let c = f.collection().as_str();
     let mut properties = f.record.to_properties();
+    if limited {
+        riskmap_core::access::redact_public(&mut properties);
+    }
     if let Some(a) = risk {
         properties.insert("risk_level".into(), json!(a.risk_level));
         properties.insert("risk_score".into(), json!(a.score));
@@ -365,6 +376,27 @@ async fn items(
 ) -> Result<Response, ApiError> {
     let crs = OutputCrs::parse(q.crs.as_deref(), "crs")?;
     let bbox_crs = OutputCrs::parse(q.bbox_crs.as_deref(), "bbox-crs")?;
+    if let Some(table) = crate::office::Table::from_param(q.f.as_deref()) {
+        // A file: every matching feature unless `limit` is given.
+        let limit = q
+            .limit
+            .as_deref()
+            .map(|l| parse_usize(Some(l), "limit", 0))
+            .transpose()?;
+        let account = crate::auth::caller(&state, &headers).await?;
+        crate::auth::require_reader(
+            &state,
+            account.as_ref(),
+            "this server exports files to logged-in users only (--public-read limited)",
+        )?;
+        let offset = parse_usize(q.offset.as_deref(), "offset", 0)?;
+        let bbox = q
+            .bbox
+            .as_deref()
+            .map(|b| parse_bbox(b, bbox_crs))
+            .transpose()?;
+        return crate::office::export_items(&state, &name, table, bbox, limit, offset).await;
+    }
     // OGC API – Features: at least 1; above the maximum, the maximum.
     let limit = parse_usize(q.limit.as_deref(), "limit", DEFAULT_LIMIT)?;
     if limit == 0 {
@@ -380,6 +412,7 @@ async fn items(
         .map(|b| parse_bbox(b, bbox_crs))
         .transpose()?;
     let base = base_url(&headers);
+    let limited = state.limited(crate::auth::caller(&state, &headers).await?.as_ref());
     let derived = Derived::parse(&name);
     let stored = match derived {
         Some(_) => None,
@@ -400,7 +433,7 @@ async fn items(
             }
             (None, Some(c)) => {
                 let (matched, features) =
-                    stored_items(world, c, bbox, offset, limit, crs, &page_base);
+                    stored_items(world, c, bbox, offset, limit, crs, &page_base, limited);
                 (c.as_str().to_string(), matched, features)
             }
             (None, None) => (String::new(), 0, Vec::new()),
@@ -452,6 +485,7 @@ fn stored_items(
     limit: usize,
     crs: OutputCrs,
     base: &str,
+    limited: bool,
 ) -> (usize, Vec<Value>) {
     let (matched, page): (usize, Vec<Arc<Feature>>) = {
         let cat = &world.catalog;
@@ -472,7 +506,7 @@ fn stored_items(
     let risk = &world.risk;
     let features = page
         .iter()
-        .map(|f| feature_json(f, crs, base, risk.assessment(c, &f.id)))
+        .map(|f| feature_json(f, crs, base, risk.assessment(c, &f.id), limited))
         .collect();
     (matched, features)
 }
@@ -496,12 +530,13 @@ async fn item(
             .await?;
     }
     let c = parse_collection(&name)?;
+    let limited = state.limited(crate::auth::caller(&state, &headers).await?.as_ref());
     let world = state.world()?;
     let f = world
         .catalog
         .get(c, &id)
         .ok_or_else(|| ApiError::NotFound(format!("no feature {id:?} in {c}")))?;
-    let body = feature_json(f, crs, &base, world.risk.assessment(c, &id));
+    let body = feature_json(f, crs, &base, world.risk.assessment(c, &id), limited);
     Ok(geojson_response(body, crs))
 }
 
@@ -521,30 +556,6 @@ pub fn path_segment(id: &str) -> String {
 }
 
 /// Checks `Authorization: Bearer <token>` against the configured tokens.
-/// Checks the bearer token of a write; returns who writes (recorded in a
-/// hidden danger's history).
-pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    if state.config().admin_tokens.is_empty() {
-        return Err(ApiError::Unauthorized(
-            "this server is read-only: start it with --admin-token or RISKMAP_ADMIN_TOKEN to allow writes",
-        ));
-    }
-    // The scheme is case-insensitive (RFC 9110 11.1).
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token)
-        .ok_or(ApiError::Unauthorized(
-            "missing `Authorization: Bearer <token>` header",
-        ))?;
-    if state.token_allowed(token.trim()) {
-        Ok("admin".to_string())
-    } else {
-        Err(ApiError::Unauthorized("invalid bearer token"))
-    }
-}
 
 /// The input CRS of a write: `?crs=` or the `Content-Crs` header; CRS84 by default.
 /// Besides the OGC URIs, `GCJ02` is accepted for data from Chinese web maps.
@@ -638,19 +649,25 @@ async fn create_items(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let actor = authorize(&state, &headers)?;
+    let by = crate::auth::authorize(&state, &headers).await?;
+    let actor = by.account.name.clone();
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
-    require_geojson(&headers)?;
+    // GeoJSON, or a table (CSV, xlsx) validated the same way.
+    let kind = crate::office::body_kind(&headers)?;
     let bytes = body_bytes(body).await?;
     let features = state
         .read(Work::Analysis, move |w| {
-            let mut value = parse_json(&bytes)?;
-            if c == Collection::HiddenDangers {
-                crate::dangers::fill_from_enterprises(&mut value, &w.catalog);
-            }
-            let mut features =
-                import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)?;
+            let mut features = if kind == crate::office::Body::GeoJson {
+                let mut value = parse_json(&bytes)?;
+                if c == Collection::HiddenDangers {
+                    crate::dangers::fill_from_enterprises(&mut value, &w.catalog);
+                }
+                import::parse_geojson_value(c, &value, crs).map_err(ApiError::Invalid)?
+            } else {
+                crate::office::parse_table_body(c, kind, &bytes, crs, &w.catalog)
+                    .map_err(ApiError::Invalid)?
+            };
             import::check_references(c, &features, |rc, id| w.catalog.get(rc, id).is_some())
                 .map_err(ApiError::Invalid)?;
             if c == Collection::HiddenDangers {
@@ -660,7 +677,7 @@ async fn create_items(
         })
         .await??;
     let ids: Vec<String> = features.iter().map(|f| f.id.clone()).collect();
-    let summary = state.app().insert(c, features).await?;
+    let summary = state.app().insert(c, features, &by).await?;
     let base = base_url(&headers);
     let mut resp = (
         StatusCode::CREATED,
@@ -686,7 +703,8 @@ async fn replace_item(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let actor = authorize(&state, &headers)?;
+    let by = crate::auth::authorize(&state, &headers).await?;
+    let actor = by.account.name.clone();
     let c = parse_collection(&name)?;
     let crs = input_crs(&q, &headers)?;
     require_geojson(&headers)?;
@@ -713,7 +731,7 @@ async fn replace_item(
         // lock so that a transition landing meanwhile is not lost.
         let taken = state
             .app()
-            .modify(c, &id, |old| {
+            .modify(c, &id, &by, |old, _| {
                 let mut f = feature.clone();
                 crate::dangers::keep_lifecycle(&mut f, Some(old), &actor)
                     .map_err(|e| riskmap_app::AppError::Conflict(e.to_string()))?;
@@ -724,7 +742,7 @@ async fn replace_item(
             Ok((f, _)) => {
                 let mut resp = (
                     StatusCode::OK,
-                    Json(feature_json(&f, OutputCrs::DEFAULT, &base, None)),
+                    Json(feature_json(&f, OutputCrs::DEFAULT, &base, None, false)),
                 )
                     .into_response();
                 resp.headers_mut()
@@ -737,8 +755,8 @@ async fn replace_item(
             Err(e) => return Err(e.into()),
         }
     }
-    let out = feature_json(&feature, OutputCrs::DEFAULT, &base, None);
-    let summary = state.app().upsert(c, vec![feature]).await?;
+    let out = feature_json(&feature, OutputCrs::DEFAULT, &base, None, false);
+    let summary = state.app().upsert(c, vec![feature], &by).await?;
     let status = if summary.inserted > 0 {
         StatusCode::CREATED
     } else {
@@ -755,8 +773,8 @@ async fn delete_item(
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&state, &headers)?;
+    let by = crate::auth::authorize(&state, &headers).await?;
     let c = parse_collection(&name)?;
-    state.app().delete(c, &id).await?;
+    state.app().delete(c, &id, &by).await?;
     Ok(StatusCode::NO_CONTENT)
 }

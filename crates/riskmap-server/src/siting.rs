@@ -148,6 +148,8 @@ pub fn parse_request(
             id: None,
             field: field.to_string(),
             message,
+            row: None,
+            column: None,
         }],
         total: 1,
     };
@@ -282,7 +284,15 @@ async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<
 async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let account = crate::auth::caller(&state, &headers).await?;
+    crate::auth::require_reader(
+        &state,
+        account.as_ref(),
+        "this server shows site reports (inventories, scenarios) to logged-in users only \
+         (--public-read limited)",
+    )?;
     let body = state
         .read(Work::Analysis, move |w| match w.safety.sites.get(&id) {
             Some(a) => Ok(report_json(a)),

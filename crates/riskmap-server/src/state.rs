@@ -7,8 +7,23 @@ use riskmap_app::{App, AppResult, Work, World};
 /// Server settings from the command line.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Bearer tokens allowed to write; empty means the server is read-only.
+    /// Bearer tokens of the built-in `admin` account; empty: only
+    /// accounts may write.
     pub admin_tokens: Vec<String>,
+    /// What anonymous readers see.
+    pub public_read: PublicRead,
+}
+
+/// What anonymous readers (no bearer token) see (`--public-read`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublicRead {
+    /// Everything readers with an account see.
+    #[default]
+    Full,
+    /// No inventories, registration records or contact details
+    /// ([`riskmap_core::access::PRIVATE_PROPERTIES`]); no dossiers or site
+    /// reports.
+    Limited,
 }
 
 /// The application (store, published world, change path) and the settings.
@@ -52,7 +67,12 @@ impl AppState {
         &self.config
     }
 
-    /// Whether `token` may write.
+    /// Whether a reader (`None`: anonymous) gets the limited view.
+    pub fn limited(&self, account: Option<&riskmap_core::access::Account>) -> bool {
+        account.is_none() && self.config.public_read == PublicRead::Limited
+    }
+
+    /// Whether `token` is an `--admin-token`.
     pub fn token_allowed(&self, token: &str) -> bool {
         self.config
             .admin_tokens

@@ -75,6 +75,7 @@ async fn demo_state(dir: &std::path::Path) -> AppState {
         app,
         ServerConfig {
             admin_tokens: vec!["t".into()],
+            public_read: riskmap_server::PublicRead::Full,
         },
     )
 }

@@ -35,6 +35,7 @@ async fn state(dir: &std::path::Path) -> AppState {
         app,
         ServerConfig {
             admin_tokens: vec!["t".into()],
+            public_read: riskmap_server::PublicRead::Full,
         },
     )
 }
@@ -90,6 +91,7 @@ async fn health_ready_and_errors_through_the_router() {
         app_layer.clone(),
         ServerConfig {
             admin_tokens: vec!["t".into()],
+            public_read: riskmap_server::PublicRead::Full,
         },
     );
     // Before the world is built: liveness yes, readiness and data no.
@@ -151,6 +153,7 @@ async fn writes_check_the_token_before_the_body_and_take_only_geojson() {
         app_layer,
         ServerConfig {
             admin_tokens: vec!["t".into()],
+            public_read: riskmap_server::PublicRead::Full,
         },
     );
     let post = |auth: Option<&str>, content_type: &str, body: Body| {
@@ -276,22 +279,27 @@ async fn writes_check_the_token_before_the_body_and_take_only_geojson() {
     // limit=0 is below the minimum of 1.
     let (st, v) = call(&s, get("/collections/protection_targets/items?limit=0")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    // CSV over HTTP: 415 with a hint.
+    // CSV over HTTP: validated like GeoJSON, errors by row and column.
     let (st, v) = call(
         &s,
         post(
             Some("Bearer t"),
             "text/csv",
-            Body::from("id,lon,lat\na,120,30\n"),
+            Body::from("id,名称,lon,lat\na,x,120,30\n"),
         ),
     )
     .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        (&v["errors"][0]["row"], &v["errors"][0]["field"]),
+        (&json!(2), &json!("category")),
+        "{v}"
+    );
+    // Any other body: 415 naming what is accepted.
+    let (st, v) = call(&s, post(Some("Bearer t"), "text/plain", Body::from("a"))).await;
     assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(
-        v["description"]
-            .as_str()
-            .unwrap()
-            .contains("riskmap import"),
+        v["description"].as_str().unwrap().contains("text/csv"),
         "{v}"
     );
     // A UTF-8 byte-order mark is ignored.
@@ -341,6 +349,7 @@ async fn siting_requests_beyond_the_limits_are_refused_at_once() {
         app_layer,
         ServerConfig {
             admin_tokens: vec![],
+            public_read: riskmap_server::PublicRead::Full,
         },
     );
     let siting = |body: Value| {

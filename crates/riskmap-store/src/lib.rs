@@ -8,11 +8,14 @@
 //! - [`codec`]: how a [`Feature`] becomes a row and back.
 //! - [`log`]: the change log every write appends to, and [`Watch`], which
 //!   says when another process may have written.
+//! - [`access`]: accounts, hashed tokens and the audit log, written in the
+//!   transaction of the write they describe.
 //!
 //! Only this crate knows SQL. Writes are transactional: an import lands whole
 //! or not at all, also when the process is killed in the middle of it.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod codec;
 pub mod log;
 pub mod postgres;
@@ -25,6 +28,7 @@ use async_trait::async_trait;
 use geo::{Intersects, Rect};
 use riskmap_core::{Collection, Feature};
 
+pub use access::{AuditEntry, AuditQuery, AuditRow, StoredAccount, TokenRecord, WriteOp};
 pub use log::{LoggedChange, Watch};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -46,6 +50,14 @@ pub enum StoreError {
         collection: Collection,
         /// Id of the row.
         id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A stored account could not be decoded.
+    #[error("corrupt account {name}: {message}")]
+    CorruptAccount {
+        /// The account.
+        name: String,
         /// What is wrong.
         message: String,
     },
@@ -115,6 +127,18 @@ pub trait Store: Send + Sync + 'static {
         collection: Collection,
         features: &[Feature],
         progress: Option<Progress<'_>>,
+    ) -> StoreResult<ImportSummary> {
+        self.import_audited(collection, features, progress, &[])
+            .await
+    }
+
+    /// [`Store::import`] with audit entries, stored in the same transaction.
+    async fn import_audited(
+        &self,
+        collection: Collection,
+        features: &[Feature],
+        progress: Option<Progress<'_>>,
+        audit: &[AuditEntry],
     ) -> StoreResult<ImportSummary>;
 
     /// Inserts new `features` (all of `collection`) in one transaction. If
@@ -128,6 +152,48 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes one feature; returns it if it existed.
     async fn delete(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>>;
+
+    /// One write of `collection` and its audit entries, in one
+    /// transaction: both land or neither. [`WriteOp::Insert`] refuses ids
+    /// that exist ([`StoreError::Exists`]); [`WriteOp::Delete`] of ids that
+    /// do not exist deletes nothing and records nothing for them.
+    async fn write(
+        &self,
+        collection: Collection,
+        op: WriteOp<'_>,
+        audit: &[AuditEntry],
+    ) -> StoreResult<ImportSummary>;
+
+    /// Audit rows, oldest first.
+    async fn audit_log(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRow>>;
+
+    /// Creates or replaces an account, with its audit entry.
+    async fn put_account(&self, account: &StoredAccount, audit: &AuditEntry) -> StoreResult<()>;
+
+    /// Every account, by name.
+    async fn accounts(&self) -> StoreResult<Vec<StoredAccount>>;
+
+    /// One account.
+    async fn account(&self, name: &str) -> StoreResult<Option<StoredAccount>>;
+
+    /// Stores a new token (its hash), with an optional audit entry.
+    async fn add_token(&self, token: &TokenRecord, audit: Option<&AuditEntry>) -> StoreResult<()>;
+
+    /// The token with this hash and its account, whether or not it is
+    /// still valid (the caller checks expiry, revocation and the account).
+    async fn token(&self, hash: &str) -> StoreResult<Option<(StoredAccount, TokenRecord)>>;
+
+    /// The tokens of an account, newest first.
+    async fn tokens(&self, account: &str) -> StoreResult<Vec<TokenRecord>>;
+
+    /// Revokes the account's tokens whose hash starts with `id` (all of
+    /// them when `None`) that are not revoked yet; returns how many.
+    async fn revoke_tokens(
+        &self,
+        account: &str,
+        id: Option<&str>,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64>;
 
     /// This handle's writer id, recorded with each of its writes in the
     /// change log (so a server can skip its own).

@@ -167,6 +167,7 @@ pub(crate) async fn run(b: WriteBench) -> anyhow::Result<()> {
         app,
         riskmap_server::ServerConfig {
             admin_tokens: vec!["bench".into()],
+            public_read: riskmap_server::PublicRead::Full,
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

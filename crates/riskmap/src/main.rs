@@ -2,6 +2,7 @@
 //! library crates: `serve` to `riskmap_server`, `import` to
 //! `riskmap_core::import` and `riskmap_store`.
 
+mod accounts;
 mod bench;
 mod bench_limits;
 mod bench_qra;
@@ -12,6 +13,7 @@ mod demo;
 mod export;
 mod progress;
 mod site_check;
+mod table_export;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,9 +63,15 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Bearer token that may write (POST/PUT/DELETE); none: read-only.
+        /// Bearer token of the built-in admin account (may do everything);
+        /// none: only accounts (`riskmap accounts add`) may write.
         #[arg(long, env = "RISKMAP_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// What anonymous readers see: `full`, or `limited` (no inventories,
+        /// registration records or contact details; no dossiers, site
+        /// reports or file exports).
+        #[arg(long, default_value = "full", value_parser = ["full", "limited"])]
+        public_read: String,
         /// Do not load the demo city into a new embedded database.
         #[arg(long)]
         no_demo: bool,
@@ -145,18 +153,42 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Import a GeoJSON or CSV file into a collection, all or nothing.
+    /// Accounts with roles and their tokens (账号): add, list, revoke, disable, token.
+    #[command(subcommand)]
+    Accounts(accounts::AccountsCommand),
+    /// Import a GeoJSON, CSV or Excel (.xlsx) file into a collection, all or nothing.
     Import {
-        /// enterprises, parks, pipelines, protection_targets or districts.
+        /// enterprises, parks, pipelines, protection_targets, districts or hidden_dangers.
         collection: Collection,
-        /// A GeoJSON FeatureCollection, or CSV with lon/lat or wkt columns.
+        /// A GeoJSON FeatureCollection, CSV with lon/lat or wkt columns, or
+        /// an .xlsx workbook (its first sheet, read like CSV). Chinese
+        /// headers of the usual templates are understood
+        /// (data/rules/column-aliases.toml).
         file: PathBuf,
         /// CRS of the input: EPSG:4326 (default), EPSG:4490 or GCJ02.
         #[arg(long, default_value = "EPSG:4326")]
         crs: Crs,
         /// Force the format instead of guessing it from the file name.
-        #[arg(long, value_parser = ["geojson", "csv"])]
+        #[arg(long, value_parser = ["geojson", "csv", "xlsx"])]
         format: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Export a collection as CSV (UTF-8 with BOM) or an Excel workbook
+    /// (.xlsx), by the file's extension: the columns of the import schema,
+    /// so the file imports back unchanged, plus risk_level (coloured in
+    /// .xlsx) or, for hidden dangers, overdue.
+    Export {
+        /// enterprises, parks, pipelines, protection_targets, districts or hidden_dangers.
+        collection: Collection,
+        /// The file to write: .csv or .xlsx.
+        out: PathBuf,
+        /// Only features meeting this box, minlon,minlat,maxlon,maxlat (WGS84).
+        #[arg(long)]
+        bbox: Option<String>,
+        /// Scoring and overdue date YYYY-MM-DD; default today (China).
+        #[arg(long)]
+        today: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -296,19 +328,34 @@ async fn main() -> ExitCode {
         Command::Serve {
             addr,
             admin_token,
+            public_read,
             no_demo,
             load_demo,
             max_connections,
             header_timeout,
             store,
         } => {
+            let public_read = if public_read == "limited" {
+                riskmap_server::PublicRead::Limited
+            } else {
+                riskmap_server::PublicRead::Full
+            };
             let limits = riskmap_server::listen::ConnLimits {
                 max_connections: max_connections as usize,
                 header_timeout: std::time::Duration::from_secs(header_timeout),
                 body_idle_timeout: std::time::Duration::from_secs(header_timeout),
                 ..Default::default()
             };
-            serve(addr, admin_token, no_demo, load_demo, limits, store).await
+            serve(
+                addr,
+                admin_token,
+                public_read,
+                no_demo,
+                load_demo,
+                limits,
+                store,
+            )
+            .await
         }
         Command::Import {
             collection,
@@ -317,7 +364,15 @@ async fn main() -> ExitCode {
             format,
             store,
         } => run_import(collection, file, crs, format, store).await,
+        Command::Export {
+            collection,
+            out,
+            bbox,
+            today,
+            store,
+        } => table_export::run(collection, out, bbox, today, store.config()).await,
         Command::Score { today, json, store } => score(today, json, store).await,
+        Command::Accounts(cmd) => accounts::run(cmd).await,
         Command::SiteCheck {
             use_,
             geometry,
@@ -481,6 +536,7 @@ async fn main() -> ExitCode {
 async fn serve(
     addr: SocketAddr,
     admin_token: Option<String>,
+    public_read: riskmap_server::PublicRead,
     no_demo: bool,
     load_demo: bool,
     limits: riskmap_server::listen::ConnLimits,
@@ -501,13 +557,14 @@ async fn serve(
         .filter(|t| !t.trim().is_empty())
         .collect();
     if tokens.is_empty() {
-        tracing::info!("no admin token configured: the server is read-only");
+        tracing::info!("no admin token configured: only accounts may write");
     }
     let app = riskmap_app::App::new(store, riskmap_app::Limits::default());
     let state = riskmap_server::AppState::new(
         app.clone(),
         riskmap_server::ServerConfig {
             admin_tokens: tokens,
+            public_read,
         },
     );
     let listener = tokio::net::TcpListener::bind(addr)
@@ -591,38 +648,28 @@ async fn run_import(
             return Ok(ExitCode::from(2));
         }
     };
-    let (text, encoding) = match import::decode_text(&bytes) {
-        Ok(t) => t,
-        Err(errors) => {
-            eprint!("{}: {errors}", file.display());
-            return Ok(ExitCode::from(2));
-        }
-    };
-    drop(bytes);
-    if encoding != "UTF-8" {
-        eprintln!("{}: read as {encoding}", file.display());
-    }
     let format = match format.as_deref() {
         Some("csv") => Format::Csv,
+        Some("xlsx") => Format::Xlsx,
         Some(_) => Format::GeoJson,
         None => Format::from_path(&file.to_string_lossy()),
-    };
-    eprintln!(
-        "reading and validating {} ({:.1} MiB)",
-        file.display(),
-        text.len() as f64 / 1048576.0
-    );
-    let features = match import::parse(collection, format, &text, crs) {
-        Ok(f) => f,
-        Err(errors) => {
-            eprint!("{}: {errors}", file.display());
-            return Ok(ExitCode::from(2));
-        }
     };
     let config = store_args.config();
     let store = riskmap_store::open(&config)
         .await
         .with_context(|| format!("cannot open the store ({})", describe(&config)))?;
+    eprintln!(
+        "reading and validating {} ({:.1} MiB)",
+        file.display(),
+        bytes.len() as f64 / 1048576.0
+    );
+    let features =
+        match table_export::parse_file(collection, format, bytes, crs, store.as_ref(), &file)
+            .await?
+        {
+            Ok(f) => f,
+            Err(code) => return Ok(code),
+        };
     // References (an enterprise's park_id, district_code) must exist.
     let mut known: std::collections::HashMap<(Collection, String), bool> =
         std::collections::HashMap::new();
@@ -647,7 +694,26 @@ async fn run_import(
     );
     let bar = progress::Progress::new("writing", features.len() as u64);
     let progress = |done: usize, _total: usize| bar.set(done as u64, "");
-    let summary = store.import(collection, &features, Some(&progress)).await?;
+    // One audit entry for the whole file, in the import's transaction.
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    let entry = riskmap_store::AuditEntry {
+        at: riskmap_app::now_rfc3339(),
+        actor,
+        action: "import".into(),
+        collection: collection.as_str().into(),
+        id: None,
+        before: None,
+        after: Some(
+            serde_json::json!({"file": file.display().to_string(), "features": features.len()})
+                .to_string(),
+        ),
+    };
+    let summary = store
+        .import_audited(collection, &features, Some(&progress), &[entry])
+        .await?;
     bar.finish("committed");
     println!(
         "imported {} feature(s) into {collection}: {} new, {} replaced ({})",

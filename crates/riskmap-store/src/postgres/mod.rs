@@ -24,6 +24,7 @@ use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::Notify;
 
+use crate::access::{AuditEntry, AuditQuery, AuditRow, StoredAccount, TokenRecord, WriteOp};
 use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
 use crate::log::{CHANNEL, LoggedChange, Watch, logged_ids, new_origin};
 use crate::{ImportSummary, Progress, Store, StoreError, StoreResult};
@@ -167,6 +168,7 @@ impl PostgresStore {
         features: &[Feature],
         progress: Option<Progress<'_>>,
         new_only: bool,
+        audit: &[AuditEntry],
     ) -> StoreResult<ImportSummary> {
         let mut tx = self.pool.begin().await?;
         let mut summary = ImportSummary::default();
@@ -194,6 +196,7 @@ impl PostgresStore {
                 ids: existing,
             });
         }
+        append_audit(&mut tx, audit).await?;
         self.log(
             &mut tx,
             collection,
@@ -203,7 +206,101 @@ impl PostgresStore {
         tx.commit().await?;
         Ok(summary)
     }
+
+    /// Deletes `ids` in one transaction, logging those that existed.
+    async fn delete_many(
+        &self,
+        collection: Collection,
+        ids: &[String],
+        audit: &[AuditEntry],
+    ) -> StoreResult<Vec<Feature>> {
+        let sql = format!(
+            "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties",
+            collection.as_str()
+        );
+        let mut tx = self.pool.begin().await?;
+        let mut gone = Vec::new();
+        for id in ids {
+            let row = sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(r) = row {
+                gone.push(Self::row_to_feature(collection, &r)?);
+            }
+        }
+        if !gone.is_empty() {
+            append_audit(&mut tx, audit).await?;
+            self.log(
+                &mut tx,
+                collection,
+                Some(gone.iter().map(|f| f.id.clone()).collect()),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(gone)
+    }
 }
+
+/// Appends audit entries in the write's transaction.
+async fn append_audit(tx: &mut PgConnection, audit: &[AuditEntry]) -> StoreResult<()> {
+    for a in audit {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, collection, item_id, before, after) \
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
+        )
+        .bind(&a.at)
+        .bind(&a.actor)
+        .bind(&a.action)
+        .bind(&a.collection)
+        .bind(&a.id)
+        .bind(&a.before)
+        .bind(&a.after)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn account_of(r: &PgRow) -> StoreResult<StoredAccount> {
+    let name: String = r.try_get("name")?;
+    let role: String = r.try_get("role")?;
+    let districts: String = r.try_get("districts")?;
+    let corrupt = |message: String| StoreError::CorruptAccount {
+        name: name.clone(),
+        message,
+    };
+    Ok(StoredAccount {
+        account: riskmap_core::access::Account {
+            role: role.parse().map_err(corrupt)?,
+            districts: serde_json::from_str(&districts)
+                .map_err(|e| corrupt(format!("districts: {e}")))?,
+            credit_code: r.try_get("credit_code")?,
+            name: name.clone(),
+        },
+        password_hash: r.try_get("password_hash")?,
+        created_at: r.try_get("created_at")?,
+        disabled_at: r.try_get("disabled_at")?,
+    })
+}
+
+fn token_of(r: &PgRow) -> StoreResult<TokenRecord> {
+    let hash: String = r.try_get("hash")?;
+    Ok(TokenRecord {
+        id: hash.chars().take(8).collect(),
+        hash,
+        account: r.try_get("account")?,
+        label: r.try_get("label")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "name, role, districts, credit_code, password_hash, created_at, disabled_at";
+const TOKEN_COLUMNS: &str = "hash, account, label, created_at, expires_at, revoked_at";
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -263,19 +360,178 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn import(
+    async fn import_audited(
         &self,
         collection: Collection,
         features: &[Feature],
         progress: Option<Progress<'_>>,
+        audit: &[AuditEntry],
     ) -> StoreResult<ImportSummary> {
-        self.write_many(collection, features, progress, false).await
+        self.write_many(collection, features, progress, false, audit)
+            .await
     }
 
     async fn insert(&self, collection: Collection, features: &[Feature]) -> StoreResult<()> {
-        self.write_many(collection, features, None, true)
+        self.write_many(collection, features, None, true, &[])
             .await
             .map(|_| ())
+    }
+
+    async fn write(
+        &self,
+        collection: Collection,
+        op: WriteOp<'_>,
+        audit: &[AuditEntry],
+    ) -> StoreResult<ImportSummary> {
+        match op {
+            WriteOp::Upsert(f) => self.write_many(collection, f, None, false, audit).await,
+            WriteOp::Insert(f) => self.write_many(collection, f, None, true, audit).await,
+            WriteOp::Delete(ids) => {
+                self.delete_many(collection, ids, audit).await?;
+                Ok(ImportSummary::default())
+            }
+        }
+    }
+
+    async fn audit_log(&self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, collection, item_id, before::text AS before, \
+             after::text AS after FROM audit_log WHERE seq > $1 AND ($2::text IS NULL OR actor = $2) \
+             AND ($3::text IS NULL OR collection = $3) AND ($4::text IS NULL OR item_id = $4) \
+             ORDER BY seq LIMIT $5",
+        )
+        .bind(q.after as i64)
+        .bind(&q.actor)
+        .bind(&q.collection)
+        .bind(&q.id)
+        .bind(q.limit.clamp(1, 1000) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    seq: r.try_get::<i64, _>("seq")? as u64,
+                    entry: AuditEntry {
+                        at: r.try_get("at")?,
+                        actor: r.try_get("actor")?,
+                        action: r.try_get("action")?,
+                        collection: r.try_get("collection")?,
+                        id: r.try_get("item_id")?,
+                        before: r.try_get("before")?,
+                        after: r.try_get("after")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn put_account(&self, a: &StoredAccount, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO accounts (name, role, districts, credit_code, password_hash, created_at, \
+             disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET \
+             role = EXCLUDED.role, districts = EXCLUDED.districts, credit_code = \
+             EXCLUDED.credit_code, password_hash = EXCLUDED.password_hash, disabled_at = \
+             EXCLUDED.disabled_at",
+        )
+        .bind(&a.account.name)
+        .bind(a.account.role.as_str())
+        .bind(serde_json::Value::from(a.account.districts.clone()).to_string())
+        .bind(&a.account.credit_code)
+        .bind(&a.password_hash)
+        .bind(&a.created_at)
+        .bind(&a.disabled_at)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<StoredAccount>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY name COLLATE \"C\"");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(account_of).collect()
+    }
+
+    async fn account(&self, name: &str) -> StoreResult<Option<StoredAccount>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(account_of).transpose()
+    }
+
+    async fn add_token(&self, t: &TokenRecord, audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO tokens (hash, account, label, created_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&t.hash)
+        .bind(&t.account)
+        .bind(&t.label)
+        .bind(&t.created_at)
+        .bind(&t.expires_at)
+        .bind(&t.revoked_at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(a) = audit {
+            append_audit(&mut tx, std::slice::from_ref(a)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token(&self, hash: &str) -> StoreResult<Option<(StoredAccount, TokenRecord)>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1");
+        let Some(row) = sqlx::query(AssertSqlSafe(sql))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let token = token_of(&row)?;
+        Ok(self.account(&token.account).await?.map(|a| (a, token)))
+    }
+
+    async fn tokens(&self, account: &str) -> StoreResult<Vec<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE account = $1 ORDER BY created_at DESC"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_of).collect()
+    }
+
+    async fn revoke_tokens(
+        &self,
+        account: &str,
+        id: Option<&str>,
+        audit: &AuditEntry,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE account = $2 AND revoked_at IS NULL \
+             AND ($3::text IS NULL OR starts_with(hash, $3))",
+        )
+        .bind(&audit.at)
+        .bind(account)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            append_audit(&mut tx, std::slice::from_ref(audit)).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn put(&self, feature: &Feature) -> StoreResult<Option<Feature>> {
