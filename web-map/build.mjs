@@ -17,7 +17,7 @@ rmSync(staging, { recursive: true, force: true });
 mkdirSync(assets, { recursive: true });
 
 await build({
-  entryPoints: { app: join(root, 'src/main.js') },
+  entryPoints: { app: join(root, 'src/entry.js') },
   outdir: assets,
   bundle: true,
   format: 'esm',

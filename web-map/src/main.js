@@ -1,22 +1,24 @@
 // riskmap web map: the server's MapLibre style plus legend, layer toggles,
 // level filter, feature explanations, search, district statistics, PNG
-// export, the safety-distance layers and site reports (safety.js) and the
-// siting tool (siting.js). Everything is loaded from the serving origin.
+// export, the safety-distance layers and site reports (safety.js), the
+// siting tool (siting.js), hidden dangers (dangers.js: layer, panel, report
+// form, lifecycle steps, statistics) and sign-in (auth.js). Everything is
+// loaded from the serving origin.
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 import * as maplibregl from 'maplibre-gl';
 import { STRINGS } from './i18n.js';
 import { addSafetyLayers, renderSafetyLegend, reportHtml, SAFETY_SOURCES } from './safety.js';
 import { createSiting } from './siting.js';
-import { esc, fetchAllFeatures, fmt } from './util.js';
+import { createAuth } from './auth.js';
+import { createDangers } from './dangers.js';
+import { COLOURS, LEVELS, esc, fetchAllFeatures, fmt } from './util.js';
 
-/** The four risk colours (GB/T 四色, as `RiskLevel::colour_hex` on the server). */
-export const LEVELS = ['red', 'orange', 'yellow', 'blue'];
-export const COLOURS = { red: '#FF0000', orange: '#ED7D31', yellow: '#FFFF00', blue: '#00B0F0' };
+export { LEVELS, COLOURS };
 /** Tilesets (= collections) in click priority order. */
-const SOURCES = ['enterprises', 'violations', 'pipelines', 'parks', 'protection_targets', 'safety_zones', 'risk_grid', 'districts'];
+const SOURCES = ['enterprises', 'hidden_dangers', 'violations', 'pipelines', 'parks', 'protection_targets', 'safety_zones', 'risk_grid', 'districts'];
 /** Collections without a risk explanation (/api/risk): derived safety results. */
-const UNEXPLAINED = new Set(SAFETY_SOURCES);
+const UNEXPLAINED = new Set([...SAFETY_SOURCES, 'hidden_dangers']);
 /** Sources whose layers are coloured by `risk_level` and follow the level filter. */
 const LEVELLED = new Set(['enterprises', 'pipelines', 'parks', 'risk_grid']);
 
@@ -27,8 +29,8 @@ const state = {
   hidden: new Set(),
   counts: null,
   stats: null,
-  selected: null, // { collection, id, properties, explanation, report }
-  panelView: null, // 'feature' | 'siting' | null (closed)
+  selected: null, // { collection, id, properties, explanation, report, dangers, focusDanger }
+  panelView: null, // 'feature' | 'siting' | 'danger' | 'danger-form' | null (closed)
   enterprises: null,
   dataDate: new Date(),
 };
@@ -40,8 +42,11 @@ function initialLang() {
 }
 const t = (key) => STRINGS[state.lang][key] ?? STRINGS.zh[key] ?? key;
 
+let signIn = null; // auth.js, once created below
 async function getJson(path) {
-  const res = await fetch(path, { headers: { Accept: 'application/json, application/geo+json' } });
+  // Signed in, reads carry the token too (a server may show the public less).
+  const headers = { Accept: 'application/json, application/geo+json' };
+  const res = await fetch(path, { headers: signIn ? signIn.headers(headers) : headers });
   if (!res.ok) throw Object.assign(new Error(`${path}: HTTP ${res.status}`), { status: res.status });
   const d = res.headers.get('Date');
   if (d) state.dataDate = new Date(d);
@@ -77,28 +82,41 @@ map.on('load', () => {
   applyLevelFilter();
   refreshCounts();
   loadStats();
+  dangers.loadStats();
   addSafetyLayers(map, { getJson, loadZones, beforeZones: 'enterprise-sites', beforeViolations: 'report-zones-line' })
     .then(() => renderLayerToggles())
     .catch((err) => console.warn('safety layers', err));
+  dangers.addLayers({ before: 'report-zones-line' })
+    .then(() => renderLayerToggles())
+    .catch((err) => console.warn('hidden-danger layer', err));
 });
 
 map.on('moveend', debounce(refreshCounts, 250));
 
 map.on('mousemove', (e) => {
   if (siting.onMouseMove(e)) return;
+  if (dangers.onMouseMove(e)) return;
   const hits = map.queryRenderedFeatures(e.point, { layers: interactiveLayers() });
   map.getCanvas().style.cursor = hits.length ? 'pointer' : '';
 });
 
 map.on('click', (e) => {
   if (siting.onMapClick(e)) return;
+  if (dangers.onMapClick(e)) return;
   const pad = 4;
   const box = [[e.point.x - pad, e.point.y - pad], [e.point.x + pad, e.point.y + pad]];
   const hits = map.queryRenderedFeatures(box, { layers: interactiveLayers() });
   if (!hits.length) return;
   hits.sort((a, b) => SOURCES.indexOf(a.source) - SOURCES.indexOf(b.source));
   const f = hits[0];
-  openFeature(f.source, f.properties?.id ?? f.id, f.properties ?? {});
+  if (f.source === 'hidden_dangers') {
+    if (f.properties?.aggregated) map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
+    else dangers.openDanger(String(f.properties?.id ?? f.id));
+    return;
+  }
+  // A danger marker on its enterprise's site: the enterprise's panel, the danger marked in its list.
+  const danger = hits.find((h) => h.source === 'hidden_dangers' && !h.properties?.aggregated && String(h.properties?.enterprise_id) === String(f.properties?.id));
+  openFeature(f.source, f.properties?.id ?? f.id, f.properties ?? {}, { focusDanger: danger ? String(danger.properties.id) : null });
 });
 
 function interactiveLayers() {
@@ -163,11 +181,17 @@ function renderLegend() {
 }
 
 // ------------------------------------------------------------ side panel
-async function openFeature(collection, id, properties) {
+async function openFeature(collection, id, properties, { focusDanger = null } = {}) {
+  if (collection === 'hidden_dangers' && !properties?.aggregated && id !== undefined && id !== null) {
+    dangers.openDanger(String(id));
+    return;
+  }
+  dangers.setPicking(false);
   if (state.selected?.report && state.selected.id !== id) setReportZones(null);
-  state.selected = { collection, id, properties, explanation: undefined, report: undefined };
+  state.selected = { collection, id, properties, explanation: undefined, report: undefined, dangers: undefined, focusDanger };
   state.panelView = 'feature';
   renderPanel();
+  dangers.loadForEnterprise(state.selected);
   if (properties?.aggregated || id === undefined || id === null || UNEXPLAINED.has(collection)) {
     state.selected.explanation = null;
     renderPanel();
@@ -227,15 +251,20 @@ async function loadReport(siteId) {
   $('#site-report')?.scrollIntoView({ block: 'start' });
 }
 
-/** Opens an enterprise's panel and its safety report (from the siting result). */
-async function openSite(id) {
+/** Opens an enterprise's panel with its properties from the collection. */
+async function openEnterprise(id) {
   let props = { id };
   try {
     await loadEnterprises();
     const f = state.enterprises.find((x) => String(x.id) === String(id));
-    if (f) { const { units, accidents, ...rest } = f.properties ?? {}; void units; void accidents; props = { id: f.id, ...rest }; }
+    if (f) { const { units, accidents, major_hazard_registration: reg, ...rest } = f.properties ?? {}; void units; void accidents; void reg; props = { id: f.id, ...rest }; }
   } catch { /* the panel still opens */ }
-  openFeature('enterprises', id, props);
+  openFeature('enterprises', id, props); // the panel is open now; its explanation follows
+}
+
+/** Opens an enterprise's panel and its safety report (from the siting result). */
+async function openSite(id) {
+  await openEnterprise(id);
   await loadReport(id);
 }
 
@@ -268,6 +297,13 @@ function renderPanel() {
     siting.renderResult($('#panel-body'));
     return;
   }
+  if (state.panelView === 'danger' || state.panelView === 'danger-form') {
+    panel.hidden = false;
+    panel.classList.remove('wide');
+    if (state.panelView === 'danger') dangers.renderDetail($('#panel-body'));
+    else dangers.renderForm($('#panel-body'));
+    return;
+  }
   // A loaded site report has wide tables: widen the panel for it.
   panel.classList.toggle('wide', Boolean(sel?.report && typeof sel.report === 'object' && !sel.report.missing));
   if (!sel || state.panelView !== 'feature') { panel.hidden = true; return; }
@@ -280,6 +316,7 @@ function renderPanel() {
   parts.push(`<div class="meta">${esc(t('layer_' + sel.collection))} · <code>${esc(sel.id)}</code></div>`);
   if (level) parts.push(`<p>${esc(t('level'))}: <span class="badge ${esc(level)}" data-level="${esc(level)}">${esc(t(level))}</span></p>`);
   if (p.aggregated) parts.push(`<p class="hint">${esc(t('aggregated'))}</p>`);
+  parts.push(dangers.enterpriseHtml(sel));
   parts.push(renderReportSection(sel));
   if (ex === undefined) {
     parts.push(`<p class="hint">${esc(t('loading'))}</p>`);
@@ -307,15 +344,18 @@ function renderPanel() {
     }
     parts.push(`<p><a id="panel-json" href="/api/risk/${encodeURIComponent(sel.collection)}/${encodeURIComponent(sel.id)}" target="_blank" rel="noopener">${esc(t('rawJson'))} /api/risk/${esc(sel.collection)}/${esc(sel.id)}</a></p>`);
   }
-  const shown = Object.entries(p).filter(([k]) => !['name', 'risk_level'].includes(k));
+  const shown = Object.entries(p).filter(([k]) => !['name', 'risk_level'].includes(k) && (sel.collection !== 'hidden_dangers' || k !== 'history'));
   if (shown.length) {
     parts.push(`<h4>${esc(t('properties'))}</h4><dl class="props">${shown.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(fmt(v))}</dd>`).join('')}</dl>`);
   }
   $('#panel-body').innerHTML = parts.join('');
+  const focus = sel.focusDanger && $(`#enterprise-dangers li[data-danger="${CSS.escape(sel.focusDanger)}"]`);
+  if (focus) focus.classList.add('focus');
 }
 
 $('#panel-close').addEventListener('click', () => {
   if (state.panelView === 'feature') { state.selected = null; setReportZones(null); }
+  dangers.setPicking(false);
   showPanel(null);
 });
 $('#panel-body').addEventListener('click', (e) => {
@@ -342,6 +382,74 @@ function loadZones() {
 }
 
 const siting = createSiting({ map, state, t, getJson, loadZones, loadEnterprises, showPanel, openSite });
+
+// ------------------------------------------------- sign-in, hidden dangers
+const auth = createAuth({
+  t,
+  // The actions offered on a danger depend on who is signed in: ask again.
+  onChange: () => { if (state.panelView === 'danger' && state.dangers?.detail) dangers.openDanger(state.dangers.detail.id); else renderPanel(); },
+});
+signIn = auth;
+const dangers = createDangers({
+  map, state, t, getJson, auth, showPanel, openFeature, openEnterprise, afterWrite, loadEnterprises,
+  rerender: () => renderPanel(),
+  enterpriseName: (id) => (String(state.selected?.id) === String(id) ? state.selected.properties?.name : null)
+    ?? state.enterprises?.find((f) => String(f.id) === String(id))?.properties?.name ?? null,
+  districtName,
+});
+
+/** A district's name: from the district statistics, else from the district tiles drawn so far (no extra request). */
+const districtNames = new Map();
+function districtName(code) {
+  const c = String(code);
+  const g = state.stats?.groups?.find((x) => String(x.key) === c);
+  if (g?.name) return g.name;
+  if (!districtNames.has(c) && map.getSource('districts')) {
+    for (const f of map.querySourceFeatures('districts', { sourceLayer: 'districts' })) {
+      if (f.properties?.code && f.properties?.name) districtNames.set(String(f.properties.code), f.properties.name);
+    }
+  }
+  return districtNames.get(c) ?? null;
+}
+
+/**
+ * Reloads the tiles of vector sources from the server: a new template
+ * (`?v=n`) makes MapLibre request every tile again; the server answers with
+ * what the write changed (its tiles were purged before the write returned).
+ */
+let tileVersion = 0;
+function reloadTiles(names) {
+  tileVersion += 1;
+  for (const name of names) {
+    const src = map.getSource(name);
+    if (!src) continue;
+    if (src.type === 'geojson') { if (name === 'hidden_dangers') dangers.reloadGeoJson(); continue; }
+    const tiles = src.tiles ?? src.serialize?.().tiles;
+    if (src.type === 'vector' && tiles?.length && typeof src.setTiles === 'function') {
+      src.setTiles(tiles.map((u) => `${u.split('?')[0]}?v=${tileVersion}`));
+    } else if (typeof src.reload === 'function') {
+      src.reload();
+    }
+  }
+}
+
+/** After a hidden-danger write: levels may have moved, so redraw, recount and reload what is open. */
+async function afterWrite({ enterprise_id: enterpriseId } = {}) {
+  reloadTiles(['hidden_dangers', 'enterprises', 'risk_grid', 'parks', 'districts']);
+  searchLoading = null;
+  state.enterprises = null;
+  refreshCounts();
+  loadStats();
+  dangers.loadStats();
+  const sel = state.selected;
+  if (sel && sel.collection === 'enterprises' && String(sel.id) === String(enterpriseId ?? '')) {
+    try {
+      sel.explanation = await getJson(`/api/risk/enterprises/${encodeURIComponent(sel.id)}`);
+      if (sel.explanation?.risk_level) sel.properties = { ...sel.properties, risk_level: sel.explanation.risk_level };
+    } catch { /* kept */ }
+    await dangers.loadForEnterprise(sel);
+  }
+}
 
 const input = $('#search-input');
 const results = $('#search-results');
@@ -391,6 +499,7 @@ async function loadStats() {
     console.warn('stats', err);
   }
   renderStats();
+  if (state.dangers?.statsGroup === 'district') dangers.renderStats();
 }
 
 function renderStats() {
@@ -517,6 +626,9 @@ function setLang(lang) {
   document.querySelectorAll('#lang button').forEach((b) => b.classList.toggle('active', b.dataset.lang === state.lang));
   renderLegend();
   renderSafetyLegend($('#safety-legend-list'), t);
+  dangers.renderLegend($('#danger-legend-list'));
+  dangers.renderStats();
+  auth.render();
   if (map.isStyleLoaded()) { renderLayerToggles(); renderLevelFilter(); }
   renderStats();
   siting.renderForm();
@@ -525,6 +637,7 @@ function setLang(lang) {
 }
 document.querySelectorAll('#lang button').forEach((b) => b.addEventListener('click', () => setLang(b.dataset.lang)));
 setLang(state.lang);
+auth.init();
 
 // ----------------------------------------------------------------- utils
 function debounce(fn, ms) {
@@ -533,4 +646,4 @@ function debounce(fn, ms) {
 }
 
 /** Hooks for the browser tests and the console. */
-window.__riskmap = { map, state, setLang, openFeature, openSite, loadReport, exportPng, renderExport, COLOURS, siting };
+window.__riskmap = { map, state, setLang, openFeature, openEnterprise, openSite, loadReport, exportPng, renderExport, COLOURS, siting, dangers, auth, reloadTiles };

@@ -3,6 +3,10 @@
 // in a local metric frame (for drawing, never for the figures we report:
 // distances shown to the user are the server's).
 
+/** The four risk colours (GB/T 四色, as `RiskLevel::colour_hex` on the server). */
+export const LEVELS = ['red', 'orange', 'yellow', 'blue'];
+export const COLOURS = { red: '#FF0000', orange: '#ED7D31', yellow: '#FFFF00', blue: '#00B0F0' };
+
 export function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
