@@ -1,5 +1,6 @@
 -- Accounts with roles (账号), their tokens (stored as SHA-256 hashes only)
 -- and the audit log (审计日志), appended in each write's own transaction.
+-- before/after are `json`, not `jsonb`: the record is kept as written.
 CREATE TABLE accounts (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL,
@@ -25,8 +26,8 @@ CREATE TABLE audit_log (
     action TEXT NOT NULL,
     collection TEXT NOT NULL,
     item_id TEXT,
-    before JSONB,
-    after JSONB
+    before JSON,
+    after JSON
 );
 CREATE INDEX audit_log_item ON audit_log (collection, item_id);
 CREATE INDEX audit_log_actor ON audit_log (actor);

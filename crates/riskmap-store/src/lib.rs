@@ -187,7 +187,8 @@ pub trait Store: Send + Sync + 'static {
     async fn tokens(&self, account: &str) -> StoreResult<Vec<TokenRecord>>;
 
     /// Revokes the account's tokens whose hash starts with `id` (all of
-    /// them when `None`) that are not revoked yet; returns how many.
+    /// them when `None`) that are not revoked yet; returns how many. The
+    /// audit entry is stored only when at least one was revoked.
     async fn revoke_tokens(
         &self,
         account: &str,

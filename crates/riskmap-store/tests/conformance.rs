@@ -17,8 +17,12 @@ use std::time::Instant;
 use geo::{BoundingRect, Geometry, Intersects, LineString, Point, Polygon, Rect, coord};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use riskmap_core::access::{Account, Role};
 use riskmap_core::import::parse_geojson;
 use riskmap_core::{Collection, Feature};
+use riskmap_store::access::{
+    AuditEntry, AuditQuery, StoredAccount, TokenRecord, WriteOp, account_entry,
+};
 use riskmap_store::{ImportSummary, PostgresStore, SqliteStore, Store, StoreError};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
@@ -983,6 +987,242 @@ where
     }
 }
 
+fn entry(n: u32, actor: &str, action: &str, collection: &str, id: Option<&str>) -> AuditEntry {
+    AuditEntry {
+        at: format!("2026-12-06T08:00:{n:02}Z"),
+        actor: actor.into(),
+        action: action.into(),
+        collection: collection.into(),
+        id: id.map(str::to_string),
+        before: None,
+        after: Some(format!("{{\"n\":{n}}}")),
+    }
+}
+
+fn stored(name: &str, role: Role, districts: &[&str]) -> StoredAccount {
+    StoredAccount {
+        account: Account {
+            name: name.into(),
+            role,
+            districts: districts.iter().map(|d| d.to_string()).collect(),
+            credit_code: None,
+        },
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        created_at: "2026-12-06T08:00:00Z".into(),
+        disabled_at: None,
+    }
+}
+
+fn token(hash: &str, account: &str, created_at: &str) -> TokenRecord {
+    TokenRecord {
+        hash: hash.into(),
+        id: hash[..8].into(),
+        account: account.into(),
+        label: "api".into(),
+        created_at: created_at.into(),
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
+/// Accounts, tokens and the audit log: a write and its audit entries land
+/// together or not at all; the log reads back in order and filters; tokens
+/// are found by hash and revoked one by one or all at once.
+async fn accounts_tokens_and_audit(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    let s = store.as_ref();
+    let targets = numbered_targets(0..3, 1);
+    let e1 = entry(1, "reg-a", "create", "protection_targets", Some("tx-00000"));
+    let e2 = entry(2, "reg-a", "create", "protection_targets", Some("tx-00001"));
+    s.write(C, WriteOp::Upsert(&targets[..2]), &[e1.clone(), e2.clone()])
+        .await
+        .expect("upsert");
+    // A refused insert stores neither the feature nor its entry.
+    let e3 = entry(3, "ent-b", "create", "protection_targets", Some("tx-00001"));
+    let err = s
+        .write(C, WriteOp::Insert(&targets[1..3]), &[e3])
+        .await
+        .expect_err("tx-00001 exists");
+    assert!(matches!(err, StoreError::Exists { .. }), "{err}");
+    assert_eq!(s.count(C).await.expect("count"), 2, "nothing inserted");
+    let e4 = entry(4, "reg-b", "delete", "protection_targets", Some("tx-00000"));
+    s.write(C, WriteOp::Delete(&["tx-00000".to_string()]), &[e4.clone()])
+        .await
+        .expect("delete");
+    assert!(s.get(C, "tx-00000").await.expect("get").is_none());
+    let e5 = entry(5, "cli:ops", "import", "protection_targets", None);
+    s.import_audited(C, &targets[2..3], None, &[e5.clone()])
+        .await
+        .expect("import");
+
+    let all = s
+        .audit_log(&AuditQuery {
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("audit");
+    let entries: Vec<&AuditEntry> = all.iter().map(|r| &r.entry).collect();
+    assert_eq!(
+        entries,
+        vec![&e1, &e2, &e4, &e5],
+        "in order, the refused one absent"
+    );
+    assert!(
+        all.windows(2).all(|w| w[0].seq < w[1].seq),
+        "positions rise"
+    );
+    let by_actor = s
+        .audit_log(&AuditQuery {
+            limit: 100,
+            actor: Some("reg-a".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("by actor");
+    assert_eq!(by_actor.len(), 2);
+    let by_id = s
+        .audit_log(&AuditQuery {
+            limit: 100,
+            id: Some("tx-00000".into()),
+            collection: Some("protection_targets".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("by id");
+    assert_eq!(
+        by_id
+            .iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
+        ["create", "delete"]
+    );
+    let page = s
+        .audit_log(&AuditQuery {
+            after: all[0].seq,
+            limit: 2,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("page");
+    assert_eq!(page, all[1..3].to_vec(), "after and limit page");
+
+    // Accounts.
+    let reg = stored("reg-a", Role::Regulator, &["330114"]);
+    let viewer = stored("view", Role::Viewer, &[]);
+    s.put_account(
+        &reg,
+        &account_entry("2026-12-06T09:00:00Z", "admin", "account:create", &reg),
+    )
+    .await
+    .expect("account");
+    s.put_account(
+        &viewer,
+        &account_entry("2026-12-06T09:00:01Z", "admin", "account:create", &viewer),
+    )
+    .await
+    .expect("account");
+    assert_eq!(
+        s.account("reg-a").await.expect("account"),
+        Some(reg.clone())
+    );
+    assert_eq!(s.account("nobody").await.expect("account"), None);
+    let mut disabled = viewer.clone();
+    disabled.disabled_at = Some("2026-12-06T10:00:00Z".into());
+    s.put_account(
+        &disabled,
+        &account_entry(
+            "2026-12-06T10:00:00Z",
+            "admin",
+            "account:disable",
+            &disabled,
+        ),
+    )
+    .await
+    .expect("disable");
+    assert_eq!(
+        s.accounts().await.expect("accounts"),
+        vec![reg.clone(), disabled]
+    );
+
+    // Tokens.
+    let h1 = "a1".repeat(32);
+    let h2 = "b2".repeat(32);
+    let h3 = "c3".repeat(32);
+    s.add_token(&token(&h1, "reg-a", "2026-12-06T09:01:00Z"), None)
+        .await
+        .expect("token");
+    s.add_token(&token(&h2, "reg-a", "2026-12-06T09:02:00Z"), None)
+        .await
+        .expect("token");
+    s.add_token(&token(&h3, "reg-a", "2026-12-06T09:03:00Z"), None)
+        .await
+        .expect("token");
+    let (acc, tok) = s.token(&h2).await.expect("token").expect("found");
+    assert_eq!(acc, reg);
+    assert_eq!(tok, token(&h2, "reg-a", "2026-12-06T09:02:00Z"));
+    assert!(s.token(&"d4".repeat(32)).await.expect("token").is_none());
+    let listed = s.tokens("reg-a").await.expect("tokens");
+    assert_eq!(
+        listed.iter().map(|t| t.hash.as_str()).collect::<Vec<_>>(),
+        [h3.as_str(), h2.as_str(), h1.as_str()],
+        "newest first"
+    );
+    let revoke = entry(9, "admin", "token:revoke", "accounts", Some("reg-a"));
+    assert_eq!(
+        s.revoke_tokens("reg-a", Some(&h2[..8]), &revoke)
+            .await
+            .expect("revoke"),
+        1
+    );
+    let (_, tok) = s.token(&h2).await.expect("token").expect("found");
+    assert!(tok.revoked_at.is_some(), "revoked");
+    assert!(
+        s.token(&h1)
+            .await
+            .expect("token")
+            .expect("found")
+            .1
+            .revoked_at
+            .is_none()
+    );
+    assert_eq!(
+        s.revoke_tokens("reg-a", None, &revoke)
+            .await
+            .expect("revoke"),
+        2,
+        "the other two"
+    );
+    assert_eq!(
+        s.revoke_tokens("reg-a", None, &revoke)
+            .await
+            .expect("revoke"),
+        0,
+        "none left"
+    );
+    let log = s
+        .audit_log(&AuditQuery {
+            limit: 100,
+            collection: Some("accounts".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(
+        log.iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "account:create",
+            "account:create",
+            "account:disable",
+            "token:revoke",
+            "token:revoke"
+        ],
+        "a revocation that revokes nothing records nothing"
+    );
+}
+
 macro_rules! conformance {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -1010,7 +1250,8 @@ conformance!(
     import_is_transactional,
     readers_see_whole_imports,
     writes_are_logged,
-    insert_refuses_existing_ids
+    insert_refuses_existing_ids,
+    accounts_tokens_and_audit
 );
 
 #[test]

@@ -248,7 +248,7 @@ async fn append_audit(tx: &mut PgConnection, audit: &[AuditEntry]) -> StoreResul
     for a in audit {
         sqlx::query(
             "INSERT INTO audit_log (at, actor, action, collection, item_id, before, after) \
-             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
+             VALUES ($1, $2, $3, $4, $5, $6::json, $7::json)",
         )
         .bind(&a.at)
         .bind(&a.actor)
