@@ -9,7 +9,10 @@
 //! world: two clients PUT enterprises while eight read
 //! `/api/risk/enterprises/{id}`, `/collections/safety_zones/items`,
 //! `/api/stats/risk` and `POST /api/siting/check`. Phase 2 adds every other
-//! endpoint and target writes.
+//! endpoint and target writes, hidden dangers moved through their lifecycle
+//! by a regulator account, logins and token revocations, an enterprise
+//! account refused (403) on another enterprise, the audit log and office
+//! exports.
 //!
 //! `RISKMAP_STRESS_SECS` sets the total duration (default 30).
 
@@ -185,6 +188,46 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
         .map(|f| f["id"].as_str().expect("id").to_string())
         .collect();
 
+    // Accounts: a regulator for the whole province (writes dangers through
+    // its own login token) and an enterprise bound to the first site (whose
+    // writes to other enterprises must be refused with 403 throughout).
+    let setup = http();
+    for body in [
+        json!({"name": "stress-reg", "role": "regulator", "districts": ["33"], "password": "stress-password-1"}),
+        json!({"name": "stress-ent", "role": "enterprise",
+               "credit_code": sites[0]["properties"]["credit_code"], "password": "stress-password-2"}),
+    ] {
+        let r = setup
+            .post(format!("{base}/api/accounts"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("create account");
+        assert_eq!(
+            r.status(),
+            201,
+            "{body}: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+    let login = |name: &'static str, password: &'static str| {
+        let (c, base) = (setup.clone(), base.clone());
+        async move {
+            let r = c
+                .post(format!("{base}/api/login"))
+                .json(&json!({"name": name, "password": password}))
+                .send()
+                .await
+                .expect("login");
+            assert_eq!(r.status(), 200, "login {name}");
+            let v: Value = r.json().await.expect("login body");
+            v["token"].as_str().expect("token").to_string()
+        }
+    };
+    let reg_token = login("stress-reg", "stress-password-1").await;
+    let ent_token = login("stress-ent", "stress-password-2").await;
+
     let mut tasks = Vec::new();
     // /health must answer within 1 s throughout.
     let health_worst = Arc::new(Mutex::new(Duration::ZERO));
@@ -252,6 +295,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     // (inside their zones), move them, delete some.
     {
         let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        let token = reg_token.clone();
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(phase1_end.into()).await;
             let c = http();
@@ -292,9 +336,11 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     }
     // Phase 2: a hidden-danger writer: a 重大 danger on a hazardous site
     // (its enterprise turns red), moved through its whole lifecycle to
-    // closed (the level comes back), one after another.
+    // closed (the level comes back), one after another, by the regulator
+    // account with its login token.
     {
         let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        let token = reg_token.clone();
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(phase1_end.into()).await;
             let c = http();
@@ -307,7 +353,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = format!("stress-hd-{i}");
                 let r = c
                     .post(format!("{base}/collections/hidden_dangers/items"))
-                    .bearer_auth(TOKEN)
+                    .bearer_auth(&token)
                     .json(
                         &json!({"type": "Feature", "id": id, "geometry": null, "properties": {
                         "enterprise_id": site, "source": "inspection", "level": "major",
@@ -326,7 +372,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 ] {
                     let r = c
                         .post(format!("{base}/api/hidden-dangers/{id}/transitions"))
-                        .bearer_auth(TOKEN)
+                        .bearer_auth(&token)
                         .json(&json!({"action": action, "listing_level": extra}))
                         .send()
                         .await;
@@ -334,6 +380,95 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         && !resp.status().is_success()
                     {
                         log.fail(format!("{action} {id}: {}", resp.status()));
+                    }
+                }
+                i += 1;
+            }
+        }));
+    }
+    // Phase 2: sessions and refusals. An account logs in, reads `/api/me`
+    // and logs out (argon2 runs off the async workers); an admin issues and
+    // revokes an API token; the enterprise account tries to change another
+    // enterprise and must get 403 every time, with nothing changed.
+    {
+        let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        let ent_token = ent_token.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(phase1_end.into()).await;
+            let c = http();
+            let mut i = 0usize;
+            while Instant::now() < end {
+                let r = c
+                    .post(format!("{base}/api/login"))
+                    .json(&json!({"name": "stress-reg", "password": "stress-password-1"}))
+                    .send()
+                    .await;
+                let token = match log.check("accounts", "login", r).await {
+                    Some(resp) if resp.status() == 200 => resp
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["token"].as_str().map(str::to_string)),
+                    Some(resp) => {
+                        log.fail(format!("login: {}", resp.status()));
+                        None
+                    }
+                    None => None,
+                };
+                if let Some(token) = token {
+                    for (what, req, want) in [
+                        ("me", c.get(format!("{base}/api/me")), 200),
+                        ("logout", c.post(format!("{base}/api/logout")), 204),
+                        ("me after logout", c.get(format!("{base}/api/me")), 401),
+                    ] {
+                        let r = req.bearer_auth(&token).send().await;
+                        if let Some(resp) = log.check("accounts", what, r).await
+                            && resp.status() != want
+                        {
+                            log.fail(format!("{what}: {} (wanted {want})", resp.status()));
+                        }
+                    }
+                }
+                let r = c
+                    .post(format!("{base}/api/accounts/stress-reg/tokens"))
+                    .bearer_auth(TOKEN)
+                    .json(&json!({"label": "stress"}))
+                    .send()
+                    .await;
+                if let Some(resp) = log.check("accounts", "issue token", r).await {
+                    let id = resp
+                        .json::<Value>()
+                        .await
+                        .ok()
+                        .and_then(|v| v["token_id"].as_str().map(str::to_string));
+                    match id {
+                        Some(id) => {
+                            let r = c
+                                .delete(format!("{base}/api/accounts/stress-reg/tokens/{id}"))
+                                .bearer_auth(TOKEN)
+                                .send()
+                                .await;
+                            log.check("accounts", "revoke token", r).await;
+                        }
+                        None => log.fail("issue token: no token_id".into()),
+                    }
+                }
+                let other = &sites[1 + i % (sites.len() - 1)];
+                if other["properties"]["credit_code"] != sites[0]["properties"]["credit_code"] {
+                    let oid = other["id"].as_str().unwrap_or("x");
+                    let r = c
+                        .put(format!("{base}/collections/enterprises/items/{oid}"))
+                        .bearer_auth(&ent_token)
+                        .json(&scaled(other, 5.0))
+                        .send()
+                        .await;
+                    if let Some(resp) = log.check("denied", "enterprise PUT", r).await
+                        && resp.status() != 403
+                    {
+                        log.fail(format!(
+                            "enterprise PUT {oid}: {} (wanted 403)",
+                            resp.status()
+                        ));
                     }
                 }
                 i += 1;
@@ -350,7 +485,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 19 } else { 4 };
+                let n = if phase2 { 23 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -432,6 +567,27 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         "dangers",
                         c.get(format!("{base}/api/hidden-dangers/lifecycle")),
                     ),
+                    18 => (
+                        "audit",
+                        c.get(format!(
+                            "{base}/api/audit?limit=50&collection=hidden_dangers"
+                        ))
+                        .bearer_auth(TOKEN),
+                    ),
+                    19 => (
+                        "office",
+                        c.get(format!("{base}/collections/hidden_dangers/items?f=xlsx")),
+                    ),
+                    20 => (
+                        "office",
+                        c.get(format!(
+                            "{base}/collections/enterprises/items?f=csv&limit=200"
+                        )),
+                    ),
+                    21 => (
+                        "accounts",
+                        c.get(format!("{base}/api/accounts")).bearer_auth(TOKEN),
+                    ),
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
                 let what = format!("{family} #{i}");
@@ -456,12 +612,44 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     assert!(worst < Duration::from_secs(1), "/health took {worst:?}");
     for family in [
         "risk", "derived", "stats", "siting", "items", "report", "tiles", "write", "dangers",
+        "accounts", "denied", "audit", "office",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,
             "too few {family} requests: {counts:?}"
         );
     }
+
+    // The refused writes left no trace; the regulator's steps are all audited.
+    let audit = |actor: &str| {
+        let (c, base) = (http(), base.clone());
+        let url = format!("{base}/api/audit?actor={actor}&limit=1000");
+        async move {
+            let v: Value = c
+                .get(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .expect("audit")
+                .json()
+                .await
+                .expect("audit body");
+            v["entries"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let ent: Vec<Value> = audit("stress-ent").await;
+    let ent_actions: Vec<&str> = ent.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(
+        ent_actions,
+        ["login"],
+        "denied writes are not audited, only the login"
+    );
+    let reg = audit("stress-reg").await;
+    assert!(
+        reg.iter().any(|e| e["action"] == "transition:close"),
+        "the regulator's closures are audited: {} entries",
+        reg.len()
+    );
 
     // The end state equals a fresh server's on the same store.
     let after = derived_state(&base).await;
