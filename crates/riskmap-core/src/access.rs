@@ -204,7 +204,6 @@ pub fn district_of(feature: &Feature, catalog: &Catalog) -> Option<String> {
     let p = Point::from(c);
     catalog
         .query_bbox_candidates(Collection::Districts, Rect::new(c, c))
-        .into_iter()
         .filter(|d| d.geometry.contains(&p))
         .filter_map(|d| match &d.record {
             Record::District(r) => Some(r.code.clone()),

@@ -433,7 +433,7 @@ async fn items(
             }
             (None, Some(c)) => {
                 let (matched, features) =
-                    stored_items(world, c, bbox, offset, limit, crs, &page_base, limited);
+                    stored_items(world, c, bbox, (offset, limit), crs, &page_base, limited);
                 (c.as_str().to_string(), matched, features)
             }
             (None, None) => (String::new(), 0, Vec::new()),
@@ -481,8 +481,7 @@ fn stored_items(
     world: &World,
     c: Collection,
     bbox: Option<Rect<f64>>,
-    offset: usize,
-    limit: usize,
+    (offset, limit): (usize, usize),
     crs: OutputCrs,
     base: &str,
     limited: bool,
@@ -554,8 +553,6 @@ pub fn path_segment(id: &str) -> String {
         .remove(b'+');
     percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
 }
-
-/// Checks `Authorization: Bearer <token>` against the configured tokens.
 
 /// The input CRS of a write: `?crs=` or the `Content-Crs` header; CRS84 by default.
 /// Besides the OGC URIs, `GCJ02` is accepted for data from Chinese web maps.

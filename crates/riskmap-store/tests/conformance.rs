@@ -1046,12 +1046,16 @@ async fn accounts_tokens_and_audit(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Exists { .. }), "{err}");
     assert_eq!(s.count(C).await.expect("count"), 2, "nothing inserted");
     let e4 = entry(4, "reg-b", "delete", "protection_targets", Some("tx-00000"));
-    s.write(C, WriteOp::Delete(&["tx-00000".to_string()]), &[e4.clone()])
-        .await
-        .expect("delete");
+    s.write(
+        C,
+        WriteOp::Delete(&["tx-00000".to_string()]),
+        std::slice::from_ref(&e4),
+    )
+    .await
+    .expect("delete");
     assert!(s.get(C, "tx-00000").await.expect("get").is_none());
     let e5 = entry(5, "cli:ops", "import", "protection_targets", None);
-    s.import_audited(C, &targets[2..3], None, &[e5.clone()])
+    s.import_audited(C, &targets[2..3], None, std::slice::from_ref(&e5))
         .await
         .expect("import");
 

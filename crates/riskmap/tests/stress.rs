@@ -295,7 +295,6 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     // (inside their zones), move them, delete some.
     {
         let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
-        let token = reg_token.clone();
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(phase1_end.into()).await;
             let c = http();
