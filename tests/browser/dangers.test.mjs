@@ -470,6 +470,17 @@ test('the printable dossier lists the danger with its history', { timeout: 120_0
     // English.
     await dossier.click('#dossier-lang button[data-lang="en"]');
     assert.match(await dossier.$eval('#dossier-dangers h2', (e) => e.textContent), /Hidden dangers/);
+    // A demo enterprise with a 重大危险源 registration and inspection findings:
+    // both are on the page, the findings as in the API and named by the
+    // explanation.
+    await dossier.goto(new URL('/?dossier=ent-01', dossier.url()).href);
+    await dossier.waitForSelector('#dossier[data-id="ent-01"] #dossier-findings', { timeout: 30_000 });
+    const api2 = (await api('/api/enterprises/ent-01/dossier')).body;
+    const findings = await dossier.$$eval('#dossier-findings tbody tr', (trs) => trs.map((tr) => tr.dataset.finding));
+    assert.deepEqual(findings, api2.enterprise.inspection_findings.map((f) => f.id));
+    const factorText = await dossier.$eval('#dossier-factors', (e) => e.textContent);
+    for (const id of findings) assert.ok(factorText.includes(id), `the explanation names ${id}`);
+    assert.ok(await dossier.$('#dossier-registration-table'), 'the registration record is shown');
   } finally {
     await dossier.close();
   }

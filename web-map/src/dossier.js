@@ -93,7 +93,7 @@ function dossierHtml(page, t) {
     [t('name'), e.name], [t('creditCode'), e.credit_code], [t('industry'), e.industry], [t('districtCode'), e.district_code],
     [t('parkId'), e.park_id], [t('employees'), e.employees], [t('standardization'), e.standardization_level],
     [t('installation'), e.installation ? t('install_' + e.installation) : null],
-    ...Object.entries(e).filter(([k, v]) => !['name', 'credit_code', 'industry', 'district_code', 'park_id', 'employees', 'standardization_level', 'installation', 'units', 'accidents', 'major_hazard_registration', 'risk_level'].includes(k) && (typeof v !== 'object' || v === null)).map(([k, v]) => [k, v]),
+    ...Object.entries(e).filter(([k, v]) => !['name', 'credit_code', 'industry', 'district_code', 'park_id', 'employees', 'standardization_level', 'installation', 'units', 'accidents', 'major_hazard_registration', 'inspection_findings', 'risk_level'].includes(k) && (typeof v !== 'object' || v === null)).map(([k, v]) => [k, v]),
   ], 'dossier-enterprise-table')}</section>`);
 
   // 2. Level and explanation.
@@ -108,6 +108,12 @@ function dossierHtml(page, t) {
     }
     if (r.incomplete?.length) out.push(`<p><strong>${esc(t('incomplete'))}</strong>: ${r.incomplete.map((i) => esc(fmt(i))).join('；')}</p>`);
     if (r.unconfirmed?.length) out.push(`<p class="hint">${esc(t('unconfirmedMark'))}: ${r.unconfirmed.map((i) => esc(fmt(i))).join('；')}</p>`);
+  }
+  // Inspection findings (检查发现) that answer the diagnosis items.
+  const findings = e.inspection_findings ?? [];
+  if (findings.length) {
+    out.push(`<h3>${esc(t('findingsTitle'))}</h3><table class="grid" id="dossier-findings"><thead><tr><th>${esc(t('findingId'))}</th><th>${esc(t('date'))}</th><th>${esc(t('findingItem'))}</th><th>${esc(t('findingResult'))}</th><th>${esc(t('deduction'))}</th><th>${esc(t('clause'))}</th><th>${esc(t('inspector'))}</th><th>${esc(t('findingNote'))}</th><th>${esc(t('linkedDanger'))}</th></tr></thead><tbody>${
+      findings.map((f) => `<tr data-finding="${esc(f.id)}" data-result="${esc(f.result)}"><td>${esc(f.id)}</td><td>${esc(f.date)}</td><td>${esc(t('ditem_' + f.item))}</td><td>${esc(t('result_' + f.result))}</td><td class="num">${esc(f.deduction ? '-' + fmt(f.deduction) : '—')}</td><td>${esc(f.clause ?? '—')}</td><td>${esc(f.inspector ?? '—')}</td><td>${esc(f.note ?? '—')}</td><td>${esc(f.danger_id ?? '—')}</td></tr>`).join('')}</tbody></table>`);
   }
   out.push('</section>');
 

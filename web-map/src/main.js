@@ -257,7 +257,7 @@ async function openEnterprise(id) {
   try {
     await loadEnterprises();
     const f = state.enterprises.find((x) => String(x.id) === String(id));
-    if (f) { const { units, accidents, major_hazard_registration: reg, ...rest } = f.properties ?? {}; void units; void accidents; void reg; props = { id: f.id, ...rest }; }
+    if (f) { const { units, accidents, major_hazard_registration: reg, inspection_findings: found, ...rest } = f.properties ?? {}; void units; void accidents; void reg; void found; props = { id: f.id, ...rest }; }
   } catch { /* the panel still opens */ }
   openFeature('enterprises', id, props); // the panel is open now; its explanation follows
 }
@@ -486,8 +486,8 @@ function flyToFeature(f) {
   const g = f.geometry;
   if (g) (g.type === 'GeometryCollection' ? g.geometries : [g]).forEach((x) => walk(x.coordinates));
   if (!b.isEmpty()) map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 1200 });
-  const { units, accidents, ...props } = f.properties ?? {};
-  void units; void accidents;
+  const { units, accidents, major_hazard_registration: reg, inspection_findings: found, ...props } = f.properties ?? {};
+  void units; void accidents; void reg; void found;
   openFeature('enterprises', f.id, { id: f.id, ...props });
 }
 

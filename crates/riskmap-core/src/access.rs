@@ -476,11 +476,12 @@ pub fn rights(role: Role) -> &'static [&'static str] {
 
 /// Properties anonymous readers do not see on a server started with
 /// `--public-read limited`: inventories (`units`), the 重大危险源
-/// registration record with its 包保责任人, the person responsible for a
+/// registration record with its 包保责任人, inspection findings, the person responsible for a
 /// rectification, and contact details kept outside the schema.
-pub const PRIVATE_PROPERTIES: [&str; 14] = [
+pub const PRIVATE_PROPERTIES: [&str; 15] = [
     "units",
     "major_hazard_registration",
+    "inspection_findings",
     "responsible_person",
     "contact",
     "contact_person",

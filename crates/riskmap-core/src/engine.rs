@@ -43,8 +43,8 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::model::{Collection, Enterprise, Feature, ParkKind, Record, TargetCategory};
 use crate::scoring::{
-    Assessment, EnterpriseContext, ParkContext, RiskLevel, Rules, UnitHazard, assess_enterprise,
-    assess_grid_max, assess_park, grid_weighted_index,
+    Assessment, DangerOnFile, DangerState, EnterpriseContext, ParkContext, RiskLevel, Rules,
+    UnitHazard, assess_enterprise, assess_grid_max, assess_park, grid_weighted_index,
 };
 use crate::standards::gb18218::Gb18218;
 use segments::{Env, PipelineIndex, Touch};
@@ -572,6 +572,40 @@ impl RiskState {
             .collect()
     }
 
+    /// The hidden dangers of an enterprise, as its diagnosis reads them.
+    fn dangers_on_file(&self, catalog: &Catalog, enterprise: &str) -> Vec<DangerOnFile> {
+        let rules = crate::dangers::DangerRules::builtin();
+        self.dangers_of
+            .get(enterprise)
+            .into_iter()
+            .flatten()
+            .filter_map(
+                |id| match &catalog.get(Collection::HiddenDangers, id)?.record {
+                    Record::HiddenDanger(h) => Some(DangerOnFile {
+                        id: id.clone(),
+                        rule_item: h.rule_item.clone(),
+                        found_date: h.found_date.clone(),
+                        state: if rules.is_open(&h.status) {
+                            DangerState::Open
+                        } else if h.status == "closed" {
+                            let on = h
+                                .history
+                                .iter()
+                                .rev()
+                                .find(|ev| ev.to == "closed")
+                                .and_then(|ev| ev.at.get(..10))
+                                .unwrap_or_default();
+                            DangerState::Closed(on.to_string())
+                        } else {
+                            DangerState::Rejected
+                        },
+                    }),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
     /// Forgets the park an enterprise named; returns it.
     fn unname_park(&mut self, enterprise: &str) -> Option<String> {
         let park = self.enterprise_park.remove(enterprise)?;
@@ -1027,6 +1061,7 @@ impl RiskState {
             in_chemical_park: in_chemical_park(catalog, f, e),
             today: self.config.today.clone(),
             external_distance_ok: self.external_distance_ok.get(&f.id).copied(),
+            dangers: self.dangers_on_file(catalog, &f.id),
         };
         let (mut assessment, mut major_hazards) = assess_enterprise(e, &ctx, rules);
         let open_major = self.open_major_dangers(catalog, &f.id);

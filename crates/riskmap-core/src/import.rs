@@ -18,9 +18,9 @@ use riskmap_spatial::Crs;
 use serde_json::{Map, Value};
 
 use crate::model::{
-    Accident, AccidentSeverity, Collection, District, Enterprise, Feature, Installation, Park,
-    ParkKind, Pipeline, PipelineKind, ProtectionTarget, Record, Substance, TargetCategory, Unit,
-    UnitKind,
+    Accident, AccidentSeverity, Collection, DiagnosisItem, District, Enterprise, Feature,
+    FindingResult, InspectionFinding, Installation, Park, ParkKind, Pipeline, PipelineKind,
+    ProtectionTarget, Record, Substance, TargetCategory, Unit, UnitKind,
 };
 use crate::standards::gb18218::Gb18218;
 
@@ -1604,6 +1604,7 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
         units,
         installation,
         major_hazard_registration: registration(f, errs),
+        inspection_findings: inspection_findings(f, errs),
         extra: f.extra(&[
             "name",
             "credit_code",
@@ -1616,8 +1617,110 @@ fn enterprise(f: &Fields<'_>, crs: Crs, errs: &mut RecordErrors) -> Enterprise {
             "units",
             "installation",
             "major_hazard_registration",
+            "inspection_findings",
         ]),
     }
+}
+
+/// An enterprise's inspection findings (检查发现): each names a heading of the
+/// diagnosis guide, a date and a result; a deficient finding on a scored
+/// heading carries its deduction, a compliant one none; ids are unique.
+fn inspection_findings(f: &Fields<'_>, errs: &mut RecordErrors) -> Vec<InspectionFinding> {
+    let keys: Vec<&str> = DiagnosisItem::ALL.iter().map(|i| i.as_str()).collect();
+    let mut out = Vec::new();
+    let mut ids = HashSet::new();
+    for (i, v) in f.list("inspection_findings", errs).into_iter().enumerate() {
+        let path = format!("inspection_findings[{i}]");
+        let Some(m) = v.as_object() else {
+            errs.push(
+                path,
+                "must be an object {id, item, date, result, deduction, bonus, clause, inspector, note, danger_id}",
+            );
+            continue;
+        };
+        let ff = Fields::new(m, path);
+        let known = [
+            "id",
+            "item",
+            "date",
+            "result",
+            "deduction",
+            "bonus",
+            "clause",
+            "inspector",
+            "note",
+            "danger_id",
+        ];
+        for k in m.keys().filter(|k| !known.contains(&k.as_str())) {
+            errs.push(
+                ff.path(k),
+                format!("unknown field; expected one of {}", known.join(", ")),
+            );
+        }
+        let id = ff.string("id", true, errs).unwrap_or_default();
+        if !id.is_empty() && !ids.insert(id.clone()) {
+            errs.push(ff.path("id"), format!("duplicate finding id {id:?}"));
+        }
+        let item: Option<DiagnosisItem> = ff.choice("item", &keys, true, errs);
+        let date = ff.string("date", true, errs).unwrap_or_default();
+        if !date.is_empty() && !is_iso_date(&date) {
+            errs.push(
+                ff.path("date"),
+                format!("must be a date YYYY-MM-DD, got {date:?}"),
+            );
+        }
+        let result: Option<FindingResult> =
+            ff.choice("result", &["compliant", "deficient"], true, errs);
+        let mut points = |key: &str| {
+            let x = ff.number(key, false, errs)?;
+            if x < 0.0 {
+                errs.push(ff.path(key), format!("must be 0 or more, got {x}"));
+                return None;
+            }
+            Some(x)
+        };
+        let deduction = points("deduction");
+        let bonus = points("bonus");
+        if let (Some(item), Some(result)) = (item, result) {
+            let red = item.is_automatic_red();
+            match result {
+                FindingResult::Deficient if !red && deduction.is_none() => errs.push(
+                    ff.path("deduction"),
+                    format!(
+                        "required for a deficient finding on {}: the points the guide's line deducts",
+                        item.as_str()
+                    ),
+                ),
+                FindingResult::Compliant if deduction.is_some_and(|d| d > 0.0) => errs.push(
+                    ff.path("deduction"),
+                    "a compliant finding deducts nothing; record the deficiency as result \"deficient\"",
+                ),
+                _ => {}
+            }
+            if red && (deduction.is_some_and(|d| d > 0.0) || bonus.is_some_and(|b| b > 0.0)) {
+                errs.push(
+                    ff.path(if deduction.is_some() { "deduction" } else { "bonus" }),
+                    format!(
+                        "{} is a 直接判定为红色 item: a deficiency makes the enterprise red, it has no points",
+                        item.as_str()
+                    ),
+                );
+            }
+        }
+        out.push(InspectionFinding {
+            id,
+            item: item.unwrap_or(DiagnosisItem::Management),
+            date,
+            result: result.unwrap_or(FindingResult::Compliant),
+            deduction,
+            bonus,
+            clause: ff.string("clause", false, errs),
+            inspector: ff.string("inspector", false, errs),
+            note: ff.string("note", false, errs),
+            danger_id: ff.string("danger_id", false, errs),
+        });
+    }
+    out
 }
 
 /// An enterprise's 重大危险源 registration record: dates `YYYY-MM-DD`, not
@@ -2123,6 +2226,63 @@ mod tests {
             "major_hazard_registration.owner",
             "major_hazard_registration.last_assessment",
             "major_hazard_registration.filed",
+        ] {
+            assert!(fields.contains(&f), "{f} not in {fields:?}");
+        }
+    }
+    #[test]
+    fn inspection_findings_are_checked_field_by_field() {
+        let with = |f: serde_json::Value| {
+            serde_json::json!({"type": "Feature", "id": "e1",
+                "geometry": {"type": "Point", "coordinates": [120.1, 30.2]},
+                "properties": {"name": "检查企业", "industry": "机械制造", "inspection_findings": f}})
+        };
+        let ok = validate_geojson_feature(
+            Collection::Enterprises,
+            &with(serde_json::json!([
+                {"id": "INS-1", "item": "management", "date": "2026-10-12", "result": "deficient",
+                 "deduction": 5, "clause": "诊断分级指南 7 操作规程不完善扣5分", "danger_id": "hd-1"},
+                {"id": "INS-2", "item": "red_special_workers", "date": "2026-10-12", "result": "compliant"}
+            ])),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap();
+        let Record::Enterprise(e) = &ok.record else {
+            panic!()
+        };
+        assert_eq!(e.inspection_findings.len(), 2);
+        assert_eq!(e.inspection_findings[0].item, DiagnosisItem::Management);
+        assert_eq!(e.inspection_findings[0].deduction, Some(5.0));
+        let back =
+            Record::from_trusted_properties(Collection::Enterprises, ok.record.to_properties())
+                .unwrap();
+        assert_eq!(back, ok.record);
+
+        let err = validate_geojson_feature(
+            Collection::Enterprises,
+            &with(serde_json::json!([
+                {"id": "A", "item": "paperwork", "date": "2026-10-12", "result": "deficient"},
+                {"id": "A", "item": "equipment", "date": "12/10/2026", "result": "deficient"},
+                {"id": "B", "item": "personnel", "date": "2026-10-12", "result": "compliant", "deduction": 3},
+                {"id": "C", "item": "red_no_design", "date": "2026-10-12", "result": "deficient", "deduction": 2},
+                {"id": "D", "item": "equipment", "date": "2026-10-12", "result": "maybe", "bonus": -1, "by": "x"}
+            ])),
+            Crs::Wgs84,
+            None,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "inspection_findings[0].item",
+            "inspection_findings[1].id",
+            "inspection_findings[1].date",
+            "inspection_findings[1].deduction",
+            "inspection_findings[2].deduction",
+            "inspection_findings[3].deduction",
+            "inspection_findings[4].result",
+            "inspection_findings[4].bonus",
+            "inspection_findings[4].by",
         ] {
             assert!(fields.contains(&f), "{f} not in {fields:?}");
         }

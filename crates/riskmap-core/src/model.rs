@@ -232,9 +232,140 @@ pub struct Enterprise {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Boxed: most enterprises have none, and a record costs memory per enterprise.
     pub major_hazard_registration: Option<Box<MajorHazardRegistration>>,
+    /// What inspections found on the items of the 2018 diagnosis guide that
+    /// the registration data cannot answer (检查发现: 人员资质, 自控与安全设施,
+    /// 设备, 管理制度, 直接判定为红色 1–3 …), recorded by regulators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inspection_findings: Vec<InspectionFinding>,
     /// Properties outside the schema, kept as given.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A heading of the 2018 diagnosis guide (危险化学品生产储存企业安全风险评估诊断分级指南)
+/// that the data model cannot score from registration data, and that an
+/// inspection finding answers. The names are the `not_assessed` keys of
+/// `data/rules/enterprise-diagnosis-2018.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosisItem {
+    /// 火灾爆炸危险性.
+    FireExplosion,
+    /// 设计与评估.
+    DesignAssessment,
+    /// 设备.
+    Equipment,
+    /// 自控与安全设施.
+    Automation,
+    /// 人员资质.
+    Personnel,
+    /// 管理制度.
+    Management,
+    /// 应急管理.
+    Emergency,
+    /// 社会影响事件 (安全管理绩效).
+    SocialImpactIncident,
+    /// 直接判定为红色 第1项: an untested new process.
+    RedNewProcess,
+    /// 直接判定为红色 第2项: a plant never formally designed.
+    RedNoDesign,
+    /// 直接判定为红色 第3项: special-operation workers without certificates.
+    RedSpecialWorkers,
+}
+
+impl DiagnosisItem {
+    /// Every heading, in the guide's order.
+    pub const ALL: [DiagnosisItem; 11] = [
+        DiagnosisItem::FireExplosion,
+        DiagnosisItem::DesignAssessment,
+        DiagnosisItem::Equipment,
+        DiagnosisItem::Automation,
+        DiagnosisItem::Personnel,
+        DiagnosisItem::Management,
+        DiagnosisItem::Emergency,
+        DiagnosisItem::SocialImpactIncident,
+        DiagnosisItem::RedNewProcess,
+        DiagnosisItem::RedNoDesign,
+        DiagnosisItem::RedSpecialWorkers,
+    ];
+
+    /// The key, as in the rules file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiagnosisItem::FireExplosion => "fire_explosion",
+            DiagnosisItem::DesignAssessment => "design_assessment",
+            DiagnosisItem::Equipment => "equipment",
+            DiagnosisItem::Automation => "automation",
+            DiagnosisItem::Personnel => "personnel",
+            DiagnosisItem::Management => "management",
+            DiagnosisItem::Emergency => "emergency",
+            DiagnosisItem::SocialImpactIncident => "social_impact_incident",
+            DiagnosisItem::RedNewProcess => "red_new_process",
+            DiagnosisItem::RedNoDesign => "red_no_design",
+            DiagnosisItem::RedSpecialWorkers => "red_special_workers",
+        }
+    }
+
+    /// The heading with this key.
+    pub fn parse(key: &str) -> Option<DiagnosisItem> {
+        DiagnosisItem::ALL.into_iter().find(|i| i.as_str() == key)
+    }
+
+    /// Whether a deficiency here makes the enterprise red outright
+    /// (直接判定为红色) rather than costing points.
+    pub fn is_automatic_red(self) -> bool {
+        matches!(
+            self,
+            DiagnosisItem::RedNewProcess
+                | DiagnosisItem::RedNoDesign
+                | DiagnosisItem::RedSpecialWorkers
+        )
+    }
+}
+
+/// What an inspection found on one diagnosis heading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingResult {
+    /// 符合: nothing to deduct.
+    Compliant,
+    /// 不符合: the recorded points are deducted (or, for 直接判定为红色
+    /// items, the enterprise is red).
+    Deficient,
+}
+
+/// One inspection finding (检查发现) on a diagnosis heading of an enterprise.
+/// The latest finding per heading answers it; a deficient finding that names
+/// a hidden danger stops counting once that danger is closed (销号).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InspectionFinding {
+    /// The finding's reference (检查记录编号), unique within the enterprise.
+    pub id: String,
+    /// The heading it answers.
+    pub item: DiagnosisItem,
+    /// Inspection date, `YYYY-MM-DD`.
+    pub date: String,
+    /// 符合 or 不符合.
+    pub result: FindingResult,
+    /// Points deducted under the guide's line (扣分), for a deficient finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deduction: Option<f64>,
+    /// Points added (加分), where the heading has a bonus (e.g. 人员资质
+    /// 化学化工类专业负责人, 应急管理 专职消防队伍).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bonus: Option<f64>,
+    /// The guide's line or another clause the finding applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
+    /// Who inspected (检查人员/单位).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspector: Option<String>,
+    /// What was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The hidden danger the deficiency was registered as, by feature id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub danger_id: Option<String>,
 }
 
 /// The 重大危险源 registration record of an enterprise (国家安监总局令第40号;

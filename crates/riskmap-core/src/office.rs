@@ -39,13 +39,14 @@ use crate::scoring::RiskLevel;
 pub const DERIVED_COLUMNS: [&str; 4] = ["risk_level", "risk_score", "risk_model", "overdue"];
 
 /// Columns whose cells are JSON text (nested lists and objects).
-pub const JSON_COLUMNS: [&str; 6] = [
+pub const JSON_COLUMNS: [&str; 7] = [
     "units",
     "accidents",
     "processes",
     "hazard_categories",
     "history",
     "major_hazard_registration",
+    "inspection_findings",
 ];
 
 /// Fields that hold a date `YYYY-MM-DD`: an Excel serial number or a date
@@ -587,6 +588,7 @@ pub fn schema_fields(collection: Collection) -> &'static [&'static str] {
             "accidents",
             "units",
             "major_hazard_registration",
+            "inspection_findings",
         ],
         Collection::Parks => &["name", "kind", "assessment_score"],
         Collection::Pipelines => &[

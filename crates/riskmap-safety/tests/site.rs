@@ -68,6 +68,7 @@ fn site_units(id: &str, installation: Installation, units: Vec<Vec<(&str, &str, 
                 .collect(),
             installation: Some(installation),
             major_hazard_registration: None,
+            inspection_findings: Vec::new(),
             extra: Map::new(),
         }),
     }

@@ -698,6 +698,7 @@ fn site_feature(id: &str, lon: f64, lat: f64, s: &SiteSpec) -> Feature {
                 Installation::New
             }),
             major_hazard_registration: None,
+            inspection_findings: Vec::new(),
             extra: Map::new(),
         }),
     }

@@ -264,6 +264,34 @@ async fn roles_scope_every_write_and_the_audit_log_names_each_actor() {
     )
     .await;
     assert!(st == StatusCode::FORBIDDEN || st == StatusCode::NOT_FOUND);
+    // It may not record inspection findings on itself (检查发现 are the
+    // regulator's): 403, nothing changed.
+    let mut own_record = s
+        .world()
+        .unwrap()
+        .catalog
+        .get(Collection::Enterprises, "ent-23")
+        .map(|f| riskmap_store::access::feature_json(f))
+        .map(|t| serde_json::from_str::<Value>(&t).unwrap())
+        .unwrap();
+    own_record["properties"]["inspection_findings"] = json!([{"id": "self-1",
+        "item": "red_special_workers", "date": "2026-12-01", "result": "compliant"}]);
+    let (st, v) = call(
+        &s,
+        req(
+            "PUT",
+            "/collections/enterprises/items/ent-23",
+            Some(&own),
+            Some(&own_record),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["description"].as_str().unwrap().contains("inventory"),
+        "{v}"
+    );
+    assert_eq!(version(&s), v0, "a refused write changes nothing");
 
     // Its own: report, then change.
     let (st, v) = call(

@@ -451,7 +451,7 @@ async fn a_major_hidden_danger_moves_through_its_lifecycle_and_its_enterprise_le
         .unwrap()
         .clone();
     let c = geo::Centroid::centroid(&ent.geometry).unwrap();
-    let (before, _) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    let (before, risk_before) = level_of(&s, "ent-01", c.x(), c.y()).await;
     assert_ne!(
         before, "red",
         "the test needs a demo enterprise that is not red"
@@ -477,6 +477,27 @@ async fn a_major_hidden_danger_moves_through_its_lifecycle_and_its_enterprise_le
     assert!(
         factors.contains("hd-test") && factors.contains("HC121-05"),
         "{factors}"
+    );
+    // The item also answers the diagnosis heading it belongs to (自控与安全设施),
+    // naming the danger and the clause, where it was "not assessed" before.
+    let automation = risk["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"].as_str().unwrap().starts_with("自控与安全设施"))
+        .unwrap_or_else(|| panic!("no 自控与安全设施 factor: {factors}"));
+    assert!(
+        automation["value"].as_str().unwrap().contains("hd-test")
+            && automation["clause"].as_str().unwrap().contains("第五条")
+            && automation["points"] == json!(-5.0),
+        "{automation}"
+    );
+    assert!(
+        risk_before["incomplete"]
+            .to_string()
+            .contains("自控与安全设施")
+            && !risk["incomplete"].to_string().contains("自控与安全设施"),
+        "{risk}"
     );
 
     // A status in a new danger is refused; so is an illegal move, naming
@@ -564,6 +585,114 @@ async fn a_major_hidden_danger_moves_through_its_lifecycle_and_its_enterprise_le
     let (level, risk) = level_of(&s, "ent-01", c.x(), c.y()).await;
     assert_eq!(level, before);
     assert!(!risk["factors"].to_string().contains("hd-test"));
+    for key in ["score", "factors", "incomplete"] {
+        assert_eq!(risk[key], risk_before[key], "{key}");
+    }
+}
+
+/// An inspection finding recorded on an enterprise answers a diagnosis
+/// heading that was "not assessed", naming the finding and clause; a newer
+/// compliant finding answers it again, and tiles follow each step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspection_findings_answer_diagnosis_headings_and_move_the_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let (st, mut ent) = call(&s, get("/collections/enterprises/items/ent-01")).await;
+    assert_eq!(st, StatusCode::OK);
+    let world = s.world().unwrap();
+    let c = geo::Centroid::centroid(
+        &world
+            .catalog
+            .get(Collection::Enterprises, "ent-01")
+            .unwrap()
+            .geometry,
+    )
+    .unwrap();
+    drop(world);
+    let (before, risk_before) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_ne!(before, "red");
+    // The demo's sample findings answer three headings already.
+    assert!(risk_before["factors"].to_string().contains("JC-2026-0413"));
+
+    let put = |body: &Value| {
+        Request::put("/collections/enterprises/items/ent-01")
+            .header("content-type", "application/geo+json")
+            .header("authorization", "Bearer t")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    ent["properties"]["inspection_findings"] = json!([
+        {"id": "JC-2026-118", "item": "red_special_workers", "date": "2026-11-20",
+         "result": "deficient", "inspector": "钱塘区应急管理局",
+         "note": "2名特种作业人员未持证上岗"},
+        {"id": "JC-2026-119", "item": "management", "date": "2026-11-20",
+         "result": "deficient", "deduction": 5,
+         "clause": "诊断分级指南 7.安全管理制度 操作规程不完善扣5分"}
+    ]);
+    let (st, v) = call(&s, put(&ent)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (level, risk) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_eq!(level, "red");
+    let factors = risk["factors"].as_array().unwrap();
+    let named = |id: &str| {
+        factors
+            .iter()
+            .find(|f| f["value"].as_str().unwrap().contains(id))
+            .unwrap_or_else(|| panic!("no factor names {id}: {risk}"))
+    };
+    assert!(
+        named("JC-2026-118")["clause"]
+            .as_str()
+            .unwrap()
+            .contains("直接判定为红色 第3项")
+    );
+    let m = named("JC-2026-119");
+    assert_eq!(m["points"], json!(-5.0));
+    assert!(
+        m["clause"]
+            .as_str()
+            .unwrap()
+            .contains("操作规程不完善扣5分")
+    );
+    let score = |r: &Value| r["score"].as_f64().unwrap();
+    assert_eq!(score(&risk), score(&risk_before) - 5.0);
+
+    // A bad finding is refused naming the field; nothing changes.
+    let mut bad = ent.clone();
+    bad["properties"]["inspection_findings"][1]["deduction"] = Value::Null;
+    let (st, v) = call(&s, put(&bad)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v.to_string().contains("inspection_findings[1].deduction"),
+        "{v}"
+    );
+    assert_eq!(level_of(&s, "ent-01", c.x(), c.y()).await.0, "red");
+
+    // The workers are certified at the next inspection: no longer red, and
+    // the procedures' deduction (still the latest on 管理制度) stays.
+    let findings = ent["properties"]["inspection_findings"]
+        .as_array_mut()
+        .unwrap();
+    findings.push(json!({"id": "JC-2026-131", "item": "red_special_workers",
+            "date": "2026-12-02", "result": "compliant"}));
+    let (st, v) = call(&s, put(&ent)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (level, risk) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_ne!(level, "red", "{risk}");
+    assert_eq!(score(&risk), score(&risk_before) - 5.0);
+    assert!(risk["factors"].to_string().contains("JC-2026-131"));
+    assert!(!risk["factors"].to_string().contains("JC-2026-118"));
+    // The procedures are complete at the next: the score is back.
+    ent["properties"]["inspection_findings"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "JC-2026-132", "item": "management",
+            "date": "2026-12-02", "result": "compliant"}));
+    let (st, v) = call(&s, put(&ent)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (level, risk) = level_of(&s, "ent-01", c.x(), c.y()).await;
+    assert_eq!(level, before, "{risk}");
+    assert_eq!(score(&risk), score(&risk_before));
 }
 
 /// Statistics by district and by industry equal a count over the stored
@@ -639,7 +768,20 @@ async fn an_enterprise_dossier_holds_its_units_level_report_and_dangers() {
     let (_, risk) = call(&s, get("/api/risk/enterprises/ent-02")).await;
     assert_eq!(d["risk"]["risk_level"], risk["risk_level"]);
     assert_eq!(d["risk"]["major_hazards"], risk["major_hazards"]);
-    assert_eq!(d["major_hazard_registration"]["recorded"], false);
+    // The demo's sample registration record: the next assessment is due
+    // three years after the last, and is overdue by now.
+    let reg = &d["major_hazard_registration"];
+    assert_eq!(reg["recorded"], true, "{reg}");
+    assert_eq!(reg["last_assessment"], "2023-02-15");
+    assert_eq!(reg["next_assessment_due"], "2026-02-15");
+    assert_eq!(reg["assessment_overdue"], true);
+    assert_eq!(reg["guarantors"]["principal"], "黄丽（示例）");
+    // Its inspection findings are in the record, and the explanation names
+    // each (both deficient on a red enterprise).
+    let factors = d["risk"]["factors"].to_string();
+    for f in d["enterprise"]["inspection_findings"].as_array().unwrap() {
+        assert!(factors.contains(f["id"].as_str().unwrap()), "{f}");
+    }
     // The dangers are exactly the stored ones naming ent-02, open first.
     let (_, items) = call(&s, get("/collections/hidden_dangers/items?limit=10000")).await;
     let mut want: Vec<String> = items["features"]

@@ -192,6 +192,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
                     units,
                     installation: Some(Installation::Existing),
                     major_hazard_registration: None,
+                    inspection_findings: Vec::new(),
                     extra: Map::new(),
                 }),
             }

@@ -113,6 +113,7 @@ pub(crate) fn synthetic(n: usize, seed: u64) -> Vec<Feature> {
                     }],
                     installation: Some(riskmap_core::model::Installation::Existing),
                     major_hazard_registration: None,
+                    inspection_findings: Vec::new(),
                     extra: Map::new(),
                 }),
             }

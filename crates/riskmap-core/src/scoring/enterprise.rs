@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::hazard::{UnitHazard, identify_unit};
 use super::rules::{Aggregate, Confidence, EnterpriseRules, normalize};
 use super::{Assessment, Builder, RiskLevel, Rules, band_for, fmt_num, fmt_signed};
-use crate::model::{AccidentSeverity, Enterprise, TargetCategory};
+use crate::model::{AccidentSeverity, DiagnosisItem, Enterprise, FindingResult, TargetCategory};
 use crate::standards::gb18218::Gb18218;
 
 /// Everything spatial (and temporal) the enterprise model needs, computed
@@ -30,6 +30,36 @@ pub struct EnterpriseContext {
     /// met; `None` when not yet computed (reported as incomplete, no
     /// deduction).
     pub external_distance_ok: Option<bool>,
+    /// The enterprise's hidden dangers (事故隐患) as the diagnosis reads them:
+    /// open 重大 ones whose 判定标准 item is linked to a heading answer it
+    /// (`finding_link`), and closure ends a deficiency an inspection finding
+    /// registered as that danger.
+    pub dangers: Vec<DangerOnFile>,
+}
+
+/// One hidden danger of an enterprise, for the diagnosis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DangerOnFile {
+    /// Feature id.
+    pub id: String,
+    /// The 重大事故隐患判定标准 item, e.g. `HC121-17`.
+    pub rule_item: Option<String>,
+    /// 发现日期, `YYYY-MM-DD`.
+    pub found_date: String,
+    /// Where it stands.
+    pub state: DangerState,
+}
+
+/// Where a hidden danger stands, for the diagnosis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DangerState {
+    /// Not yet closed (reported … rectified).
+    Open,
+    /// 销号 on this date (`YYYY-MM-DD`; empty when the history has no date).
+    Closed(String),
+    /// 不予认定: not a danger.
+    Rejected,
 }
 
 /// Whether the diagnosis model fits an industry: listed in `applies` or
@@ -174,17 +204,10 @@ fn diagnosis(
     let perf = performance(e, ctx, r, &mut b);
     deductions += perf.deduction;
 
-    for n in &r.not_assessed {
-        let stake = n
-            .allocation
-            .map_or(String::new(), |a| format!(", {} 分", fmt_num(a)));
-        b.incomplete(format!(
-            "{} ({}{stake}): not assessed — {}; default: {} [{}]",
-            n.name, n.clause, n.reason, n.default, n.content
-        ));
-    }
+    let found = findings(e, ctx, r, &mut b);
+    deductions += found.deduction;
 
-    let raw = r.start_score - deductions + perf.bonus;
+    let raw = r.start_score - deductions + perf.bonus + found.bonus;
     // Points are multiples of 0.1: round away float noise so that 60 is 60.
     let score = ((raw.clamp(r.min_score, r.max_score)) * 1e6).round() / 1e6;
     let hit = band_for(&r.bands, score);
@@ -198,6 +221,9 @@ fn diagnosis(
             None,
             r.automatic_red.clause.clone(),
         );
+    }
+    if found.automatic_red {
+        level = RiskLevel::Red;
     }
     b.finish(level, Some(score), &r.about)
 }
@@ -557,6 +583,207 @@ impl Date {
     }
 }
 
+struct Found {
+    deduction: f64,
+    bonus: f64,
+    automatic_red: bool,
+}
+
+/// The headings the registration data cannot score (`not_assessed`), each
+/// answered by its latest inspection finding and by the open 重大 dangers
+/// linked to it, or reported as not assessed. Findings and dangers dated
+/// after the assessment date are not yet known.
+fn findings(
+    e: &Enterprise,
+    ctx: &EnterpriseContext,
+    r: &EnterpriseRules,
+    b: &mut Builder,
+) -> Found {
+    let items = crate::dangers::DangerRules::builtin();
+    let file = r.about.file.as_str();
+    let known = |date: &str| ctx.today.is_empty() || date <= ctx.today.as_str();
+    let danger = |id: &str| ctx.dangers.iter().find(|d| d.id == id);
+    let mut out = Found {
+        deduction: 0.0,
+        bonus: 0.0,
+        automatic_red: false,
+    };
+    for n in &r.not_assessed {
+        let heading = DiagnosisItem::parse(&n.key);
+        // The latest finding on this heading; the later entry wins a tie.
+        let latest = e
+            .inspection_findings
+            .iter()
+            .filter(|f| Some(f.item) == heading && known(&f.date))
+            .max_by(|a, b| a.date.cmp(&b.date));
+        let links: Vec<(&DangerOnFile, &super::rules::FindingLink)> = ctx
+            .dangers
+            .iter()
+            .filter(|d| d.state == DangerState::Open && known(&d.found_date))
+            .filter_map(|d| {
+                let item = d.rule_item.as_deref()?;
+                let l = r
+                    .finding_link
+                    .iter()
+                    .find(|l| l.item == item && l.heading == n.key)?;
+                Some((d, l))
+            })
+            .collect();
+        if latest.is_none() && links.is_empty() {
+            let stake = n
+                .allocation
+                .map_or(String::new(), |a| format!(", {} 分", fmt_num(a)));
+            b.incomplete(format!(
+                "{} ({}{stake}): not assessed — {}, and no inspection finding or linked hidden danger answers it; default: {} [{}]",
+                n.name, n.clause, n.reason, n.default, n.content
+            ));
+            continue;
+        }
+        let mut deduction = 0.0;
+        let mut red = false;
+        // A deficiency registered as a danger counts once, as the finding.
+        let mut counted: Option<&str> = None;
+        if let Some(f) = latest {
+            let clause = f.clause.as_deref().unwrap_or(&n.clause);
+            let by = f
+                .inspector
+                .as_deref()
+                .map_or(String::new(), |i| format!(", {i}"));
+            let note = f
+                .note
+                .as_deref()
+                .map_or(String::new(), |t| format!(": {t}"));
+            let closed = f
+                .danger_id
+                .as_deref()
+                .and_then(danger)
+                .and_then(|d| match &d.state {
+                    DangerState::Closed(on) if known(on) => Some(on.as_str()),
+                    _ => None,
+                });
+            counted = f.danger_id.as_deref();
+            let (value, points) = match (f.result, closed) {
+                (FindingResult::Compliant, _) => (
+                    format!("finding {} ({}{by}): 符合 compliant{note}", f.id, f.date),
+                    Some(0.0),
+                ),
+                (FindingResult::Deficient, Some(on)) => (
+                    format!(
+                        "finding {} ({}{by}): 不符合{note}; its hidden danger {} was closed (销号) on {on}: rectified, no deduction",
+                        f.id,
+                        f.date,
+                        f.danger_id.as_deref().unwrap_or("")
+                    ),
+                    Some(0.0),
+                ),
+                (FindingResult::Deficient, None) => {
+                    let registered = f
+                        .danger_id
+                        .as_deref()
+                        .map_or(String::new(), |d| format!(" (hidden danger {d})"));
+                    if n.automatic_red {
+                        red = true;
+                        (
+                            format!(
+                                "finding {} ({}{by}): 不符合{note}{registered} → 直接判定为红色",
+                                f.id, f.date
+                            ),
+                            None,
+                        )
+                    } else {
+                        let d = f.deduction.unwrap_or(0.0);
+                        deduction += d;
+                        (
+                            format!(
+                                "finding {} ({}{by}): 不符合{note}{registered}",
+                                f.id, f.date
+                            ),
+                            Some(neg(d)),
+                        )
+                    }
+                }
+            };
+            b.factor(n.name.clone(), value, points, clause);
+            if let Some(x) = f.bonus.filter(|&x| x > 0.0) {
+                match n.max_bonus {
+                    Some(max) => {
+                        let x = x.min(max);
+                        out.bonus += x;
+                        b.factor(
+                            n.name.clone(),
+                            format!(
+                                "finding {} ({}): bonus (加分){}",
+                                f.id,
+                                f.date,
+                                if x < f.bonus.unwrap_or(x) {
+                                    format!(", capped at {} (`max_bonus` in {file})", fmt_num(max))
+                                } else {
+                                    String::new()
+                                }
+                            ),
+                            Some(x),
+                            clause,
+                        );
+                    }
+                    None => b.incomplete(format!(
+                        "finding {}: bonus {} ignored — {} has no bonus (`max_bonus` in {file})",
+                        f.id,
+                        fmt_num(x),
+                        n.name
+                    )),
+                }
+            }
+        }
+        for (d, l) in &links {
+            if counted == Some(d.id.as_str()) {
+                continue;
+            }
+            let item_clause = items
+                .item(&l.item)
+                .map_or(l.item.clone(), |i| i.clause.clone());
+            let clause = format!("{}; {item_clause}", n.clause);
+            let value = format!(
+                "open 重大事故隐患 {} ({}, found {}): {}",
+                d.id, l.item, d.found_date, l.line
+            );
+            if n.automatic_red {
+                red = true;
+                b.factor(
+                    n.name.clone(),
+                    format!("{value} → 直接判定为红色"),
+                    None,
+                    clause,
+                );
+            } else {
+                let x = l.deduction.unwrap_or(0.0);
+                deduction += x;
+                b.factor(n.name.clone(), value, Some(neg(x)), clause);
+            }
+            b.convention(format!(
+                "{} answers {} through `finding_link` in {file}: a project reading (UNCONFIRMED): no published text links the 判定标准 items to the guide's headings",
+                l.item, n.key
+            ));
+        }
+        if let Some(cap) = n.allocation
+            && deduction > cap
+        {
+            b.factor(
+                n.name.clone(),
+                format!(
+                    "deductions {} capped at the allocation (扣完为止)",
+                    fmt_num(deduction)
+                ),
+                Some(deduction - cap),
+                n.clause.clone(),
+            );
+            deduction = cap;
+        }
+        out.deduction += deduction;
+        out.automatic_red |= red;
+    }
+    out
+}
+
 struct Performance {
     deduction: f64,
     bonus: f64,
@@ -859,6 +1086,7 @@ mod tests {
             units,
             installation: None,
             major_hazard_registration: None,
+            inspection_findings: Vec::new(),
             extra: Default::default(),
         }
     }
@@ -878,6 +1106,7 @@ mod tests {
             in_chemical_park: true,
             today: "2024-06-30".into(),
             external_distance_ok: Some(true),
+            dangers: vec![],
         }
     }
 
@@ -910,6 +1139,255 @@ mod tests {
             s.cas = Some("67-56-1".into());
         }
         u
+    }
+
+    fn finding(
+        id: &str,
+        item: DiagnosisItem,
+        date: &str,
+        result: FindingResult,
+        deduction: Option<f64>,
+    ) -> crate::model::InspectionFinding {
+        crate::model::InspectionFinding {
+            id: id.into(),
+            item,
+            date: date.into(),
+            result,
+            deduction,
+            bonus: None,
+            clause: None,
+            inspector: Some("区应急管理局".into()),
+            note: None,
+            danger_id: None,
+        }
+    }
+
+    fn danger(id: &str, item: &str, state: DangerState) -> DangerOnFile {
+        DangerOnFile {
+            id: id.into(),
+            rule_item: Some(item.into()),
+            found_date: "2024-03-01".into(),
+            state,
+        }
+    }
+
+    /// The factors of a heading, as `value` texts with their points.
+    fn heading(a: &Assessment, name_prefix: &str) -> Vec<(String, Option<f64>, String)> {
+        a.factors
+            .iter()
+            .filter(|f| f.name.starts_with(name_prefix))
+            .map(|f| (f.value.to_string(), f.points, f.clause.to_string()))
+            .collect()
+    }
+
+    fn not_assessed(a: &Assessment, name_prefix: &str) -> bool {
+        a.incomplete.iter().any(|t| t.starts_with(name_prefix))
+    }
+
+    #[test]
+    fn inspection_findings_answer_the_headings_registration_data_cannot() {
+        // 90 without findings (一级 −10), every heading not assessed.
+        let base = enterprise("化工", vec![grade1_unit(&[])], vec![old()]);
+        let (a, _) = assess_enterprise(&base, &ctx(100), rules());
+        assert_eq!(a.score, Some(90.0));
+        assert!(not_assessed(&a, "管理制度") && not_assessed(&a, "人员资质"));
+
+        let mut e = base.clone();
+        let mut ok = finding(
+            "INS-2",
+            DiagnosisItem::Personnel,
+            "2024-05-10",
+            FindingResult::Compliant,
+            None,
+        );
+        ok.bonus = Some(2.0);
+        ok.clause = Some("诊断分级指南 6.人员资质 化学化工类专业负责人加2分".into());
+        e.inspection_findings = vec![
+            finding(
+                "INS-1",
+                DiagnosisItem::Management,
+                "2024-05-10",
+                FindingResult::Deficient,
+                Some(5.0),
+            ),
+            ok,
+        ];
+        let (a, _) = assess_enterprise(&e, &ctx(100), rules());
+        // 90 − 5 + 2.
+        assert_eq!(a.score, Some(87.0), "{}", a.explanation());
+        assert_eq!(a.risk_level, RiskLevel::Yellow);
+        let m = heading(&a, "管理制度");
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].0.contains("INS-1") && m[0].0.contains("不符合"),
+            "{m:?}"
+        );
+        assert_eq!(m[0].1, Some(-5.0));
+        assert_eq!(m[0].2, "诊断分级指南 7.安全管理制度（10分）");
+        let p = heading(&a, "人员资质");
+        assert!(
+            p.iter()
+                .any(|(v, pts, c)| v.contains("INS-2") && *pts == Some(2.0) && c.contains("加2分")),
+            "{p:?}"
+        );
+        assert!(!not_assessed(&a, "管理制度") && !not_assessed(&a, "人员资质"));
+        assert!(not_assessed(&a, "设备"), "{}", a.explanation());
+    }
+
+    #[test]
+    fn the_latest_finding_answers_and_future_ones_are_not_yet_known() {
+        let mut e = enterprise("化工", vec![grade1_unit(&[])], vec![old()]);
+        e.inspection_findings = vec![
+            finding(
+                "INS-new",
+                DiagnosisItem::Equipment,
+                "2024-06-01",
+                FindingResult::Compliant,
+                None,
+            ),
+            finding(
+                "INS-old",
+                DiagnosisItem::Equipment,
+                "2023-06-01",
+                FindingResult::Deficient,
+                Some(5.0),
+            ),
+            // After the assessment date (2024-06-30): not yet known.
+            finding(
+                "INS-later",
+                DiagnosisItem::Equipment,
+                "2024-07-01",
+                FindingResult::Deficient,
+                Some(2.0),
+            ),
+        ];
+        let (a, _) = assess_enterprise(&e, &ctx(100), rules());
+        assert_eq!(a.score, Some(90.0), "{}", a.explanation());
+        let f = heading(&a, "设备");
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].0.contains("INS-new") && f[0].0.contains("符合"),
+            "{f:?}"
+        );
+        // A bonus where the heading has none is ignored and said so.
+        e.inspection_findings[0].bonus = Some(3.0);
+        let (a, _) = assess_enterprise(&e, &ctx(100), rules());
+        assert_eq!(a.score, Some(90.0));
+        assert!(
+            a.incomplete
+                .iter()
+                .any(|t| t.contains("INS-new") && t.contains("ignored"))
+        );
+    }
+
+    #[test]
+    fn an_open_linked_major_danger_deducts_until_it_is_closed() {
+        let e = enterprise("化工", vec![grade1_unit(&[])], vec![old()]);
+        let mut c = ctx(100);
+        c.dangers = vec![danger("hd-9", "HC121-17", DangerState::Open)];
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.score, Some(85.0), "{}", a.explanation());
+        let m = heading(&a, "管理制度");
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].0.contains("hd-9") && m[0].0.contains("HC121-17"),
+            "{m:?}"
+        );
+        assert!(m[0].2.contains("第十七条"), "{m:?}");
+        assert!(
+            a.conventions
+                .iter()
+                .any(|t| t.contains("UNCONFIRMED") && t.contains("HC121-17"))
+        );
+
+        // Closed (销号): the assessment is what it was before the danger.
+        let (before, _) = assess_enterprise(&e, &ctx(100), rules());
+        c.dangers[0].state = DangerState::Closed("2024-06-20".into());
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a, before);
+        assert!(not_assessed(&a, "管理制度"));
+
+        // A rejected danger answers nothing; an unlinked item neither.
+        c.dangers = vec![
+            danger("hd-9", "HC121-17", DangerState::Rejected),
+            danger("hd-10", "HC121-03", DangerState::Open),
+        ];
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.score, Some(90.0));
+        assert!(not_assessed(&a, "管理制度"));
+
+        // Three open 特殊作业 dangers (−10 each) stop at the allocation (10).
+        c.dangers = (1..=3)
+            .map(|i| danger(&format!("hd-{i}"), "HC121-18", DangerState::Open))
+            .collect();
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.score, Some(80.0), "{}", a.explanation());
+    }
+
+    #[test]
+    fn a_deficiency_registered_as_a_danger_counts_once_and_ends_at_closure() {
+        let mut e = enterprise("化工", vec![grade1_unit(&[])], vec![old()]);
+        let mut f = finding(
+            "INS-7",
+            DiagnosisItem::Management,
+            "2024-03-01",
+            FindingResult::Deficient,
+            Some(10.0),
+        );
+        f.danger_id = Some("hd-7".into());
+        e.inspection_findings = vec![f];
+        let mut c = ctx(100);
+        c.dangers = vec![danger("hd-7", "HC121-18", DangerState::Open)];
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.score, Some(80.0), "{}", a.explanation());
+        assert_eq!(heading(&a, "管理制度").len(), 1);
+        c.dangers[0].state = DangerState::Closed("2024-06-01".into());
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.score, Some(90.0), "{}", a.explanation());
+        let m = heading(&a, "管理制度");
+        assert!(
+            m[0].0.contains("INS-7") && m[0].0.contains("hd-7") && m[0].0.contains("2024-06-01"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn direct_red_headings_answer_from_findings_and_linked_dangers() {
+        let e = enterprise("化工", vec![grade1_unit(&[])], vec![old()]);
+        let mut red = e.clone();
+        red.inspection_findings = vec![finding(
+            "INS-3",
+            DiagnosisItem::RedSpecialWorkers,
+            "2024-04-01",
+            FindingResult::Deficient,
+            None,
+        )];
+        let (a, _) = assess_enterprise(&red, &ctx(100), rules());
+        assert_eq!(a.risk_level, RiskLevel::Red, "{}", a.explanation());
+        assert_eq!(a.score, Some(90.0));
+        let f = heading(&a, "直接判定为红色 3");
+        assert!(
+            f[0].0.contains("INS-3") && f[0].2.contains("第3项"),
+            "{f:?}"
+        );
+
+        let mut c = ctx(100);
+        c.dangers = vec![danger("hd-2", "HC121-10", DangerState::Open)];
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.risk_level, RiskLevel::Red);
+        assert!(heading(&a, "直接判定为红色 2")[0].0.contains("hd-2"));
+        c.dangers[0].state = DangerState::Closed("2024-05-01".into());
+        let (a, _) = assess_enterprise(&e, &c, rules());
+        assert_eq!(a.risk_level, RiskLevel::Blue, "{}", a.explanation());
+    }
+
+    #[test]
+    fn every_finding_link_names_a_known_item() {
+        let items = crate::dangers::DangerRules::builtin();
+        for l in &rules().enterprise.finding_link {
+            assert!(items.item(&l.item).is_some(), "{}", l.item);
+        }
+        assert!(rules().enterprise.finding_link.len() >= 10);
     }
 
     #[test]

@@ -43,8 +43,8 @@ mod pipeline;
 pub mod rules;
 
 pub use enterprise::{
-    EnterpriseContext, assess_enterprise, assess_enterprise_diagnosis, diagnosis_applies,
-    diagnosis_applies_to, diagnosis_level,
+    DangerOnFile, DangerState, EnterpriseContext, assess_enterprise, assess_enterprise_diagnosis,
+    diagnosis_applies, diagnosis_applies_to, diagnosis_level,
 };
 pub use grid::{assess_grid_max, assess_grid_weighted, grid_level_max, grid_weighted_index};
 pub(crate) use hazard::find_substance;

@@ -372,6 +372,30 @@ pub struct NotAssessed {
     /// An automatic-red condition.
     #[serde(default)]
     pub automatic_red: bool,
+    /// The most an inspection finding may add here (加分), when the heading
+    /// has a bonus; none: findings add nothing.
+    #[serde(default)]
+    pub max_bonus: Option<f64>,
+}
+
+/// How an open 重大事故隐患 that names a 判定标准 item answers a heading of
+/// the diagnosis guide (hidden-dangers.md §4): the item, the heading, and
+/// the guide's line it deducts under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingLink {
+    /// The 判定标准 item, e.g. `HC121-17` (`data/rules/hidden-dangers.toml`).
+    pub item: String,
+    /// The `not_assessed` key it answers, e.g. `management`.
+    pub heading: String,
+    /// Points deducted while the danger is open (none for 直接判定为红色
+    /// headings, which make the enterprise red instead).
+    #[serde(default)]
+    pub deduction: Option<f64>,
+    /// The guide's line, e.g. `未制定操作规程和工艺控制指标扣5分`.
+    pub line: String,
+    /// Confidence of the link.
+    pub confidence: Confidence,
 }
 
 /// Which industries the diagnosis model fits.
@@ -416,8 +440,12 @@ pub struct EnterpriseRules {
     pub severity_by_deaths: SeverityByDeaths,
     /// Automatic red from the accident history.
     pub automatic_red: AutomaticRedRule,
-    /// Items not assessable from the data model.
+    /// Items not assessable from the data model, unless an inspection
+    /// finding or a linked hidden danger answers them.
     pub not_assessed: Vec<NotAssessed>,
+    /// How 重大事故隐患 items answer those headings.
+    #[serde(default)]
+    pub finding_link: Vec<FindingLink>,
     /// Which industries the model fits.
     pub applicability: Applicability,
 }
@@ -1238,6 +1266,68 @@ fn validate_enterprise(r: &EnterpriseRules) -> Result<(), RulesError> {
                 &format!("not_assessed[{i}].key"),
                 "duplicate key",
             ));
+        }
+        let Some(item) = crate::model::DiagnosisItem::parse(&n.key) else {
+            return Err(invalid(
+                f,
+                &format!("not_assessed[{i}].key"),
+                format!(
+                    "unknown heading {:?}; expected one of {}",
+                    n.key,
+                    crate::model::DiagnosisItem::ALL
+                        .map(|i| i.as_str())
+                        .join(", ")
+                ),
+            ));
+        };
+        if item.is_automatic_red() != n.automatic_red {
+            return Err(invalid(
+                f,
+                &format!("not_assessed[{i}].automatic_red"),
+                "must be true exactly for the 直接判定为红色 headings (red_*)",
+            ));
+        }
+        if let Some(b) = n.max_bonus {
+            non_negative(f, &format!("not_assessed[{i}].max_bonus"), b)?;
+        }
+    }
+    for (i, l) in r.finding_link.iter().enumerate() {
+        let key = format!("finding_link[{i}]");
+        let Some(n) = r.not_assessed.iter().find(|n| n.key == l.heading) else {
+            return Err(invalid(
+                f,
+                &format!("{key}.heading"),
+                format!("{:?} is not a not_assessed key", l.heading),
+            ));
+        };
+        match (n.automatic_red, l.deduction) {
+            (true, Some(_)) => {
+                return Err(invalid(
+                    f,
+                    &format!("{key}.deduction"),
+                    "a 直接判定为红色 heading has no points",
+                ));
+            }
+            (false, None) => {
+                return Err(invalid(f, &format!("{key}.deduction"), "required"));
+            }
+            (false, Some(d)) => {
+                non_negative(f, &format!("{key}.deduction"), d)?;
+                if n.allocation.is_some_and(|a| d > a) {
+                    return Err(invalid(
+                        f,
+                        &format!("{key}.deduction"),
+                        "above the heading's allocation",
+                    ));
+                }
+            }
+            (true, None) => {}
+        }
+        if r.finding_link[..i]
+            .iter()
+            .any(|o| o.item == l.item && o.heading == l.heading)
+        {
+            return Err(invalid(f, &key, "duplicate item and heading"));
         }
     }
     let ap = &r.applicability;
