@@ -647,43 +647,46 @@ impl App {
         Ok((new, effects))
     }
 
-    /// A park or district that enterprises still name (`park_id`,
-    /// `district_code`) is not deleted: [`AppError::Conflict`] names them.
+    /// A feature that other records still name is not deleted: a park or
+    /// district named by enterprises (`park_id`, `district_code`), a
+    /// district named by hidden dangers, an enterprise named by hidden
+    /// dangers (`enterprise_id`: the register keeps its whole record,
+    /// 全过程记录). [`AppError::Conflict`] names them and their fields.
     pub async fn delete(&self, collection: Collection, id: &str, by: &By) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
-        // Only parks and districts are named by other records; the scan of
-        // the enterprises runs on the blocking pool.
-        let naming: Vec<String> = if matches!(collection, Collection::Parks | Collection::Districts)
-        {
+        let referrers: &'static [Collection] = match collection {
+            Collection::Parks => &[Collection::Enterprises],
+            Collection::Districts => &[Collection::Enterprises, Collection::HiddenDangers],
+            Collection::Enterprises => &[Collection::HiddenDangers],
+            _ => &[],
+        };
+        // The scan runs on the blocking pool.
+        let naming: Vec<String> = if referrers.is_empty() {
+            Vec::new()
+        } else {
             let current = self.scored_world()?;
             let target = id.to_string();
             tokio::task::spawn_blocking(move || {
-                current
-                    .catalog
-                    .iter(Collection::Enterprises)
-                    .filter(|f| {
-                        riskmap_core::import::references(Collection::Enterprises, f)
-                            .iter()
-                            .any(|(_, c, t)| *c == collection && *t == target)
-                    })
-                    .map(|f| f.id.clone())
-                    .collect()
+                let mut out = Vec::new();
+                for &from in referrers {
+                    for f in current.catalog.iter(from) {
+                        for (field, c, t) in riskmap_core::import::references(from, f) {
+                            if c == collection && t == target {
+                                out.push(format!("{from}/{} ({field})", f.id));
+                            }
+                        }
+                    }
+                }
+                out
             })
             .await
             .map_err(|e| AppError::Internal(format!("the reference check failed: {e}")))?
-        } else {
-            Vec::new()
         };
         if !naming.is_empty() {
-            let field = if collection == Collection::Parks {
-                "park_id"
-            } else {
-                "district_code"
-            };
             let shown: Vec<&str> = naming.iter().take(10).map(String::as_str).collect();
             return Err(AppError::Conflict(format!(
-                "{collection}/{id} is named in {field} by {} enterprise(s): {}{}; nothing was \
-                 deleted. Change or delete those enterprises first",
+                "{collection}/{id} is named by {} record(s): {}{}; nothing was deleted. \
+                 Change or delete those records first",
                 naming.len(),
                 shown.join(", "),
                 if naming.len() > shown.len() {

@@ -472,7 +472,35 @@ async fn a_park_that_enterprises_name_is_not_deleted() {
             .unwrap()
             .is_some()
     );
-    // Once no enterprise names it, it goes.
+    // An enterprise that a hidden danger names stays too (the register
+    // keeps its references).
+    let danger = parse_geojson(
+        Collection::HiddenDangers,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"H1",
+        "geometry":{"type":"Point","coordinates":[120.15,30.15]},"properties":{"enterprise_id":"E1","source":"inspection",
+        "level":"general","description":"消防通道堆放杂物","found_date":"2026-12-01"}}]}"#,
+        riskmap_spatial::Crs::Wgs84,
+    )
+    .unwrap();
+    app.insert(Collection::HiddenDangers, danger, &By::admin("test"))
+        .await
+        .unwrap();
+    let version = app.world().unwrap().version();
+    match app
+        .delete(Collection::Enterprises, "E1", &By::admin("test"))
+        .await
+        .unwrap_err()
+    {
+        AppError::Conflict(m) => {
+            assert!(m.contains("hidden_dangers/H1 (enterprise_id)"), "{m}")
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(app.world().unwrap().version(), version, "nothing changed");
+    // Once nothing names them, they go.
+    app.delete(Collection::HiddenDangers, "H1", &By::admin("test"))
+        .await
+        .unwrap();
     app.delete(Collection::Enterprises, "E1", &By::admin("test"))
         .await
         .unwrap();
