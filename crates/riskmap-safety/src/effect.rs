@@ -105,7 +105,31 @@ pub trait EffectModel {
     /// Effect at `distance_m` metres from the model's origin, in the unit of
     /// [`EffectModel::quantity`]. Never negative; 0 where the model gives
     /// nothing.
-    fn effect_at(&self, distance_m: f64) -> f64;
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for a distance that is NaN, infinite or
+    /// negative (it is never read as the distance 0), and at 0 for a model
+    /// that is singular there (see [`EffectModel::check_distance`]).
+    fn effect_at(&self, distance_m: f64) -> Result<f64, SafetyError> {
+        let d = self.check_distance(distance_m)?;
+        Ok(self.effect_at_unchecked(d))
+    }
+
+    /// The distance if [`EffectModel::effect_at`] can answer at it: by
+    /// default a finite number ≥ 0 m; models singular at the origin (blast
+    /// curves, the Gaussian plume, the Chinese fireball formula) also refuse 0.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] naming `distance_m`.
+    fn check_distance(&self, distance_m: f64) -> Result<f64, SafetyError> {
+        crate::error::distance("distance_m", distance_m)
+    }
+
+    /// [`EffectModel::effect_at`] without the check: for the distance
+    /// search and the risk tables, which pass distances inside
+    /// [`EffectModel::search_range_m`]. A NaN or negative distance gives an
+    /// unspecified number; call [`EffectModel::effect_at`] instead.
+    fn effect_at_unchecked(&self, distance_m: f64) -> f64;
 
     /// The distances (m) searched by [`EffectModel::distance_to`]: the
     /// nearest meaningful distance and a far limit.
@@ -124,7 +148,7 @@ pub trait EffectModel {
     fn distance_to(&self, level: f64) -> Result<EffectDistance, SafetyError> {
         let level = crate::error::positive("level", level)?;
         let (lo, hi) = self.search_range_m();
-        let reach = solve::outer_distance(|x| self.effect_at(x), level, lo, hi);
+        let reach = solve::outer_distance(|x| self.effect_at_unchecked(x), level, lo, hi);
         let extrapolated = match (self.validity_range_m(), reach) {
             (None, _) | (_, Reach::NotReached) => false,
             (Some((a, b)), Reach::Within { distance_m }) => distance_m < a || distance_m > b,

@@ -83,7 +83,7 @@
 //!         transmissivity: Transmissivity::Fixed { tau: 1.0 },
 //!     },
 //! };
-//! let aloha = EffectThresholds::embedded().thermal_levels("aloha"); // 10, 5, 2 kW/m²
+//! let aloha = EffectThresholds::embedded().thermal_levels("aloha")?; // 10, 5, 2 kW/m²
 //! let result = fireball.evaluate(&aloha)?;
 //! assert!((result.diameter_m - 58.0).abs() < 1e-9);
 //! let d10 = result.distances[0].reach.distance_m().unwrap();

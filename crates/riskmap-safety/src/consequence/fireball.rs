@@ -196,20 +196,32 @@ impl Fireball {
         Ok(result)
     }
 
-    /// Heat flux (W/m²) at horizontal distance `distance_m`.
+    /// Heat flux (W/m²) at horizontal distance `distance_m`. The CCPS model
+    /// gives at 0 the flux straight below the centre, its largest; the
+    /// Chinese formula is not defined at 0 (its transmissivity 1 − 0.058·ln x
+    /// is singular there) and refuses it.
     ///
     /// # Errors
-    /// As [`Fireball::evaluate`].
+    /// As [`Fireball::evaluate`], and [`SafetyError::InvalidInput`] for a
+    /// distance that is NaN, infinite or negative (or 0 for the Chinese
+    /// formula).
     pub fn flux_at(&self, distance_m: f64) -> Result<f64, SafetyError> {
-        Ok(self.evaluate(&[])?.effect_at(distance_m))
+        self.evaluate(&[])?.effect_at(distance_m)
     }
 }
 
 impl FireballResult {
     /// Probability from `probit` at `distance_m`, for an exposure equal to
     /// the fireball duration.
-    pub fn probability_at(&self, probit: &ThermalProbit, distance_m: f64) -> f64 {
-        probit.probability(self.effect_at(distance_m), self.duration_s)
+    ///
+    /// # Errors
+    /// As [`EffectModel::effect_at`] for the distance.
+    pub fn probability_at(
+        &self,
+        probit: &ThermalProbit,
+        distance_m: f64,
+    ) -> Result<f64, SafetyError> {
+        probit.probability(self.effect_at(distance_m)?, self.duration_s)
     }
 
     /// The farthest distance at which `probit` gives at least probability
@@ -236,15 +248,33 @@ impl EffectModel for FireballResult {
         EffectQuantity::HeatFluxWPerM2
     }
 
-    fn effect_at(&self, distance_m: f64) -> f64 {
+    fn check_distance(&self, distance_m: f64) -> Result<f64, SafetyError> {
+        match self.inputs.model {
+            FireballModel::Ccps { .. } => crate::error::distance("distance_m", distance_m),
+            FireballModel::ChineseSafetyEvaluation { .. } => {
+                if distance_m.is_finite() && distance_m > 0.0 {
+                    Ok(distance_m)
+                } else {
+                    Err(SafetyError::InvalidInput {
+                        field: "distance_m",
+                        value: distance_m,
+                        expected: "a finite distance > 0 m (the Chinese fireball formula is \
+singular at x = 0)",
+                    })
+                }
+            }
+        }
+    }
+
+    fn effect_at_unchecked(&self, distance_m: f64) -> f64 {
         let x = distance_m.max(0.0);
         match self.inputs.model {
             FireballModel::Ccps { transmissivity, .. } => {
                 let sep = self.surface_emissive_power_w_per_m2.unwrap_or(0.0);
                 let h = self.centre_height_m;
                 let r = (x * x + h * h).sqrt();
-                let f = view_factor::sphere_facing(self.diameter_m, r);
-                sep * f * transmissivity.at(r - self.diameter_m / 2.0)
+                let f = view_factor::sphere_facing_unchecked(self.diameter_m, r);
+                sep * f * transmissivity.at_unchecked((r - self.diameter_m / 2.0).max(0.0))
             }
             FireballModel::ChineseSafetyEvaluation { q0_w_per_m2 } => {
                 if x <= 0.0 {
@@ -303,9 +333,9 @@ mod tests {
             0.02
         ));
         assert!(
-            close(r.effect_at(100.0), 21_183.0, 0.02),
+            close(r.effect_at(100.0).unwrap(), 21_183.0, 0.02),
             "{}",
-            r.effect_at(100.0)
+            r.effect_at(100.0).unwrap()
         );
     }
 
@@ -322,9 +352,9 @@ mod tests {
         assert!(close(r.diameter_m, 132.6, 0.02));
         assert!(close(r.duration_s, 10.3, 0.02));
         assert!(
-            close(r.effect_at(100.0), 66_230.0, 0.02),
+            close(r.effect_at(100.0).unwrap(), 66_230.0, 0.02),
             "{}",
-            r.effect_at(100.0)
+            r.effect_at(100.0).unwrap()
         );
         // With the sheet's given SEP = 350 kW/m² and τ = 1 the CCPS sphere view
         // factor (centre at 0.75 D) gives q = 350·0.22105 = 77.37 kW/m²; the
@@ -354,9 +384,9 @@ mod tests {
         let r = fb.evaluate(&[]).unwrap();
         assert!(close(r.centre_height_m, 66.32, 0.002));
         assert!(
-            close(r.effect_at(100.0), 50_370.0, 0.02),
+            close(r.effect_at(100.0).unwrap(), 50_370.0, 0.02),
             "{}",
-            r.effect_at(100.0)
+            r.effect_at(100.0).unwrap()
         );
         // 50 % death by the TNO −37.23 probit over t = 10.29 s: printed radius 117.5 m.
         let d = r
@@ -375,9 +405,11 @@ mod tests {
         // consequence-models.md §3.1: truck, q(100 m) = 66.23 kW/m², t = 10.29 s,
         // dose t·q^(4/3) = 2.757e7; P = 0.648 (Eisenberg), 0.993 (−36.38).
         let r = propane(11_957.7).evaluate(&[]).unwrap();
-        let p = r.probability_at(&ThermalProbit::EISENBERG_1975, 100.0);
+        let p = r
+            .probability_at(&ThermalProbit::EISENBERG_1975, 100.0)
+            .unwrap();
         assert!(close(p, 0.648, 0.02), "{p}");
-        let p = r.probability_at(&ThermalProbit::TSAO_PERRY, 100.0);
+        let p = r.probability_at(&ThermalProbit::TSAO_PERRY, 100.0).unwrap();
         assert!(close(p, 0.993, 0.02), "{p}");
     }
 
@@ -388,6 +420,26 @@ mod tests {
         let r = propane(50_000.0).evaluate(&[]).unwrap();
         assert!(close(r.duration_s, 15.78, 0.002));
         assert!(close(r.diameter_m, 213.67, 0.002));
+    }
+
+    #[test]
+    fn refuses_nan_and_negative_distances() {
+        let ccps = propane(1000.0);
+        let cn = Fireball {
+            mass_kg: 1000.0,
+            model: FireballModel::ChineseSafetyEvaluation { q0_w_per_m2: 270e3 },
+        };
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+            assert!(ccps.flux_at(bad).is_err());
+            assert!(cn.flux_at(bad).is_err());
+            let r = ccps.evaluate(&[]).unwrap();
+            assert!(r.probability_at(&ThermalProbit::TSAO_PERRY, bad).is_err());
+        }
+        // CCPS: straight below the centre is the largest ground flux.
+        assert!(ccps.flux_at(0.0).unwrap() >= ccps.flux_at(1.0).unwrap());
+        // The Chinese formula is singular at 0.
+        assert!(cn.flux_at(0.0).is_err());
+        assert!(cn.flux_at(1.0).unwrap() > 0.0);
     }
 
     proptest! {
@@ -407,7 +459,7 @@ mod tests {
         #[test]
         fn farther_is_never_worse(m in 1.0f64..1e6, x in 0.0f64..10_000.0, dx in 0.0f64..10_000.0) {
             let r = propane(m).evaluate(&[]).unwrap();
-            prop_assert!(r.effect_at(x + dx) <= r.effect_at(x));
+            prop_assert!(r.effect_at(x + dx).unwrap() <= r.effect_at(x).unwrap());
         }
 
         #[test]

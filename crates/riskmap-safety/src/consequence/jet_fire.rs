@@ -120,11 +120,16 @@ impl JetFire {
     }
 
     /// Heat flux (W/m²) at horizontal distance `distance_m` from the release.
+    /// At 0 a source at the release point ([`JetSource::AtRelease`]) is
+    /// singular: the flux is that at 1 µm from it, larger than anywhere
+    /// else; a raised source gives its value straight below it, the largest
+    /// at ground level.
     ///
     /// # Errors
-    /// As [`JetFire::evaluate`].
+    /// As [`JetFire::evaluate`], and [`SafetyError::InvalidInput`] for a
+    /// distance that is NaN, infinite or negative.
     pub fn flux_at(&self, distance_m: f64) -> Result<f64, SafetyError> {
-        Ok(self.evaluate(&[])?.effect_at(distance_m))
+        self.evaluate(&[])?.effect_at(distance_m)
     }
 }
 
@@ -137,10 +142,10 @@ impl EffectModel for JetFireResult {
         EffectQuantity::HeatFluxWPerM2
     }
 
-    fn effect_at(&self, distance_m: f64) -> f64 {
+    fn effect_at_unchecked(&self, distance_m: f64) -> f64 {
         let x = distance_m.max(0.0);
         let r2 = (x * x + self.source_height_m * self.source_height_m).max(1e-12);
-        let tau = self.inputs.transmissivity.at(r2.sqrt());
+        let tau = self.inputs.transmissivity.at_unchecked(r2.sqrt());
         tau * self.radiated_power_w / (4.0 * PI * r2)
     }
 
@@ -199,11 +204,30 @@ mod tests {
         };
         let r = jet.evaluate(&[4_000.0]).unwrap();
         assert!(
-            close(r.effect_at(0.0), 2_511.0, 0.02),
+            close(r.effect_at(0.0).unwrap(), 2_511.0, 0.02),
             "{}",
-            r.effect_at(0.0)
+            r.effect_at(0.0).unwrap()
         );
         assert_eq!(r.distances[0].reach, crate::effect::Reach::NotReached);
+    }
+
+    #[test]
+    fn refuses_nan_and_negative_distances() {
+        for source in [
+            JetSource::AtRelease,
+            JetSource::Vertical {
+                release_height_m: 5.0,
+            },
+        ] {
+            let jet = JetFire {
+                source,
+                ..methane(1.0)
+            };
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+                assert!(jet.flux_at(bad).is_err());
+            }
+            assert!(jet.flux_at(0.0).unwrap() >= jet.flux_at(0.5).unwrap());
+        }
     }
 
     proptest! {
@@ -224,7 +248,7 @@ mod tests {
                 ..methane(m)
             };
             let r = jet.evaluate(&[]).unwrap();
-            prop_assert!(r.effect_at(x + dx) <= r.effect_at(x));
+            prop_assert!(r.effect_at(x + dx).unwrap() <= r.effect_at(x).unwrap());
         }
     }
 }

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::consequence::toxic_probits::ToxicProbit;
 use crate::effect::{EffectDistance, EffectModel, EffectQuantity, ModelInfo};
-use crate::error::{SafetyError, non_negative, positive};
+use crate::error::{SafetyError, distance, finite, non_negative, positive};
 
 /// What the Gaussian plume does not model. Returned in every result.
 pub const LIMITATIONS: &str = "DENSE-GAS BEHAVIOUR IS NOT MODELLED: this is a passive \
@@ -89,8 +89,26 @@ pub enum Terrain {
     Urban,
 }
 
-/// Briggs (1973) (σy, σz) in m at downwind distance `x_m` (m).
-pub fn briggs_sigmas(class: StabilityClass, terrain: Terrain, x_m: f64) -> (f64, f64) {
+/// Briggs (1973) (σy, σz) in m at downwind distance `x_m` (m); (0, 0) at
+/// the source (x = 0).
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless `x_m` is a finite number ≥ 0.
+pub fn briggs_sigmas(
+    class: StabilityClass,
+    terrain: Terrain,
+    x_m: f64,
+) -> Result<(f64, f64), SafetyError> {
+    let x = distance("x_m", x_m)?;
+    Ok(briggs_sigmas_unchecked(class, terrain, x))
+}
+
+/// [`briggs_sigmas`] without the check, for distances ≥ 0.
+pub(crate) fn briggs_sigmas_unchecked(
+    class: StabilityClass,
+    terrain: Terrain,
+    x_m: f64,
+) -> (f64, f64) {
     use StabilityClass::*;
     let x = x_m.max(0.0);
     let inv_sqrt = |k: f64| (1.0 + k * x).sqrt().recip();
@@ -130,7 +148,32 @@ pub fn briggs_sigmas(class: StabilityClass, terrain: Terrain, x_m: f64) -> (f64,
 /// The Gaussian-plume formula itself for given σy, σz (m): concentration
 /// (kg/m³) at crosswind `y_m`, height `z_m` from a source of `q_kg_per_s` at
 /// height `h_m` in wind `u_m_per_s`, with ground reflection.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless Q, u, σy and σz are finite
+/// positive numbers, y is finite and z, H are finite numbers ≥ 0.
 pub fn plume_concentration(
+    q_kg_per_s: f64,
+    u_m_per_s: f64,
+    sigma_y_m: f64,
+    sigma_z_m: f64,
+    y_m: f64,
+    z_m: f64,
+    h_m: f64,
+) -> Result<f64, SafetyError> {
+    Ok(plume_concentration_unchecked(
+        positive("q_kg_per_s", q_kg_per_s)?,
+        positive("u_m_per_s", u_m_per_s)?,
+        positive("sigma_y_m", sigma_y_m)?,
+        positive("sigma_z_m", sigma_z_m)?,
+        finite("y_m", y_m)?,
+        non_negative("z_m", z_m)?,
+        non_negative("h_m", h_m)?,
+    ))
+}
+
+/// [`plume_concentration`] without the checks.
+pub(crate) fn plume_concentration_unchecked(
     q_kg_per_s: f64,
     u_m_per_s: f64,
     sigma_y_m: f64,
@@ -201,16 +244,43 @@ impl GaussianPlume {
     }
 }
 
+/// `x_m` if it is a downwind distance the plume can answer at: finite and
+/// positive (the plume is singular at the source, and this passive model says
+/// nothing of the upwind side, where a dense gas can spread).
+fn downwind(x_m: f64) -> Result<f64, SafetyError> {
+    if x_m.is_finite() && x_m > 0.0 {
+        Ok(x_m)
+    } else {
+        Err(SafetyError::InvalidInput {
+            field: "x_m",
+            value: x_m,
+            expected: "a finite downwind distance > 0 m (the plume is singular at the source \
+and gives nothing upwind)",
+        })
+    }
+}
+
 impl GaussianPlumeResult {
-    /// Concentration (kg/m³) at downwind `x_m`, crosswind `y_m`, height `z_m`;
-    /// 0 upwind (x ≤ 0).
-    pub fn concentration_at(&self, x_m: f64, y_m: f64, z_m: f64) -> f64 {
+    /// Concentration (kg/m³) at downwind `x_m`, crosswind `y_m`, height `z_m`.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless x is a finite number > 0 (at the
+    /// source the plume is singular; upwind it is refused rather than
+    /// answered with 0), y is finite and z a finite number ≥ 0.
+    pub fn concentration_at(&self, x_m: f64, y_m: f64, z_m: f64) -> Result<f64, SafetyError> {
+        let x = downwind(x_m)?;
+        let y = finite("y_m", y_m)?;
+        let z = non_negative("z_m", z_m)?;
+        Ok(self.concentration_unchecked(x, y, z))
+    }
+
+    fn concentration_unchecked(&self, x_m: f64, y_m: f64, z_m: f64) -> f64 {
         if x_m <= 0.0 {
             return 0.0;
         }
         let p = &self.inputs;
-        let (sy, sz) = briggs_sigmas(p.stability, p.terrain, x_m);
-        plume_concentration(
+        let (sy, sz) = briggs_sigmas_unchecked(p.stability, p.terrain, x_m);
+        plume_concentration_unchecked(
             p.emission_rate_kg_per_s,
             p.wind_speed_m_per_s,
             sy,
@@ -224,13 +294,19 @@ impl GaussianPlumeResult {
     /// Crosswind half-width (m) of the region above `level_kg_per_m3` at
     /// downwind `x_m` and receptor height: y = σy·√(2·ln(C_cl/level)); 0 when
     /// the centreline is below the level.
-    pub fn half_width_m(&self, x_m: f64, level_kg_per_m3: f64) -> f64 {
-        let c = self.effect_at(x_m);
-        if c <= level_kg_per_m3 || level_kg_per_m3 <= 0.0 {
-            return 0.0;
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless x is a finite number > 0 and the
+    /// level a finite number > 0.
+    pub fn half_width_m(&self, x_m: f64, level_kg_per_m3: f64) -> Result<f64, SafetyError> {
+        let x = downwind(x_m)?;
+        let level = positive("level_kg_per_m3", level_kg_per_m3)?;
+        let c = self.effect_at_unchecked(x);
+        if c <= level {
+            return Ok(0.0);
         }
-        let (sy, _) = briggs_sigmas(self.inputs.stability, self.inputs.terrain, x_m);
-        sy * (2.0 * (c / level_kg_per_m3).ln()).sqrt()
+        let (sy, _) = briggs_sigmas_unchecked(self.inputs.stability, self.inputs.terrain, x);
+        Ok(sy * (2.0 * (c / level).ln()).sqrt())
     }
 
     /// The farthest centreline distance at which `probit` gives at least
@@ -258,9 +334,23 @@ impl EffectModel for GaussianPlumeResult {
         EffectQuantity::ConcentrationKgPerM3
     }
 
+    /// Downwind distances only, and not 0 (the plume is singular there).
+    fn check_distance(&self, distance_m: f64) -> Result<f64, SafetyError> {
+        downwind(distance_m).map_err(|e| match e {
+            SafetyError::InvalidInput {
+                value, expected, ..
+            } => SafetyError::InvalidInput {
+                field: "distance_m",
+                value,
+                expected,
+            },
+            other => other,
+        })
+    }
+
     /// Centreline concentration at receptor height.
-    fn effect_at(&self, distance_m: f64) -> f64 {
-        self.concentration_at(distance_m, 0.0, self.inputs.receptor_height_m)
+    fn effect_at_unchecked(&self, distance_m: f64) -> f64 {
+        self.concentration_unchecked(distance_m, 0.0, self.inputs.receptor_height_m)
     }
 
     fn search_range_m(&self) -> (f64, f64) {
@@ -301,16 +391,16 @@ mod tests {
         // C = Q/(π·u·σy·σz) = 1/(π·2·76.277·37.947) = 1/18 186.6 = 5.4985e-5 kg/m³
         // = 54.985 mg/m³ = 18.97 ppm (·24.465/70.906).
         let r = chlorine(1.0, 2.0, StabilityClass::D).evaluate(&[]).unwrap();
-        let (sy, sz) = briggs_sigmas(StabilityClass::D, Terrain::Rural, 1000.0);
+        let (sy, sz) = briggs_sigmas(StabilityClass::D, Terrain::Rural, 1000.0).unwrap();
         assert!(close(sy, 76.277, 1e-4) && close(sz, 37.947, 1e-4));
-        assert!(close(r.effect_at(1000.0), 5.4985e-5, 0.02));
+        assert!(close(r.effect_at(1000.0).unwrap(), 5.4985e-5, 0.02));
         // Urban: σy = 135.225, σz = 122.788, C = 9.585 mg/m³.
         let urban = GaussianPlume {
             terrain: Terrain::Urban,
             ..chlorine(1.0, 2.0, StabilityClass::D)
         };
         assert!(close(
-            urban.evaluate(&[]).unwrap().effect_at(1000.0),
+            urban.evaluate(&[]).unwrap().effect_at(1000.0).unwrap(),
             9.585e-6,
             0.02
         ));
@@ -352,7 +442,14 @@ mod tests {
         // C = 100/(2π·5·28.8·10.3)·[1 + exp(−2²/(2·10.3²))]
         //   = 100/9 319.1·(1 + e^(−0.018852)) = 0.0107306·1.981324 = 0.021261 kg/m³
         // (printed 21.3 g/m³).
-        let c = plume_concentration(100.0, 5.0, 28.8, 10.3, 0.0, 1.0, 1.0);
+        let c = plume_concentration(100.0, 5.0, 28.8, 10.3, 0.0, 1.0, 1.0).unwrap();
+        assert!(plume_concentration(f64::NAN, 5.0, 28.8, 10.3, 0.0, 1.0, 1.0).is_err());
+        assert!(plume_concentration(100.0, 5.0, 0.0, 10.3, 0.0, 1.0, 1.0).is_err());
+        assert!(briggs_sigmas(StabilityClass::D, Terrain::Rural, -1.0).is_err());
+        assert_eq!(
+            briggs_sigmas(StabilityClass::D, Terrain::Rural, 0.0).unwrap(),
+            (0.0, 0.0)
+        );
         assert!(close(c, 0.021261, 0.002), "{c}");
     }
 
@@ -362,7 +459,7 @@ mod tests {
         // = 19.518 m, σz = 0.016·500/1.15 = 6.957 m;
         // C = 0.1/(π·2·19.518·6.957) = 0.1/853.15 = 1.1721e-4 kg/m³ (printed 1.1722e-4).
         let r = chlorine(0.1, 2.0, StabilityClass::F).evaluate(&[]).unwrap();
-        assert!(close(r.effect_at(500.0), 1.1722e-4, 0.02));
+        assert!(close(r.effect_at(500.0).unwrap(), 1.1722e-4, 0.02));
     }
 
     #[test]
@@ -377,19 +474,29 @@ mod tests {
         }
         .evaluate(&[])
         .unwrap();
-        assert!(close(r.effect_at(1000.0), 4.7855e-5, 0.02));
+        assert!(close(r.effect_at(1000.0).unwrap(), 4.7855e-5, 0.02));
         assert!(close(
-            r.concentration_at(1000.0, 76.277, 0.0),
+            r.concentration_at(1000.0, 76.277, 0.0).unwrap(),
             2.9025e-5,
             0.02
         ));
-        assert_eq!(r.concentration_at(-10.0, 0.0, 0.0), 0.0);
+        // Upwind and at the source: refused, not 0.
+        for bad in [-10.0, 0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(r.concentration_at(bad, 0.0, 0.0).is_err());
+            assert!(r.effect_at(bad).is_err());
+            assert!(r.half_width_m(bad, 1e-5).is_err());
+            assert!(r.half_width_m(1000.0, bad).is_err());
+        }
+        assert!(r.concentration_at(1000.0, f64::NAN, 0.0).is_err());
+        assert!(r.concentration_at(1000.0, 0.0, -1.0).is_err());
         // Half-width where C = C_cl/e: σy·√2 = 107.87 m.
-        let w = r.half_width_m(1000.0, r.effect_at(1000.0) / std::f64::consts::E);
+        let w = r
+            .half_width_m(1000.0, r.effect_at(1000.0).unwrap() / std::f64::consts::E)
+            .unwrap();
         assert!(close(w, 76.277 * 2f64.sqrt(), 1e-6));
         // Near the stack the ground concentration rises before falling: the
         // distance to a level is the outer crossing.
-        let level = r.effect_at(2000.0);
+        let level = r.effect_at(2000.0).unwrap();
         let d = r.distance_to(level).unwrap().reach.distance_m().unwrap();
         assert!(close(d, 2000.0, 1e-6), "{d}");
     }
@@ -433,8 +540,8 @@ mod tests {
                 emission_rate_kg_per_s: q, wind_speed_m_per_s: u, stability: class, terrain,
                 release_height_m: 0.0, receptor_height_m: 0.0,
             }.evaluate(&[]).unwrap();
-            prop_assert!(r.effect_at(x + dx) <= r.effect_at(x));
-            prop_assert!(r.concentration_at(x, y, 0.0) <= r.effect_at(x));
+            prop_assert!(r.effect_at(x + dx).unwrap() <= r.effect_at(x).unwrap());
+            prop_assert!(r.concentration_at(x, y, 0.0).unwrap() <= r.effect_at(x).unwrap());
         }
     }
 }

@@ -208,8 +208,11 @@ pub struct PoolFireResult {
 
 impl PoolFire {
     /// Equivalent diameter √(4A/π) of a pool of area `area_m2`.
-    pub fn equivalent_diameter_m(area_m2: f64) -> f64 {
-        (4.0 * area_m2 / PI).sqrt()
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless the area is a finite number > 0.
+    pub fn equivalent_diameter_m(area_m2: f64) -> Result<f64, SafetyError> {
+        Ok((4.0 * positive("area_m2", area_m2)? / PI).sqrt())
     }
 
     /// Validate, compute the derived quantities and the distance to each
@@ -299,12 +302,16 @@ impl PoolFire {
         Ok(result)
     }
 
-    /// Heat flux (W/m²) at `distance_m` from the pool centre.
+    /// Heat flux (W/m²) at `distance_m` from the pool centre. At 0 (and
+    /// anywhere inside the pool) the solid flame gives SEP·τ (engulfment)
+    /// and the point-source forms their value at the pool edge: the largest
+    /// flux of the model.
     ///
     /// # Errors
-    /// As [`PoolFire::evaluate`].
+    /// As [`PoolFire::evaluate`], and [`SafetyError::InvalidInput`] for a
+    /// distance that is NaN, infinite or negative.
     pub fn flux_at(&self, distance_m: f64) -> Result<f64, SafetyError> {
-        Ok(self.evaluate(&[])?.effect_at(distance_m))
+        self.evaluate(&[])?.effect_at(distance_m)
     }
 }
 
@@ -376,21 +383,25 @@ impl EffectModel for PoolFireResult {
         EffectQuantity::HeatFluxWPerM2
     }
 
-    fn effect_at(&self, distance_m: f64) -> f64 {
+    fn effect_at_unchecked(&self, distance_m: f64) -> f64 {
         let r = self.inputs.diameter_m / 2.0;
         if let Some(sep) = self.surface_emissive_power_w_per_m2 {
-            let (fv, fh) = view_factor::tilted_cylinder(
+            let (fv, fh) = view_factor::tilted_cylinder_unchecked(
                 r,
                 self.flame_length_m,
                 self.tilt_deg.to_radians(),
                 distance_m,
             );
             let f = (fv * fv + fh * fh).sqrt().min(1.0);
-            sep * f * self.inputs.transmissivity.at((distance_m - r).max(0.0))
+            sep * f
+                * self
+                    .inputs
+                    .transmissivity
+                    .at_unchecked((distance_m - r).max(0.0))
         } else {
             let q = self.radiated_power_w.unwrap_or(0.0);
             let x = distance_m.max(r);
-            q * self.inputs.transmissivity.at(x) / (4.0 * PI * x * x)
+            q * self.inputs.transmissivity.at_unchecked(x) / (4.0 * PI * x * x)
         }
     }
 
@@ -466,7 +477,7 @@ mod tests {
         assert!(close(r.mass_burning_rate_kg_per_s, 17.28, 0.02));
         assert!(close(r.radiated_power_w.unwrap(), 2.6428e8, 0.02));
         assert!(close(r.flame_length_m, 25.61, 0.02), "{}", r.flame_length_m);
-        assert!(close(r.effect_at(50.0), 8_412.0, 0.02));
+        assert!(close(r.effect_at(50.0).unwrap(), 8_412.0, 0.02));
         for (d, want) in r.distances.iter().zip([23.68, 41.02, 72.51]) {
             assert!(close(d.reach.distance_m().unwrap(), want, 0.02), "{d:?}");
         }
@@ -544,7 +555,7 @@ mod tests {
         // we do not implement, so it is given) and τ = 0.71474 (given):
         // F_v = 0.091924, F_h = 0.029152, F_max = 0.09644;
         // q(100 m) = 66.48·0.09644·0.71474 = 4.583 kW/m² (printed 4.581).
-        let q = r.effect_at(100.0);
+        let q = r.effect_at(100.0).unwrap();
         assert!(close(q, 4_581.0, 0.02), "{q}");
         // Upright, the same flame gives F_max = 0.06594 and q = 3.13 kW/m²:
         // ignoring tilt would understate the downwind flux by a third.
@@ -569,7 +580,7 @@ mod tests {
         let r = fire.evaluate(&[]).unwrap();
         let sep = r.surface_emissive_power_w_per_m2.unwrap();
         assert!(close(sep, 56_140.0, 0.002), "{sep}");
-        assert_eq!(r.effect_at(2.0), sep);
+        assert_eq!(r.effect_at(2.0).unwrap(), sep);
         // A level above the SEP is not reached anywhere.
         assert_eq!(r.distance_to(1e6).unwrap().reach, Reach::NotReached);
     }
@@ -598,7 +609,7 @@ mod tests {
             tilt: FlameTilt::Vertical,
             ..fire
         };
-        assert!(r.effect_at(100.0) > upright.flux_at(100.0).unwrap());
+        assert!(r.effect_at(100.0).unwrap() > upright.flux_at(100.0).unwrap());
         assert!(
             PoolFire {
                 tilt: FlameTilt::Given { degrees: 90.0 },
@@ -657,7 +668,7 @@ mod tests {
                 ..gasoline_point_source(d)
             };
             let r = fire.evaluate(&[]).unwrap();
-            prop_assert!(r.effect_at(x + dx) <= r.effect_at(x) * (1.0 + 1e-12));
+            prop_assert!(r.effect_at(x + dx).unwrap() <= r.effect_at(x).unwrap() * (1.0 + 1e-12));
         }
 
         #[test]
@@ -675,7 +686,7 @@ mod tests {
             // Beyond the horizontal reach of the tilted flame (R + L·sin θ).
             let reach = d / 2.0 + r.flame_length_m * r.tilt_deg.to_radians().sin();
             let x = reach * f;
-            prop_assert!(r.effect_at(x + reach * df) <= r.effect_at(x) * (1.0 + 1e-9));
+            prop_assert!(r.effect_at(x + reach * df).unwrap() <= r.effect_at(x).unwrap() * (1.0 + 1e-9));
         }
 
         #[test]
@@ -694,6 +705,40 @@ mod tests {
             let large = fire(m + dm).evaluate(&[level]).unwrap().distances[0].reach.as_ordered_m();
             prop_assert!(large >= small * (1.0 - 1e-9), "{small} > {large}");
         }
+    }
+
+    #[test]
+    fn refuses_nan_and_negative_distances_and_engulfs_at_zero() {
+        for radiation in [
+            PoolFireRadiation::PointSource {
+                radiative_fraction: 0.35,
+            },
+            PoolFireRadiation::SolidFlame {
+                sep: SurfaceEmissivePower::Mudan,
+            },
+            PoolFireRadiation::ChineseSafetyEvaluation { efficiency: 0.24 },
+        ] {
+            let fire = PoolFire {
+                radiation,
+                ..gasoline_point_source(10.0)
+            };
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+                assert!(matches!(
+                    fire.flux_at(bad),
+                    Err(SafetyError::InvalidInput {
+                        field: "distance_m",
+                        ..
+                    })
+                ));
+            }
+            // At the centre: the largest flux of the model.
+            let q0 = fire.flux_at(0.0).unwrap();
+            assert!(q0 > 0.0 && q0 >= fire.flux_at(1.0).unwrap());
+        }
+        assert!(PoolFire::equivalent_diameter_m(f64::NAN).is_err());
+        assert!(PoolFire::equivalent_diameter_m(0.0).is_err());
+        let d = PoolFire::equivalent_diameter_m(PI).unwrap();
+        assert!((d - 2.0).abs() < 1e-12);
     }
 
     #[test]

@@ -23,17 +23,34 @@
 
 use serde::Serialize;
 
-use crate::error::{SafetyError, open_probability, positive};
+use crate::error::{SafetyError, finite, open_probability, positive};
 use crate::solve::invert_increasing;
 
 /// Φ(z), the standard normal cumulative distribution function.
-pub fn normal_cdf(z: f64) -> f64 {
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless `z` is a finite number.
+pub fn normal_cdf(z: f64) -> Result<f64, SafetyError> {
+    Ok(normal_cdf_unchecked(finite("z", z)?))
+}
+
+/// [`normal_cdf`] without the check (NaN in, NaN out).
+pub(crate) fn normal_cdf_unchecked(z: f64) -> f64 {
     0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
 }
 
 /// P = Φ(Y − 5): the probability for probit value `y`.
-pub fn probability_from_probit(y: f64) -> f64 {
-    normal_cdf(y - 5.0)
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless `y` is a finite number.
+pub fn probability_from_probit(y: f64) -> Result<f64, SafetyError> {
+    Ok(probability_from_probit_unchecked(finite("probit", y)?))
+}
+
+/// [`probability_from_probit`] without the check, for probits computed from
+/// validated doses (Y = −∞ gives 0).
+pub(crate) fn probability_from_probit_unchecked(y: f64) -> f64 {
+    normal_cdf_unchecked(y - 5.0)
 }
 
 /// The probit value Y with Φ(Y − 5) = `p`, by bisection on Φ.
@@ -42,7 +59,20 @@ pub fn probability_from_probit(y: f64) -> f64 {
 /// [`SafetyError::InvalidInput`] unless 0 < p < 1.
 pub fn probit_from_probability(p: f64) -> Result<f64, SafetyError> {
     let p = open_probability("probability", p)?;
-    Ok(5.0 + invert_increasing(normal_cdf, p, -40.0, 40.0))
+    Ok(5.0 + invert_increasing(normal_cdf_unchecked, p, -40.0, 40.0))
+}
+
+/// `dose` if it is a finite number ≥ 0.
+fn dose_value(field: &'static str, dose: f64) -> Result<f64, SafetyError> {
+    if dose.is_finite() && dose >= 0.0 {
+        Ok(dose)
+    } else {
+        Err(SafetyError::InvalidInput {
+            field,
+            value: dose,
+            expected: "a finite number ≥ 0",
+        })
+    }
 }
 
 /// A probit of the form Y = a + b·ln(D).
@@ -55,15 +85,41 @@ pub struct LogProbit {
 }
 
 impl LogProbit {
-    /// Y for dose `dose` (−∞ for a zero dose).
-    pub fn probit(&self, dose: f64) -> f64 {
-        self.a + self.b * dose.ln()
+    /// The constants, if a is finite and b a finite number > 0.
+    fn check(&self) -> Result<(), SafetyError> {
+        finite("probit.a", self.a)?;
+        positive("probit.b", self.b)?;
+        Ok(())
     }
 
-    /// P = Φ(Y − 5) for dose `dose`; 0 for a zero or negative dose.
-    pub fn probability(&self, dose: f64) -> f64 {
+    /// Y for dose `dose`.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for invalid constants or a dose that is
+    /// not a finite number > 0 (Y of a zero dose is −∞;
+    /// [`LogProbit::probability`] gives P = 0 for it).
+    pub fn probit(&self, dose: f64) -> Result<f64, SafetyError> {
+        self.check()?;
+        let d = positive("dose", dose)?;
+        Ok(self.a + self.b * d.ln())
+    }
+
+    /// P = Φ(Y − 5) for dose `dose`; 0 for a zero dose (no exposure, no
+    /// effect).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for invalid constants or a dose that is
+    /// not a finite number ≥ 0 (a NaN dose is refused, never read as 0).
+    pub fn probability(&self, dose: f64) -> Result<f64, SafetyError> {
+        self.check()?;
+        let d = dose_value("dose", dose)?;
+        Ok(self.probability_unchecked(d))
+    }
+
+    /// [`LogProbit::probability`] without the checks (0 unless dose > 0).
+    pub(crate) fn probability_unchecked(&self, dose: f64) -> f64 {
         if dose > 0.0 {
-            probability_from_probit(self.probit(dose))
+            probability_from_probit_unchecked(self.a + self.b * dose.ln())
         } else {
             0.0
         }
@@ -72,8 +128,10 @@ impl LogProbit {
     /// The dose giving probability `p`: D = exp((Y_p − a)/b).
     ///
     /// # Errors
-    /// [`SafetyError::InvalidInput`] unless 0 < p < 1.
+    /// [`SafetyError::InvalidInput`] unless 0 < p < 1 and the constants are
+    /// valid.
     pub fn dose_for_probability(&self, p: f64) -> Result<f64, SafetyError> {
+        self.check()?;
         let y = probit_from_probability(p)?;
         Ok(((y - self.a) / self.b).exp())
     }
@@ -147,19 +205,45 @@ impl ThermalProbit {
         source: "Chinese 安全评价 texts; UNCONFIRMED, from consequence-models.md §4.5 [M]",
     };
 
-    /// The thermal dose t·q^(4/3) in s·(W/m²)^(4/3).
-    pub fn dose(flux_w_m2: f64, exposure_s: f64) -> f64 {
+    /// The thermal dose t·q^(4/3) in s·(W/m²)^(4/3); 0 for a zero flux.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless the flux is a finite number ≥ 0
+    /// and the exposure a finite number > 0 s (a zero exposure is refused as
+    /// a likely missing input).
+    pub fn dose(flux_w_m2: f64, exposure_s: f64) -> Result<f64, SafetyError> {
+        let q = dose_value("flux_w_m2", flux_w_m2)?;
+        let t = positive("exposure_s", exposure_s)?;
+        Ok(Self::dose_unchecked(q, t))
+    }
+
+    pub(crate) fn dose_unchecked(flux_w_m2: f64, exposure_s: f64) -> f64 {
         exposure_s * flux_w_m2.max(0.0).powf(4.0 / 3.0)
     }
 
     /// Y for flux `flux_w_m2` (W/m²) during `exposure_s` seconds.
-    pub fn probit_value(&self, flux_w_m2: f64, exposure_s: f64) -> f64 {
-        self.probit.probit(Self::dose(flux_w_m2, exposure_s))
+    ///
+    /// # Errors
+    /// As [`ThermalProbit::dose`], and a zero flux (its probit is −∞).
+    pub fn probit_value(&self, flux_w_m2: f64, exposure_s: f64) -> Result<f64, SafetyError> {
+        self.probit.probit(Self::dose(flux_w_m2, exposure_s)?)
     }
 
-    /// P = Φ(Y − 5) for flux `flux_w_m2` (W/m²) during `exposure_s` seconds.
-    pub fn probability(&self, flux_w_m2: f64, exposure_s: f64) -> f64 {
-        self.probit.probability(Self::dose(flux_w_m2, exposure_s))
+    /// P = Φ(Y − 5) for flux `flux_w_m2` (W/m²) during `exposure_s` seconds;
+    /// 0 for a zero flux.
+    ///
+    /// # Errors
+    /// As [`ThermalProbit::dose`]: a NaN, infinite or negative flux or
+    /// exposure is refused, never read as P = 0.
+    pub fn probability(&self, flux_w_m2: f64, exposure_s: f64) -> Result<f64, SafetyError> {
+        self.probit.probability(Self::dose(flux_w_m2, exposure_s)?)
+    }
+
+    /// [`ThermalProbit::probability`] without the checks, for fluxes of a
+    /// validated model and a validated exposure.
+    pub(crate) fn probability_unchecked(&self, flux_w_m2: f64, exposure_s: f64) -> f64 {
+        self.probit
+            .probability_unchecked(Self::dose_unchecked(flux_w_m2, exposure_s))
     }
 
     /// The flux (W/m²) that gives probability `p` in `exposure_s` seconds:
@@ -225,13 +309,23 @@ impl OverpressureProbit {
     };
 
     /// Y for side-on overpressure `overpressure_pa`.
-    pub fn probit_value(&self, overpressure_pa: f64) -> f64 {
-        self.probit.probit(overpressure_pa)
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless the overpressure is a finite
+    /// number > 0 Pa.
+    pub fn probit_value(&self, overpressure_pa: f64) -> Result<f64, SafetyError> {
+        let p = positive("overpressure_pa", overpressure_pa)?;
+        self.probit.probit(p)
     }
 
-    /// P = Φ(Y − 5) for side-on overpressure `overpressure_pa`.
-    pub fn probability(&self, overpressure_pa: f64) -> f64 {
-        self.probit.probability(overpressure_pa)
+    /// P = Φ(Y − 5) for side-on overpressure `overpressure_pa`; 0 at 0 Pa.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless the overpressure is a finite
+    /// number ≥ 0 Pa (a NaN is refused, never read as P = 0).
+    pub fn probability(&self, overpressure_pa: f64) -> Result<f64, SafetyError> {
+        let p = dose_value("overpressure_pa", overpressure_pa)?;
+        self.probit.probability(p)
     }
 
     /// The overpressure (Pa) that gives probability `p`.
@@ -254,15 +348,15 @@ mod tests {
 
     #[test]
     fn probit_five_is_one_half() {
-        assert_eq!(probability_from_probit(5.0), 0.5);
-        assert_eq!(normal_cdf(0.0), 0.5);
+        assert_eq!(probability_from_probit(5.0).unwrap(), 0.5);
+        assert_eq!(normal_cdf(0.0).unwrap(), 0.5);
         assert!((probit_from_probability(0.5).unwrap() - 5.0).abs() < 1e-12);
     }
 
     #[test]
     fn normal_cdf_known_values() {
         // Φ(1) = 0.841344746, Φ(−2.326348) = 0.01 (standard tables).
-        assert!((normal_cdf(1.0) - 0.841_344_746).abs() < 1e-9);
+        assert!((normal_cdf(1.0).unwrap() - 0.841_344_746).abs() < 1e-9);
         assert!((probit_from_probability(0.01).unwrap() - (5.0 - 2.326_348)).abs() < 1e-6);
     }
 
@@ -300,7 +394,9 @@ mod tests {
         // 37.5 kW/m² for 10 s: D = 10·37 500^(4/3) = 10·1.25519e6 = 1.25519e7,
         // ln D = 16.34538, Y = −38.48 + 2.56·16.34538 = 3.36417,
         // P = Φ(−1.63583) = 0.0509 (consequence-models.md §4.5 table: 0.0509).
-        let p = ThermalProbit::EISENBERG_1975.probability(37_500.0, 10.0);
+        let p = ThermalProbit::EISENBERG_1975
+            .probability(37_500.0, 10.0)
+            .unwrap();
         assert!(close(p, 0.0509, 0.02), "{p}");
     }
 
@@ -312,17 +408,54 @@ mod tests {
             .unwrap();
         assert!(close(p50, 144_500.0, 0.002), "{p50}");
         // ΔP = 100 kPa: Y = −77.1 + 6.91·11.5129 = 2.4543, P = Φ(−2.5457) = 0.00545.
-        let p = OverpressureProbit::LUNG_HAEMORRHAGE.probability(100_000.0);
+        let p = OverpressureProbit::LUNG_HAEMORRHAGE
+            .probability(100_000.0)
+            .unwrap();
         assert!(close(p, 0.00545, 0.02), "{p}");
         // ΔP = 200 kPa: Y = −77.1 + 6.91·12.2061 = 7.2440, P = Φ(2.2440) = 0.9876.
-        let p = OverpressureProbit::LUNG_HAEMORRHAGE.probability(200_000.0);
+        let p = OverpressureProbit::LUNG_HAEMORRHAGE
+            .probability(200_000.0)
+            .unwrap();
         assert!(close(p, 0.9876, 0.002), "{p}");
     }
 
     #[test]
     fn zero_dose_is_zero_probability() {
-        assert_eq!(ThermalProbit::TSAO_PERRY.probability(0.0, 60.0), 0.0);
-        assert_eq!(OverpressureProbit::LUNG_HAEMORRHAGE.probability(0.0), 0.0);
+        assert_eq!(
+            ThermalProbit::TSAO_PERRY.probability(0.0, 60.0).unwrap(),
+            0.0
+        );
+        assert_eq!(
+            OverpressureProbit::LUNG_HAEMORRHAGE
+                .probability(0.0)
+                .unwrap(),
+            0.0
+        );
+    }
+
+    #[test]
+    fn nan_and_negative_doses_are_refused() {
+        let t = ThermalProbit::TSAO_PERRY;
+        let o = OverpressureProbit::LUNG_HAEMORRHAGE;
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+            assert!(t.probability(bad, 60.0).is_err());
+            assert!(t.probability(10_000.0, bad).is_err());
+            assert!(o.probability(bad).is_err());
+            assert!(t.probit.probability(bad).is_err());
+        }
+        // A probit may be negative; it may not be NaN or infinite.
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(probability_from_probit(bad).is_err());
+            assert!(normal_cdf(bad).is_err());
+        }
+        assert!(t.probability(10_000.0, 0.0).is_err());
+        assert!(t.probit_value(0.0, 60.0).is_err());
+        let broken = LogProbit {
+            a: f64::NAN,
+            b: 1.0,
+        };
+        assert!(broken.probability(1.0).is_err());
+        assert!(broken.dose_for_probability(0.5).is_err());
     }
 
     proptest! {
@@ -333,7 +466,7 @@ mod tests {
             for pr in [ThermalProbit::EISENBERG_1975, ThermalProbit::TSAO_PERRY,
                        ThermalProbit::TNO_GREEN_BOOK, ThermalProbit::SECOND_DEGREE_BURN,
                        ThermalProbit::FIRST_DEGREE_BURN] {
-                prop_assert!(pr.probability(q + dq, t + dt) >= pr.probability(q, t));
+                prop_assert!(pr.probability(q + dq, t + dt).unwrap() >= pr.probability(q, t).unwrap());
             }
         }
 
@@ -341,14 +474,14 @@ mod tests {
         fn overpressure_probability_monotone(p in 1.0f64..1e7, dp in 0.0f64..1e6) {
             for pr in [OverpressureProbit::LUNG_HAEMORRHAGE, OverpressureProbit::EARDRUM_RUPTURE,
                        OverpressureProbit::STRUCTURAL_DAMAGE, OverpressureProbit::GLASS_BREAKAGE] {
-                prop_assert!(pr.probability(p + dp) >= pr.probability(p));
+                prop_assert!(pr.probability(p + dp).unwrap() >= pr.probability(p).unwrap());
             }
         }
 
         #[test]
         fn probit_round_trip(p in 1e-6f64..0.999_999) {
             let y = probit_from_probability(p).unwrap();
-            prop_assert!((probability_from_probit(y) - p).abs() <= 1e-12 + 1e-9 * p);
+            prop_assert!((probability_from_probit(y).unwrap() - p).abs() <= 1e-12 + 1e-9 * p);
         }
     }
 }

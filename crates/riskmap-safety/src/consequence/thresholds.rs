@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::confidence::Confidence;
 use crate::consequence::units::ppm_to_kg_per_m3;
-use crate::error::SafetyError;
+use crate::error::{SafetyError, positive};
 
 const TABLE_NAME: &str = "consequence-thresholds.toml";
 const EMBEDDED_TOML: &str = include_str!("../../../../data/rules/consequence-thresholds.toml");
@@ -103,13 +103,30 @@ pub struct ToxicThreshold {
 
 impl ToxicThreshold {
     /// The threshold in kg/m³.
-    pub fn kg_per_m3(&self) -> f64 {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless exactly one of `ppm` /
+    /// `mg_per_m3` is given as a finite number > 0 (and, for ppm, the molar
+    /// mass and molar volume are finite numbers > 0).
+    pub fn kg_per_m3(&self) -> Result<f64, SafetyError> {
         match (self.ppm, self.mg_per_m3) {
-            (Some(ppm), _) => {
-                ppm_to_kg_per_m3(ppm, self.molar_mass_g_per_mol, self.molar_volume_l_per_mol)
+            (Some(ppm), None) => {
+                let v = positive("ppm", ppm)?;
+                let m = positive("molar_mass_g_per_mol", self.molar_mass_g_per_mol)?;
+                let vm = positive("molar_volume_l_per_mol", self.molar_volume_l_per_mol)?;
+                Ok(ppm_to_kg_per_m3(v, m, vm))
             }
-            (None, Some(mg)) => mg * 1e-6,
-            (None, None) => f64::NAN,
+            (None, Some(mg)) => Ok(positive("mg_per_m3", mg)? * 1e-6),
+            (Some(ppm), Some(_)) => Err(SafetyError::InvalidInput {
+                field: "ppm",
+                value: ppm,
+                expected: "exactly one of ppm / mg_per_m3, not both",
+            }),
+            (None, None) => Err(SafetyError::InvalidInput {
+                field: "ppm",
+                value: f64::NAN,
+                expected: "exactly one of ppm / mg_per_m3",
+            }),
         }
     }
 }
@@ -207,28 +224,60 @@ impl EffectThresholds {
     }
 
     /// The heat-flux levels (W/m²) of a set, in file order.
-    pub fn thermal_levels(&self, set: &str) -> Vec<f64> {
-        self.thermal
+    ///
+    /// # Errors
+    /// [`SafetyError::UnknownThresholdSet`] when no row has this set (an
+    /// empty list would draw no zone at all).
+    pub fn thermal_levels(&self, set: &str) -> Result<Vec<f64>, SafetyError> {
+        let v: Vec<f64> = self
+            .thermal
             .iter()
             .filter(|t| t.set == set)
             .map(|t| t.w_per_m2)
-            .collect()
+            .collect();
+        if v.is_empty() {
+            return Err(SafetyError::UnknownThresholdSet {
+                kind: "thermal",
+                set: set.to_string(),
+            });
+        }
+        Ok(v)
     }
 
     /// The overpressure levels (Pa) of a set, in file order.
-    pub fn overpressure_levels(&self, set: &str) -> Vec<f64> {
-        self.overpressure
+    ///
+    /// # Errors
+    /// [`SafetyError::UnknownThresholdSet`] when no row has this set.
+    pub fn overpressure_levels(&self, set: &str) -> Result<Vec<f64>, SafetyError> {
+        let v: Vec<f64> = self
+            .overpressure
             .iter()
             .filter(|t| t.set == set)
             .map(|t| t.pa)
-            .collect()
+            .collect();
+        if v.is_empty() {
+            return Err(SafetyError::UnknownThresholdSet {
+                kind: "overpressure",
+                set: set.to_string(),
+            });
+        }
+        Ok(v)
     }
 
     /// The toxic thresholds for a substance (key or CAS), in file order.
-    pub fn toxic_for<'a>(&'a self, substance: &'a str) -> impl Iterator<Item = &'a ToxicThreshold> {
-        self.toxic
+    ///
+    /// # Errors
+    /// [`SafetyError::UnknownSubstance`] when no row names the substance.
+    pub fn toxic_for(&self, substance: &str) -> Result<Vec<&ToxicThreshold>, SafetyError> {
+        let v: Vec<&ToxicThreshold> = self
+            .toxic
             .iter()
-            .filter(move |t| t.substance == substance || t.cas == substance)
+            .filter(|t| t.substance == substance || t.cas == substance)
+            .collect();
+        if v.is_empty() {
+            return Err(SafetyError::UnknownSubstance(substance.to_string()));
+        }
+        Ok(v)
     }
 }
 
@@ -239,17 +288,26 @@ mod tests {
     #[test]
     fn embedded_table_parses() {
         let t = EffectThresholds::embedded();
-        assert_eq!(t.thermal_levels("aloha"), vec![10_000.0, 5_000.0, 2_000.0]);
         assert_eq!(
-            t.thermal_levels("world_bank"),
+            t.thermal_levels("aloha").unwrap(),
+            vec![10_000.0, 5_000.0, 2_000.0]
+        );
+        assert_eq!(
+            t.thermal_levels("world_bank").unwrap(),
             vec![37_500.0, 25_000.0, 12_500.0, 4_000.0, 1_600.0]
         );
         assert_eq!(
-            t.overpressure_levels("gb6722_placeholder"),
+            t.overpressure_levels("gb6722_placeholder").unwrap(),
             vec![2_000.0, 10_000.0]
         );
         // 8 psi = 8·6894.757 = 55 158 Pa.
-        assert!((t.overpressure_levels("aloha")[0] - 8.0 * 6894.757).abs() < 1.0);
+        assert!((t.overpressure_levels("aloha").unwrap()[0] - 8.0 * 6894.757).abs() < 1.0);
+        // A mistyped set is refused, not answered with no levels.
+        assert!(matches!(
+            t.thermal_levels("alhoa"),
+            Err(SafetyError::UnknownThresholdSet { .. })
+        ));
+        assert!(t.overpressure_levels("").is_err());
         assert!(t.thermal.iter().all(|r| !r.source.is_empty()));
     }
 
@@ -257,14 +315,19 @@ mod tests {
     fn toxic_thresholds_convert() {
         // Chlorine IDLH 10 ppm = 10·70.906/24.465 mg/m³ = 28.98 mg/m³.
         let t = EffectThresholds::embedded();
-        let idlh = t.toxic_for("chlorine").find(|r| r.set == "idlh").unwrap();
-        assert!((idlh.kg_per_m3() * 1e6 - 28.98).abs() < 0.01);
-        let hj = t
-            .toxic_for("7782-50-5")
-            .find(|r| r.set == "hj169_endpoint_1")
-            .unwrap();
-        assert!((hj.kg_per_m3() - 58e-6).abs() < 1e-12);
-        assert_eq!(t.toxic_for("ammonia").count(), 7);
+        let cl = t.toxic_for("chlorine").unwrap();
+        let idlh = cl.iter().find(|r| r.set == "idlh").unwrap();
+        assert!((idlh.kg_per_m3().unwrap() * 1e6 - 28.98).abs() < 0.01);
+        let by_cas = t.toxic_for("7782-50-5").unwrap();
+        let hj = by_cas.iter().find(|r| r.set == "hj169_endpoint_1").unwrap();
+        assert!((hj.kg_per_m3().unwrap() - 58e-6).abs() < 1e-12);
+        assert_eq!(t.toxic_for("ammonia").unwrap().len(), 7);
+        assert!(t.toxic_for("unobtainium").is_err());
+        let mut bad = (*idlh).clone();
+        bad.ppm = Some(f64::NAN);
+        assert!(bad.kg_per_m3().is_err());
+        bad.ppm = None;
+        assert!(bad.kg_per_m3().is_err());
     }
 
     #[test]

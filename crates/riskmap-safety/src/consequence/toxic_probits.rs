@@ -14,9 +14,22 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::confidence::Confidence;
-use crate::consequence::probit::{LogProbit, probability_from_probit};
+use crate::consequence::probit::LogProbit;
 use crate::consequence::units::{kg_per_m3_to_ppm, ppm_to_kg_per_m3};
-use crate::error::{SafetyError, positive};
+use crate::error::{SafetyError, finite, positive};
+
+/// `value` if it is a finite number ≥ 0 (a concentration).
+fn concentration(field: &'static str, value: f64) -> Result<f64, SafetyError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(SafetyError::InvalidInput {
+            field,
+            value,
+            expected: "a finite concentration ≥ 0",
+        })
+    }
+}
 
 const TABLE_NAME: &str = "consequence-toxic-probits.toml";
 const EMBEDDED_TOML: &str = include_str!("../../../../data/rules/consequence-toxic-probits.toml");
@@ -72,8 +85,35 @@ pub struct ToxicProbit {
 }
 
 impl ToxicProbit {
+    /// Check the row's constants: a finite; b, n and the molar mass finite
+    /// and > 0; for a ppm row a molar volume finite and > 0.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] naming the first bad constant.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        finite("probit.a", self.a)?;
+        positive("probit.b", self.b)?;
+        positive("probit.n", self.n)?;
+        positive("probit.molar_mass_g_per_mol", self.molar_mass_g_per_mol)?;
+        if self.unit == ConcentrationUnit::Ppm {
+            positive("probit.molar_volume_l_per_mol", self.molar_volume_l_per_mol)?;
+        }
+        Ok(())
+    }
+
     /// `c_kg_per_m3` expressed in [`ToxicProbit::unit`].
-    pub fn to_unit(&self, c_kg_per_m3: f64) -> f64 {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for invalid row constants or a
+    /// concentration that is not a finite number ≥ 0.
+    pub fn to_unit(&self, c_kg_per_m3: f64) -> Result<f64, SafetyError> {
+        self.validate()?;
+        let c = concentration("c_kg_per_m3", c_kg_per_m3)?;
+        Ok(self.to_unit_unchecked(c))
+    }
+
+    /// [`ToxicProbit::to_unit`] without the checks, for a validated row.
+    pub(crate) fn to_unit_unchecked(&self, c_kg_per_m3: f64) -> f64 {
         match self.unit {
             ConcentrationUnit::Ppm => kg_per_m3_to_ppm(
                 c_kg_per_m3,
@@ -85,7 +125,17 @@ impl ToxicProbit {
     }
 
     /// A value in [`ToxicProbit::unit`] expressed in kg/m³.
-    pub fn from_unit(&self, value: f64) -> f64 {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for invalid row constants or a value
+    /// that is not a finite number ≥ 0.
+    pub fn from_unit(&self, value: f64) -> Result<f64, SafetyError> {
+        self.validate()?;
+        let v = concentration("value", value)?;
+        Ok(self.unit_to_kg_per_m3(v))
+    }
+
+    fn unit_to_kg_per_m3(&self, value: f64) -> f64 {
         match self.unit {
             ConcentrationUnit::Ppm => ppm_to_kg_per_m3(
                 value,
@@ -104,39 +154,54 @@ impl ToxicProbit {
     }
 
     /// The dose Cⁿ·t in the constants' units (C in [`ToxicProbit::unit`],
-    /// t in min) for a constant concentration `c_kg_per_m3` over `exposure_s`.
-    pub fn dose(&self, c_kg_per_m3: f64, exposure_s: f64) -> f64 {
-        self.to_unit(c_kg_per_m3.max(0.0)).powf(self.n) * (exposure_s.max(0.0) / 60.0)
+    /// t in min) for a constant concentration `c_kg_per_m3` over
+    /// `exposure_s`; 0 for a zero concentration.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for invalid row constants, a
+    /// concentration that is not a finite number ≥ 0, or an exposure that is
+    /// not a finite number > 0 s.
+    pub fn dose(&self, c_kg_per_m3: f64, exposure_s: f64) -> Result<f64, SafetyError> {
+        self.validate()?;
+        let c = concentration("c_kg_per_m3", c_kg_per_m3)?;
+        let t = positive("exposure_s", exposure_s)?;
+        Ok(self.to_unit_unchecked(c).powf(self.n) * (t / 60.0))
     }
 
     /// Y for concentration `c_kg_per_m3` (kg/m³) held for `exposure_s` seconds.
-    pub fn probit_value(&self, c_kg_per_m3: f64, exposure_s: f64) -> f64 {
-        self.log_probit().probit(self.dose(c_kg_per_m3, exposure_s))
+    ///
+    /// # Errors
+    /// As [`ToxicProbit::dose`], and a zero concentration (its probit is −∞).
+    pub fn probit_value(&self, c_kg_per_m3: f64, exposure_s: f64) -> Result<f64, SafetyError> {
+        self.log_probit()
+            .probit(self.dose(c_kg_per_m3, exposure_s)?)
     }
 
-    /// P = Φ(Y − 5); 0 for a zero dose.
-    pub fn probability(&self, c_kg_per_m3: f64, exposure_s: f64) -> f64 {
-        let d = self.dose(c_kg_per_m3, exposure_s);
-        if d > 0.0 {
-            probability_from_probit(self.log_probit().probit(d))
-        } else {
-            0.0
-        }
+    /// P = Φ(Y − 5); 0 for a zero concentration.
+    ///
+    /// # Errors
+    /// As [`ToxicProbit::dose`]: a NaN, infinite or negative concentration or
+    /// exposure is refused, never read as P = 0.
+    pub fn probability(&self, c_kg_per_m3: f64, exposure_s: f64) -> Result<f64, SafetyError> {
+        self.log_probit()
+            .probability(self.dose(c_kg_per_m3, exposure_s)?)
     }
 
     /// The constant concentration (kg/m³) that gives probability `p` in
     /// `exposure_s` seconds: C = (exp((Y_p − a)/b)/t)^(1/n).
     ///
     /// # Errors
-    /// [`SafetyError::InvalidInput`] unless 0 < p < 1 and exposure_s > 0.
+    /// [`SafetyError::InvalidInput`] unless 0 < p < 1, exposure_s > 0 and the
+    /// row's constants are valid.
     pub fn concentration_for_probability(
         &self,
         p: f64,
         exposure_s: f64,
     ) -> Result<f64, SafetyError> {
+        self.validate()?;
         let t_min = positive("exposure_s", exposure_s)? / 60.0;
         let dose = self.log_probit().dose_for_probability(p)?;
-        Ok(self.from_unit((dose / t_min).powf(1.0 / self.n)))
+        Ok(self.unit_to_kg_per_m3((dose / t_min).powf(1.0 / self.n)))
     }
 }
 
@@ -292,10 +357,11 @@ mod tests {
         // t = 10 min: C = √187 790 = 433.3 ppm (paper: 433).
         let p = table().find("chlorine").unwrap();
         let c30 = p.concentration_for_probability(0.5, 1800.0).unwrap();
-        assert!(close(p.to_unit(c30), 250.2, 0.002), "{}", p.to_unit(c30));
+        let ppm30 = p.to_unit(c30).unwrap();
+        assert!(close(ppm30, 250.2, 0.002), "{ppm30}");
         let c10 = p.concentration_for_probability(0.5, 600.0).unwrap();
-        assert!(close(p.to_unit(c10), 433.3, 0.002));
-        assert!((p.probability(c30, 1800.0) - 0.5).abs() < 1e-9);
+        assert!(close(p.to_unit(c10).unwrap(), 433.3, 0.002));
+        assert!((p.probability(c30, 1800.0).unwrap() - 0.5).abs() < 1e-9);
     }
 
     #[test]
@@ -307,7 +373,8 @@ mod tests {
         for (s, want) in [("ammonia", 11_539.0), ("hydrogen_sulfide", 440.7)] {
             let p = t.find(s).unwrap();
             let c = p.concentration_for_probability(0.5, 1800.0).unwrap();
-            assert!(close(p.to_unit(c), want, 0.002), "{s} {}", p.to_unit(c));
+            let v = p.to_unit(c).unwrap();
+            assert!(close(v, want, 0.002), "{s} {v}");
         }
     }
 
@@ -320,8 +387,8 @@ mod tests {
             .find_in_set("carbon_monoxide", "purple_book")
             .unwrap();
         let c = 21_261e-6;
-        assert!(close(p.probit_value(c, 1800.0), 5.966, 0.002));
-        assert!(close(p.probability(c, 1800.0), 0.8329, 0.002));
+        assert!(close(p.probit_value(c, 1800.0).unwrap(), 5.966, 0.002));
+        assert!(close(p.probability(c, 1800.0).unwrap(), 0.8329, 0.002));
     }
 
     #[test]
@@ -341,8 +408,8 @@ mod tests {
         // P = Φ(−4.7458) = 1.04e-6 (printed Y = 0.254, P = 1.0e-6).
         let p = table().find("chlorine").unwrap();
         let c = ppm(p, 18.972);
-        assert!((p.probit_value(c, 1800.0) - 0.254).abs() < 0.01);
-        let prob = p.probability(c, 1800.0);
+        assert!((p.probit_value(c, 1800.0).unwrap() - 0.254).abs() < 0.01);
+        let prob = p.probability(c, 1800.0).unwrap();
         assert!(close(prob, 1.0e-6, 0.1), "{prob}");
     }
 
@@ -361,6 +428,25 @@ mod tests {
         assert!(ToxicProbitTable::from_toml_str(&negative_b).is_err());
     }
 
+    #[test]
+    fn refuses_nan_concentrations_and_exposures() {
+        let p = table().find("chlorine").unwrap();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1e-3] {
+            assert!(p.probability(bad, 600.0).is_err());
+            assert!(p.probability(1e-3, bad).is_err());
+            assert!(p.to_unit(bad).is_err());
+            assert!(p.from_unit(bad).is_err());
+        }
+        assert!(p.probability(1e-3, 0.0).is_err());
+        assert_eq!(p.probability(0.0, 600.0).unwrap(), 0.0);
+        let broken = ToxicProbit {
+            n: f64::NAN,
+            ..p.clone()
+        };
+        assert!(broken.probability(1e-3, 600.0).is_err());
+        assert!(broken.concentration_for_probability(0.5, 600.0).is_err());
+    }
+
     proptest! {
         #[test]
         fn probability_monotone_in_dose(
@@ -368,7 +454,7 @@ mod tests {
         ) {
             let t_ = table();
             let p = &t_.probits[idx % t_.probits.len()];
-            prop_assert!(p.probability(c + dc, t + dt) >= p.probability(c, t));
+            prop_assert!(p.probability(c + dc, t + dt).unwrap() >= p.probability(c, t).unwrap());
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{SafetyError, fraction, positive};
+use crate::error::{SafetyError, distance, fraction, positive};
 
 /// How to compute the atmospheric transmissivity τ.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -61,20 +61,55 @@ impl Transmissivity {
     }
 
     /// Partial pressure of water vapour (Pa) for the Bagster method.
-    pub fn water_vapour_pressure_pa(relative_humidity: f64, ambient_temperature_k: f64) -> f64 {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for a relative humidity outside (0, 1]
+    /// or a temperature that is not a finite number above 46.13 K (where
+    /// the saturation formula is singular).
+    pub fn water_vapour_pressure_pa(
+        relative_humidity: f64,
+        ambient_temperature_k: f64,
+    ) -> Result<f64, SafetyError> {
+        Transmissivity::Bagster {
+            relative_humidity,
+            ambient_temperature_k,
+        }
+        .validate()?;
+        Ok(Self::water_vapour_pressure_unchecked(
+            relative_humidity,
+            ambient_temperature_k,
+        ))
+    }
+
+    fn water_vapour_pressure_unchecked(relative_humidity: f64, ambient_temperature_k: f64) -> f64 {
         relative_humidity * (23.18986 - 3816.42 / (ambient_temperature_k - 46.13)).exp()
     }
 
     /// τ over a path of `path_length_m` metres from the flame surface.
-    /// Non-increasing in the path length.
-    pub fn at(&self, path_length_m: f64) -> f64 {
+    /// Non-increasing in the path length; at a zero path the Bagster τ is 1
+    /// (nothing absorbs).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for invalid parameters (see
+    /// [`Transmissivity::validate`]) or a path that is not a finite number
+    /// ≥ 0 m.
+    pub fn at(&self, path_length_m: f64) -> Result<f64, SafetyError> {
+        self.validate()?;
+        let x = distance("path_length_m", path_length_m)?;
+        Ok(self.at_unchecked(x))
+    }
+
+    /// [`Transmissivity::at`] without the checks, for models that validated
+    /// the parameters and pass a path ≥ 0.
+    pub(crate) fn at_unchecked(&self, path_length_m: f64) -> f64 {
         match *self {
             Transmissivity::Fixed { tau } => tau,
             Transmissivity::Bagster {
                 relative_humidity,
                 ambient_temperature_k,
             } => {
-                let pw = Self::water_vapour_pressure_pa(relative_humidity, ambient_temperature_k);
+                let pw =
+                    Self::water_vapour_pressure_unchecked(relative_humidity, ambient_temperature_k);
                 let px = pw * path_length_m.max(0.0);
                 if px <= 0.0 {
                     1.0
@@ -100,17 +135,24 @@ mod tests {
             relative_humidity: 0.7,
             ambient_temperature_k: 293.15,
         };
-        let pw = Transmissivity::water_vapour_pressure_pa(0.7, 293.15);
+        let pw = Transmissivity::water_vapour_pressure_pa(0.7, 293.15).unwrap();
         assert!((pw - 1609.0).abs() / 1609.0 < 0.001, "{pw}");
-        let tau = t.at(100.0);
+        let tau = t.at(100.0).unwrap();
         assert!((tau - 0.6867).abs() / 0.6867 < 0.02, "{tau}");
-        assert_eq!(t.at(0.0), 1.0);
-        assert!(t.at(1000.0) < tau);
+        assert_eq!(t.at(0.0).unwrap(), 1.0);
+        assert!(t.at(1000.0).unwrap() < tau);
     }
 
     #[test]
     fn rejects_bad_tau() {
         assert!(Transmissivity::Fixed { tau: 1.5 }.validate().is_err());
         assert!(Transmissivity::Fixed { tau: 0.0 }.validate().is_err());
+        assert!(Transmissivity::Fixed { tau: 1.5 }.at(10.0).is_err());
+        let t = Transmissivity::default();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+            assert!(t.at(bad).is_err());
+            assert!(Transmissivity::water_vapour_pressure_pa(0.7, bad).is_err());
+            assert!(Transmissivity::water_vapour_pressure_pa(bad, 293.15).is_err());
+        }
     }
 }

@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::consequence::units::STANDARD_ATMOSPHERE_PA;
-use crate::effect::{EffectDistance, EffectModel, EffectQuantity, ModelInfo};
+use crate::effect::{EffectDistance, EffectModel, EffectQuantity, ModelInfo, Reach};
 use crate::error::{SafetyError, positive};
 
 const MAX_DISTANCE_M: f64 = 100_000.0;
@@ -153,8 +153,31 @@ formula (3) [M]",
 
     /// Side-on overpressure (Pa) at scaled distance `z` = R/W^(1/3)
     /// (m/kg^(1/3)); `ambient_pa` is P_a; `tnt_energy_j_per_kg` is only used
-    /// by [`BlastCurve::ChineseOverpressure`].
-    pub fn overpressure_pa(&self, z: f64, ambient_pa: f64, tnt_energy_j_per_kg: f64) -> f64 {
+    /// by [`BlastCurve::ChineseOverpressure`] (but checked for every curve).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless `z`, `ambient_pa` and
+    /// `tnt_energy_j_per_kg` are finite numbers > 0: every curve is singular
+    /// at the charge (Z = 0).
+    pub fn overpressure_pa(
+        &self,
+        z: f64,
+        ambient_pa: f64,
+        tnt_energy_j_per_kg: f64,
+    ) -> Result<f64, SafetyError> {
+        let z = positive("z", z)?;
+        let pa = positive("ambient_pa", ambient_pa)?;
+        let e = positive("tnt_energy_j_per_kg", tnt_energy_j_per_kg)?;
+        Ok(self.overpressure_pa_unchecked(z, pa, e))
+    }
+
+    /// [`BlastCurve::overpressure_pa`] without the checks; +∞ at z ≤ 0.
+    pub(crate) fn overpressure_pa_unchecked(
+        &self,
+        z: f64,
+        ambient_pa: f64,
+        tnt_energy_j_per_kg: f64,
+    ) -> f64 {
         if z <= 0.0 {
             return f64::INFINITY;
         }
@@ -193,7 +216,21 @@ formula (3) [M]",
 
     /// The range of Z = R/W^(1/3) (m/kg^(1/3)) in which the curve is used as
     /// published; see each variant.
-    pub fn validity(&self, ambient_pa: f64, tnt_energy_j_per_kg: f64) -> (f64, f64) {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless `ambient_pa` and
+    /// `tnt_energy_j_per_kg` are finite numbers > 0.
+    pub fn validity(
+        &self,
+        ambient_pa: f64,
+        tnt_energy_j_per_kg: f64,
+    ) -> Result<(f64, f64), SafetyError> {
+        let pa = positive("ambient_pa", ambient_pa)?;
+        let e = positive("tnt_energy_j_per_kg", tnt_energy_j_per_kg)?;
+        Ok(self.validity_unchecked(pa, e))
+    }
+
+    fn validity_unchecked(&self, ambient_pa: f64, tnt_energy_j_per_kg: f64) -> (f64, f64) {
         match self {
             BlastCurve::KinneyGraham1985 | BlastCurve::KingeryBulmashSurface => (0.2, 198.5),
             BlastCurve::Sadovsky => (1.0, 15.0),
@@ -256,7 +293,7 @@ impl VapourCloudExplosion {
             model: self.curve.info(),
             inputs: *self,
             tnt_mass_kg: w,
-            validity_scaled_distance: self.curve.validity(pa, self.tnt_energy()),
+            validity_scaled_distance: self.curve.validity_unchecked(pa, self.tnt_energy()),
             distances: Vec::new(),
         };
         result.distances = result.distances_to(levels_pa)?;
@@ -266,9 +303,11 @@ impl VapourCloudExplosion {
     /// Side-on overpressure (Pa) at `distance_m`.
     ///
     /// # Errors
-    /// As [`VapourCloudExplosion::evaluate`].
+    /// As [`VapourCloudExplosion::evaluate`], and
+    /// [`SafetyError::InvalidInput`] for a distance that is not a finite
+    /// number > 0 m (the blast curves are singular at the charge).
     pub fn overpressure_at(&self, distance_m: f64) -> Result<f64, SafetyError> {
-        Ok(self.evaluate(&[])?.effect_at(distance_m))
+        self.evaluate(&[])?.effect_at(distance_m)
     }
 }
 
@@ -281,9 +320,21 @@ impl EffectModel for VapourCloudExplosionResult {
         EffectQuantity::OverpressurePa
     }
 
-    fn effect_at(&self, distance_m: f64) -> f64 {
+    fn check_distance(&self, distance_m: f64) -> Result<f64, SafetyError> {
+        if distance_m.is_finite() && distance_m > 0.0 {
+            Ok(distance_m)
+        } else {
+            Err(SafetyError::InvalidInput {
+                field: "distance_m",
+                value: distance_m,
+                expected: "a finite distance > 0 m (blast curves are singular at the charge)",
+            })
+        }
+    }
+
+    fn effect_at_unchecked(&self, distance_m: f64) -> f64 {
         let z = distance_m.max(0.0) / self.tnt_mass_kg.cbrt();
-        self.inputs.curve.overpressure_pa(
+        self.inputs.curve.overpressure_pa_unchecked(
             z,
             self.inputs.ambient_pressure_pa,
             self.inputs.tnt_energy(),
@@ -321,7 +372,10 @@ pub struct ChineseDamageRadii {
 /// `tnt_energy_j_per_kg` and ambient pressure `ambient_pa`.
 ///
 /// # Errors
-/// [`SafetyError::InvalidInput`] for a non-positive input.
+/// [`SafetyError::InvalidInput`] for an input that is not a finite positive
+/// number, and [`SafetyError::BeyondRange`] when 44 or 17 kPa still reaches the
+/// far end of the distance search (100 km): the radius is then unknown,
+/// never reported as 0 m.
 pub fn chinese_damage_radii(
     tnt_mass_kg: f64,
     tnt_energy_j_per_kg: f64,
@@ -343,11 +397,25 @@ pub fn chinese_damage_radii(
         ambient_pressure_pa: pa,
     }
     .evaluate(&[44e3, 17e3])?;
-    let d = |i: usize| scaled.distances[i].reach.distance_m().unwrap_or(0.0);
+    let radius = |i: usize, field: &'static str| -> Result<f64, SafetyError> {
+        match scaled.distances.get(i).map(|d| d.reach) {
+            Some(Reach::Within { distance_m }) => Ok(distance_m),
+            Some(Reach::BeyondRange { max_distance_m }) => Err(SafetyError::BeyondRange {
+                field,
+                detail: format!(
+                    "the overpressure still exceeds its level at {max_distance_m} m, the end of the search"
+                ),
+            }),
+            Some(Reach::NotReached) | None => Err(SafetyError::BeyondRange {
+                field,
+                detail: "the overpressure is below its level even at 1 mm from the charge".into(),
+            }),
+        }
+    };
     Ok(ChineseDamageRadii {
         death_m: 13.6 * (w / 1000.0).powf(0.37),
-        serious_injury_m: d(0),
-        slight_injury_m: d(1),
+        serious_injury_m: radius(0, "serious_injury_m")?,
+        slight_injury_m: radius(1, "slight_injury_m")?,
         property_damage_m: 5.6 * w.cbrt() / (1.0 + (3175.0 / w).powi(2)).powf(1.0 / 6.0),
     })
 }
@@ -463,6 +531,40 @@ mod tests {
         assert!(close(r.property_damage_m, 37.51, 0.02), "{r:?}");
     }
 
+    #[test]
+    fn refuses_the_charge_itself_and_beyond_range() {
+        for curve in [
+            BlastCurve::KinneyGraham1985,
+            BlastCurve::KingeryBulmashSurface,
+            BlastCurve::Sadovsky,
+            BlastCurve::ChineseOverpressure,
+        ] {
+            let v = tnt(1000.0, curve);
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0] {
+                assert!(matches!(
+                    v.overpressure_at(bad),
+                    Err(SafetyError::InvalidInput {
+                        field: "distance_m",
+                        ..
+                    })
+                ));
+                assert!(curve.overpressure_pa(bad, 101_325.0, 4.52e6).is_err());
+                assert!(curve.overpressure_pa(5.0, bad, 4.52e6).is_err());
+                assert!(curve.validity(bad, 4.52e6).is_err());
+            }
+        }
+        // 1e14 kg: (E/P₀)^(1/3) = 166 km, so 44 kPa (Z' ≈ 0.9) is still
+        // exceeded at 100 km; no radius is given.
+        assert!(matches!(
+            chinese_damage_radii(1e14, 4.52e6, DEFAULT_AMBIENT_PRESSURE_PA),
+            Err(SafetyError::BeyondRange {
+                field: "serious_injury_m",
+                ..
+            })
+        ));
+        assert!(chinese_damage_radii(f64::NAN, 4.52e6, DEFAULT_AMBIENT_PRESSURE_PA).is_err());
+    }
+
     fn curves() -> impl Strategy<Value = BlastCurve> {
         prop_oneof![
             Just(BlastCurve::KinneyGraham1985),
@@ -487,7 +589,7 @@ mod tests {
             w in 1.0f64..1e6, x in 0.01f64..10_000.0, dx in 0.0f64..10_000.0, curve in curves(),
         ) {
             let r = tnt(w, curve).evaluate(&[]).unwrap();
-            prop_assert!(r.effect_at(x + dx) <= r.effect_at(x));
+            prop_assert!(r.effect_at(x + dx).unwrap() <= r.effect_at(x).unwrap());
         }
     }
 }

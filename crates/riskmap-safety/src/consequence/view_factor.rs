@@ -1,6 +1,17 @@
 //! Geometric view factors from a flame surface to a small target.
+//!
+//! The public functions refuse what they cannot answer (a NaN, infinite or
+//! negative distance or size) with [`SafetyError::InvalidInput`]; the
+//! consequence models call the unchecked forms after validating their own
+//! inputs.
 
 use std::f64::consts::PI;
+
+use crate::error::{SafetyError, distance, positive};
+
+/// Largest flame tilt the tilted-cylinder factor accepts, degrees (as
+/// [`FlameTilt::Given`](crate::FlameTilt::Given)).
+const MAX_TILT_DEG: f64 = 85.0;
 
 /// View factors from a **vertical cylinder** (radius R, height H, standing on
 /// the ground) to a small target at ground level at distance X from the
@@ -18,8 +29,21 @@ use std::f64::consts::PI;
 ///       − (A − 1/S)/(π√(A²−1))·atan(√((A+1)(S−1)/((A−1)(S+1))))
 ///
 /// They reproduce YB Table 6.A.1 (see the tests). For S ≤ 1 (target at or
-/// inside the flame) this returns (1, 1): engulfment.
-pub fn vertical_cylinder(h_over_r: f64, s: f64) -> (f64, f64) {
+/// inside the flame, including S = 0 on the axis) this returns (1, 1):
+/// engulfment.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless h/R is a finite number > 0 and S a
+/// finite number ≥ 0.
+pub fn vertical_cylinder(h_over_r: f64, s: f64) -> Result<(f64, f64), SafetyError> {
+    let h = positive("h_over_r", h_over_r)?;
+    let s = distance("s", s)?;
+    Ok(vertical_cylinder_unchecked(h, s))
+}
+
+/// [`vertical_cylinder`] without the input checks, for callers that
+/// validated h/R > 0 and S ≥ 0.
+pub(crate) fn vertical_cylinder_unchecked(h_over_r: f64, s: f64) -> (f64, f64) {
     if s <= 1.0 || h_over_r <= 0.0 {
         return (1.0, 1.0);
     }
@@ -38,13 +62,16 @@ pub fn vertical_cylinder(h_over_r: f64, s: f64) -> (f64, f64) {
 }
 
 /// The maximum view factor √(F_v² + F_h²) of [`vertical_cylinder`]: the
-/// factor for the worst target orientation (YB ch. 6).
-pub fn vertical_cylinder_max(h_over_r: f64, s: f64) -> f64 {
+/// factor for the worst target orientation (YB ch. 6); 1 for S ≤ 1.
+///
+/// # Errors
+/// As [`vertical_cylinder`].
+pub fn vertical_cylinder_max(h_over_r: f64, s: f64) -> Result<f64, SafetyError> {
+    let (fv, fh) = vertical_cylinder(h_over_r, s)?;
     if s <= 1.0 {
-        return 1.0;
+        return Ok(1.0);
     }
-    let (fv, fh) = vertical_cylinder(h_over_r, s);
-    (fv * fv + fh * fh).sqrt().min(1.0)
+    Ok((fv * fv + fh * fh).sqrt().min(1.0))
 }
 
 /// View factors (F_v, F_h) from a **tilted (sheared) cylinder** to a small
@@ -61,13 +88,45 @@ pub fn vertical_cylinder_max(h_over_r: f64, s: f64) -> f64 {
 /// every height and a 32×32 Gauss–Legendre rule over it is smooth. For
 /// θ = 0 this returns the closed forms of [`vertical_cylinder`]. The
 /// downwind target is the worst case; crosswind and upwind targets receive
-/// less.
-pub fn tilted_cylinder(radius_m: f64, flame_length_m: f64, tilt_rad: f64, x_m: f64) -> (f64, f64) {
+/// less. At or inside the base (x ≤ R, including x = 0) it returns (1, 1):
+/// engulfment.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless the radius and flame length are
+/// finite numbers > 0, the tilt is in [0, 85°] (given in radians) and the
+/// distance is a finite number ≥ 0.
+pub fn tilted_cylinder(
+    radius_m: f64,
+    flame_length_m: f64,
+    tilt_rad: f64,
+    x_m: f64,
+) -> Result<(f64, f64), SafetyError> {
+    let r = positive("radius_m", radius_m)?;
+    let l = positive("flame_length_m", flame_length_m)?;
+    if !(tilt_rad.is_finite() && (0.0..=MAX_TILT_DEG.to_radians()).contains(&tilt_rad)) {
+        return Err(SafetyError::InvalidInput {
+            field: "tilt_rad",
+            value: tilt_rad,
+            expected: "an angle in [0, 85°], in radians",
+        });
+    }
+    let x = distance("x_m", x_m)?;
+    Ok(tilted_cylinder_unchecked(r, l, tilt_rad, x))
+}
+
+/// [`tilted_cylinder`] without the input checks, for callers that validated
+/// them.
+pub(crate) fn tilted_cylinder_unchecked(
+    radius_m: f64,
+    flame_length_m: f64,
+    tilt_rad: f64,
+    x_m: f64,
+) -> (f64, f64) {
     if x_m <= radius_m {
         return (1.0, 1.0);
     }
     if tilt_rad == 0.0 {
-        return vertical_cylinder(flame_length_m / radius_m, x_m / radius_m);
+        return vertical_cylinder_unchecked(flame_length_m / radius_m, x_m / radius_m);
     }
     let r = radius_m;
     let (sin_t, cos_t) = tilt_rad.sin_cos();
@@ -97,8 +156,20 @@ pub fn tilted_cylinder(radius_m: f64, flame_length_m: f64, tilt_rad: f64, x_m: f
 
 /// View factor from a **sphere** of diameter D to a small target facing its
 /// centre at distance r from the centre (r ≥ D/2): F = D²/(4r²)
-/// (CCPS 1999, fireball).
-pub fn sphere_facing(diameter_m: f64, distance_from_centre_m: f64) -> f64 {
+/// (CCPS 1999, fireball). At or inside the sphere (r ≤ D/2, including
+/// r = 0) it is 1.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless D is a finite number > 0 and r a
+/// finite number ≥ 0.
+pub fn sphere_facing(diameter_m: f64, distance_from_centre_m: f64) -> Result<f64, SafetyError> {
+    let d = positive("diameter_m", diameter_m)?;
+    let r = distance("distance_from_centre_m", distance_from_centre_m)?;
+    Ok(sphere_facing_unchecked(d, r))
+}
+
+/// [`sphere_facing`] without the input checks.
+pub(crate) fn sphere_facing_unchecked(diameter_m: f64, distance_from_centre_m: f64) -> f64 {
     let r = distance_from_centre_m.max(0.5 * diameter_m);
     (diameter_m * diameter_m / (4.0 * r * r)).min(1.0)
 }
@@ -120,7 +191,7 @@ mod tests {
             (5.0, 3.0, 161.0, 91.0),
             (20.0, 10.0, 48.0, 26.0),
         ] {
-            let (fv, fh) = vertical_cylinder(h, s);
+            let (fv, fh) = vertical_cylinder(h, s).unwrap();
             assert!(
                 (1000.0 * fv - fv_p).abs() <= (0.02 * fv_p).max(1.0),
                 "{h} {s} {fv}"
@@ -136,7 +207,7 @@ mod tests {
     fn sphere_hand_example() {
         // D = 132.63 m, r = 141.05 m: F = 132.63²/(4·141.05²) = 17 590.7/79 580.4
         // = 0.22104 (consequence-models.md §3.1, propane truck: 0.2210).
-        let f = sphere_facing(132.63, 141.05);
+        let f = sphere_facing(132.63, 141.05).unwrap();
         assert!((f - 0.2210).abs() / 0.2210 < 0.002, "{f}");
     }
 
@@ -151,8 +222,8 @@ mod tests {
             (20.0, 10.0),
             (3.0, 30.0),
         ] {
-            let (fv, fh) = tilted_cylinder(1.0, h, 1e-9, s);
-            let (cv, ch) = vertical_cylinder(h, s);
+            let (fv, fh) = tilted_cylinder(1.0, h, 1e-9, s).unwrap();
+            let (cv, ch) = vertical_cylinder(h, s).unwrap();
             assert!((fv - cv).abs() < 1e-6 * cv.max(1e-3), "{h} {s} {fv} {cv}");
             assert!((fh - ch).abs() < 1e-6 * ch.max(1e-3), "{h} {s} {fh} {ch}");
         }
@@ -164,20 +235,37 @@ mod tests {
         // §2.4 c): D = 42.4457 m (R = 21.22285), L = 46.775 m, tilt 50.8287°,
         // target 100 m downwind of the pool centre. Printed: F_v = 0.091915,
         // F_h = 0.029146, F_max = √(F_v² + F_h²) = 0.0964.
-        let (fv, fh) = tilted_cylinder(21.22285, 46.775, 50.8287f64.to_radians(), 100.0);
+        let (fv, fh) = tilted_cylinder(21.22285, 46.775, 50.8287f64.to_radians(), 100.0).unwrap();
         assert!((fv - 0.091915).abs() / 0.091915 < 0.002, "{fv}");
         assert!((fh - 0.029146).abs() / 0.029146 < 0.002, "{fh}");
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_answer() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+            assert!(vertical_cylinder(2.0, bad).is_err());
+            assert!(vertical_cylinder(bad, 2.0).is_err());
+            assert!(sphere_facing(10.0, bad).is_err());
+            assert!(tilted_cylinder(1.0, 2.0, 0.3, bad).is_err());
+            assert!(tilted_cylinder(1.0, 2.0, bad, 3.0).is_err());
+        }
+        assert!(vertical_cylinder(0.0, 2.0).is_err());
+        assert!(tilted_cylinder(1.0, 2.0, 1.6, 3.0).is_err());
+        // At zero distance: engulfment, the largest factor.
+        assert_eq!(vertical_cylinder(2.0, 0.0).unwrap(), (1.0, 1.0));
+        assert_eq!(tilted_cylinder(1.0, 2.0, 0.3, 0.0).unwrap(), (1.0, 1.0));
+        assert_eq!(sphere_facing(10.0, 0.0).unwrap(), 1.0);
     }
 
     proptest! {
         #[test]
         fn cylinder_factor_falls_with_distance(h in 0.1f64..20.0, s in 1.0001f64..500.0, ds in 0.0f64..50.0) {
-            prop_assert!(vertical_cylinder_max(h, s + ds) <= vertical_cylinder_max(h, s) + 1e-15);
+            prop_assert!(vertical_cylinder_max(h, s + ds).unwrap() <= vertical_cylinder_max(h, s).unwrap() + 1e-15);
         }
 
         #[test]
         fn taller_cylinder_is_seen_more(h in 0.1f64..20.0, dh in 0.0f64..20.0, s in 1.0001f64..500.0) {
-            prop_assert!(vertical_cylinder_max(h + dh, s) >= vertical_cylinder_max(h, s) - 1e-15);
+            prop_assert!(vertical_cylinder_max(h + dh, s).unwrap() >= vertical_cylinder_max(h, s).unwrap() - 1e-15);
         }
     }
 }

@@ -16,7 +16,7 @@
 
 use std::f64::consts::PI;
 
-use crate::consequence::probit::probability_from_probit;
+use crate::consequence::probit::probability_from_probit_unchecked;
 
 /// Distances below this (m) are evaluated at it: the point-source and plume
 /// formulas are singular at the release point.
@@ -49,7 +49,7 @@ pub fn crosswind_integral(y_cl: f64, b_times_n: f64, sigma_y_m: f64, y_cut: f64)
     let k = b_times_n / (2.0 * sigma_y_m * sigma_y_m);
     let y_max = (dy / k).sqrt();
     // In s = y/y_max ∈ [0, 1]: Φ(y_cl − dy·s² − 5).
-    let g = |s: f64| probability_from_probit(y_cl - dy * s * s);
+    let g = |s: f64| probability_from_probit_unchecked(y_cl - dy * s * s);
     let s_half = if y_cl > 5.0 {
         ((y_cl - 5.0) / dy).sqrt().min(1.0)
     } else {
@@ -104,7 +104,7 @@ mod tests {
         for i in 0..=n {
             let y = -ymax + i as f64 * h;
             let w = if i == 0 || i == n { 0.5 } else { 1.0 };
-            trap += w * probability_from_probit(ycl - k * y * y);
+            trap += w * probability_from_probit_unchecked(ycl - k * y * y);
         }
         trap *= h;
         let pi = crosswind_integral(ycl, bn, sy, ycut);

@@ -26,12 +26,14 @@ use serde::Serialize;
 
 use crate::consequence::fireball::{Fireball, FireballModel, FireballResult, FireballSep};
 use crate::consequence::jet_fire::{JetFire, JetFireResult, JetSource};
-use crate::consequence::plume::{StabilityClass, Terrain, briggs_sigmas, plume_concentration};
+use crate::consequence::plume::{
+    StabilityClass, Terrain, briggs_sigmas_unchecked, plume_concentration_unchecked,
+};
 use crate::consequence::pool_fire::{
     BurningRate, FlameLength, FlameTilt, PoolFire, PoolFireRadiation, PoolFireResult,
     SurfaceEmissivePower,
 };
-use crate::consequence::probit::{probability_from_probit, probit_from_probability};
+use crate::consequence::probit::{probability_from_probit_unchecked, probit_from_probability};
 use crate::consequence::toxic_probits::ToxicProbit;
 use crate::consequence::transmissivity::Transmissivity;
 use crate::consequence::units::STANDARD_ATMOSPHERE_PA;
@@ -154,9 +156,9 @@ pub(crate) enum Flux {
 impl Flux {
     fn at(&self, r: f64) -> f64 {
         match self {
-            Flux::Pool(p) => p.effect_at(r),
-            Flux::Jet(j) => j.effect_at(r),
-            Flux::Fireball(f) => f.effect_at(r),
+            Flux::Pool(p) => p.effect_at_unchecked(r),
+            Flux::Jet(j) => j.effect_at_unchecked(r),
+            Flux::Fireball(f) => f.effect_at_unchecked(r),
         }
     }
 }
@@ -202,7 +204,7 @@ impl IsoKind {
                 } else if r > *reach {
                     0.0
                 } else {
-                    probit.probability(flux.at(r), *exposure_s)
+                    probit.probability_unchecked(flux.at(r), *exposure_s)
                 }
             }
             IsoKind::Disc { r_lethal, .. } => f64::from(u8::from(r <= *r_lethal)),
@@ -286,7 +288,7 @@ impl Geom {
     /// plume concentration, or the peak concentration of a puff with σx = σy.
     fn centre(&self, x: f64) -> (f64, f64) {
         let x = x.max(MIN_DISTANCE_M);
-        let (sy, sz) = briggs_sigmas(self.stability, self.terrain, x);
+        let (sy, sz) = briggs_sigmas_unchecked(self.stability, self.terrain, x);
         if self.puff {
             let vertical = (-(self.z - self.h).powi(2) / (2.0 * sz * sz)).exp()
                 + (-(self.z + self.h).powi(2) / (2.0 * sz * sz)).exp();
@@ -294,7 +296,7 @@ impl Geom {
             (c, sy)
         } else {
             (
-                plume_concentration(self.amount, self.u, sy, sz, 0.0, self.z, self.h),
+                plume_concentration_unchecked(self.amount, self.u, sy, sz, 0.0, self.z, self.h),
                 sy,
             )
         }
@@ -322,7 +324,7 @@ impl DirKind {
     /// (P_cl, σy, Y_cl) on the centreline of a toxic cloud.
     fn toxic_centre(geom: &Geom, probit: &ToxicProbit, exposure_s: f64, x: f64) -> (f64, f64, f64) {
         let (c, sy) = geom.centre(x);
-        let cu = probit.to_unit(c);
+        let cu = probit.to_unit_unchecked(c);
         let t_min = if geom.puff {
             sy * (2.0 * PI / probit.n).sqrt() / geom.u / 60.0
         } else {
@@ -333,7 +335,7 @@ impl DirKind {
             return (0.0, sy, f64::NEG_INFINITY);
         }
         let y = probit.a + probit.b * dose.ln();
-        (probability_from_probit(y), sy, y)
+        (probability_from_probit_unchecked(y), sy, y)
     }
 
     /// Centreline lethality (toxic) or inside-LFL indicator (flash).
@@ -402,7 +404,7 @@ impl DirKind {
                 if yy < *y_cut {
                     return (0.0, 0.0);
                 }
-                let p = probability_from_probit(yy);
+                let p = probability_from_probit_unchecked(yy);
                 (p, indoor_factor * p)
             }
             DirKind::Flash { geom, lfl } => {
@@ -491,7 +493,7 @@ fn thermal(flux: Flux, exposure_s: f64, params: &ScenarioParams, engulf_m: f64) 
         return None;
     }
     let p_edge = if r_lethal > 0.0 {
-        probit.probability(flux.at(r_lethal), exposure_s)
+        probit.probability_unchecked(flux.at(r_lethal), exposure_s)
     } else {
         1.0
     };
