@@ -31,6 +31,12 @@
 //!     `data/rules/consequence-thresholds.toml` (ALOHA 10/5/2 kW/m², …).
 //!   - [`consequence::transmissivity`], [`consequence::view_factor`],
 //!     [`consequence::units`]: shared physics and unit conversions.
+//! - [`dense_gas`]: [`dense_gas::DenseGasRelease`] — the Britter–McQuaid
+//!   workbook (重气扩散) for ground-level releases denser than air, plume and
+//!   puff, with its Richardson-number test; curves in
+//!   `data/rules/dense-gas.toml`.
+//! - [`loc`]: levels of concern for incident threat zones (AEGL → ERPG,
+//!   10/5/2 kW/m², ≈55/24/7 kPa) from `data/rules/levels-of-concern.toml`.
 //! - [`targets`]: [`TargetClass`], [`classify()`], [`ir_criterion`], rules
 //!   from `data/rules/protection-target-classes.toml` (UNCONFIRMED).
 //! - [`qra`]: quantitative risk assessment (定量风险评价, GB/T 37243-2019
@@ -97,6 +103,8 @@
 
 pub mod confidence;
 pub mod consequence;
+pub mod dense_gas;
+pub mod loc;
 pub mod effect;
 pub mod error;
 pub mod qra;
