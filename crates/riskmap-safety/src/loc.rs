@@ -140,7 +140,7 @@ impl LevelsOfConcern {
             for (name, list) in [("aegl", &s.aegl), ("erpg", &s.erpg)] {
                 let mut seen = [None::<f64>; 4];
                 for t in list {
-                    if !(1..=3).contains(&t.tier) || !(t.ppm.is_finite() && t.ppm > 0.0) {
+                    if !((1..=3).contains(&t.tier) && t.ppm.is_finite() && t.ppm > 0.0) {
                         return Err(bad(format!("{} {name}: tiers 1–3 with ppm > 0", s.cas)));
                     }
                     if seen[usize::from(t.tier)].replace(t.ppm).is_some() {
