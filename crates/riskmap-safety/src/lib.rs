@@ -35,6 +35,10 @@
 //!   workbook (重气扩散) for ground-level releases denser than air, plume and
 //!   puff, with its Richardson-number test; curves in
 //!   `data/rules/dense-gas.toml`.
+//! - [`incident`]: [`incident::toxic_zones`] — ALOHA-style threat zones of
+//!   a toxic gas release: footprints at the levels of concern, oriented
+//!   downwind with the wind-direction uncertainty, dense or passive model
+//!   chosen and explained (`data/rules/incident.toml`).
 //! - [`loc`]: levels of concern for incident threat zones (AEGL → ERPG,
 //!   10/5/2 kW/m², ≈55/24/7 kPa) from `data/rules/levels-of-concern.toml`.
 //! - [`targets`]: [`TargetClass`], [`classify()`], [`ir_criterion`], rules
@@ -104,9 +108,10 @@
 pub mod confidence;
 pub mod consequence;
 pub mod dense_gas;
-pub mod loc;
 pub mod effect;
 pub mod error;
+pub mod incident;
+pub mod loc;
 pub mod qra;
 mod quadrature;
 pub mod site;
