@@ -35,6 +35,10 @@
 //!   workbook (重气扩散) for ground-level releases denser than air, plume and
 //!   puff, with its Richardson-number test; curves in
 //!   `data/rules/dense-gas.toml`.
+//! - [`command`]: [`command::assess_incident`] — an incident at a site's unit
+//!   or a point: the worst credible release from the inventory, the
+//!   stability class from the weather, the zones in WGS84 and who is inside
+//!   each (targets, pipelines, other hazardous sites), exactly.
 //! - [`incident`]: [`incident::toxic_zones`] — ALOHA-style threat zones of
 //!   a toxic gas release: footprints at the levels of concern, oriented
 //!   downwind with the wind-direction uncertainty, dense or passive model
@@ -105,6 +109,7 @@
 //! This crate does no IO (no files, network, async runtime or database).
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod confidence;
 pub mod consequence;
 pub mod dense_gas;

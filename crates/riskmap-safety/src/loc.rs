@@ -42,6 +42,8 @@ pub struct SubstanceLevels {
     /// NIOSH IDLH, ppm (shown beside the zones, not a zone).
     #[serde(default)]
     pub idlh_ppm: Option<f64>,
+    /// Normal boiling point, K (UNCONFIRMED handbook value).
+    pub boiling_point_k: f64,
 }
 
 /// Thermal levels.

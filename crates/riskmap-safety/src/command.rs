@@ -1,0 +1,566 @@
+//! Emergency command (应急指挥): an incident on the map. [`assess_incident`]
+//! takes a release at a site's unit or at a point, the substance, the
+//! weather and (optionally) the release itself, draws the toxic threat zones
+//! ([`crate::incident::toxic_zones`]) in WGS84 and lists who is inside each:
+//! protection targets by category with their population (schools,
+//! kindergartens, hospitals and nursing homes first), the pipelines crossed
+//! and the other hazardous sites (domino candidates), all tested exactly on
+//! the geometry.
+//!
+//! Without a release the worst credible case is taken from the unit's
+//! inventory: the unit's whole quantity of the substance released over
+//! 10 minutes (the US EPA RMP worst-case convention, 40 CFR 68.25; a project
+//! convention here), and the answer says so.
+
+use geo::{BoundingRect, Intersects, Polygon};
+use serde::{Deserialize, Serialize};
+
+use riskmap_core::model::{Collection, Record, TargetCategory};
+use riskmap_core::{Catalog, Feature};
+
+use crate::consequence::plume::{StabilityClass, Terrain};
+use crate::effect::Reach;
+use crate::error::SafetyError;
+use crate::incident::{Release, ToxicRelease, ToxicZones, toxic_zones};
+use crate::loc::LevelsOfConcern;
+use crate::site::LocalFrame;
+
+/// Day or night, for the stability class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeOfDay {
+    /// Sunrise to sunset.
+    Day,
+    /// Sunset to sunrise.
+    Night,
+}
+
+/// An incident as reported (the body of `POST /api/incidents`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentRequest {
+    /// The enterprise where it happens, by feature id.
+    #[serde(default)]
+    pub site_id: Option<String>,
+    /// Its unit (生产/储存单元), by unit id; needed for the worst credible
+    /// case.
+    #[serde(default)]
+    pub unit_id: Option<String>,
+    /// Or a point, `[lon, lat]` WGS84.
+    #[serde(default)]
+    pub point: Option<[f64; 2]>,
+    /// The substance, by CAS number or name.
+    pub substance: String,
+    /// The release; the worst credible case of the unit when absent.
+    #[serde(default)]
+    pub release: Option<Release>,
+    /// Direction the wind blows from, degrees clockwise from north.
+    pub wind_from_deg: f64,
+    /// Wind speed at 10 m, m/s.
+    pub wind_speed_m_s: f64,
+    /// Pasquill–Gifford class; derived from the time of day and the cloud
+    /// cover when absent.
+    #[serde(default)]
+    pub stability: Option<StabilityClass>,
+    /// Day or night (for the stability class).
+    #[serde(default)]
+    pub time_of_day: Option<TimeOfDay>,
+    /// Cloud cover in oktas, 0–8 (for the stability class).
+    #[serde(default)]
+    pub cloud_cover_oktas: Option<u8>,
+    /// Air temperature, °C (20 when absent).
+    #[serde(default)]
+    pub ambient_temperature_c: Option<f64>,
+    /// Rural or urban ground (urban when absent: the demo city is built up).
+    #[serde(default)]
+    pub terrain: Option<Terrain>,
+}
+
+/// A protection target inside a zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetInside {
+    /// Feature id.
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Category.
+    pub category: TargetCategory,
+    /// People (population, else the category's estimate).
+    pub population: u64,
+}
+
+/// A feature inside a zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeatureInside {
+    /// Feature id.
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// Who is inside one zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inside {
+    /// `red`, `orange` or `yellow`.
+    pub colour: &'static str,
+    /// Protection targets, vulnerable ones first, then by population.
+    pub targets: Vec<TargetInside>,
+    /// Their people.
+    pub population: u64,
+    /// People by category.
+    pub population_by_category: Vec<(TargetCategory, u64)>,
+    /// Pipelines crossed.
+    pub pipelines: Vec<FeatureInside>,
+    /// Other hazardous sites inside (domino candidates).
+    pub hazardous_sites: Vec<FeatureInside>,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentAnswer {
+    /// Where, `[lon, lat]`.
+    pub source: [f64; 2],
+    /// The substance as matched: name and CAS.
+    pub substance: String,
+    /// Its CAS number.
+    pub cas: String,
+    /// The release used.
+    pub release: Release,
+    /// How the release was chosen.
+    pub release_basis: String,
+    /// The stability class used and how it was chosen.
+    pub stability: StabilityClass,
+    /// Why this class.
+    pub stability_basis: String,
+    /// The zones in local metres, the model and its reasons.
+    pub toxic: ToxicZones,
+    /// The zones' footprints, WGS84, red first.
+    pub footprints: Vec<Polygon<f64>>,
+    /// Their uncertainty areas, WGS84.
+    pub uncertainty_areas: Vec<Polygon<f64>>,
+    /// Who is inside each zone, red first.
+    pub inside: Vec<Inside>,
+    /// Everything a reader must know that is a convention or unconfirmed.
+    pub notes: Vec<String>,
+}
+
+/// Why an incident cannot be assessed as asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IncidentError {
+    /// A field is wrong; the message names it.
+    #[error("{field}: {message}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A model refused its input.
+    #[error(transparent)]
+    Model(#[from] SafetyError),
+}
+
+fn field(field: &'static str, message: impl Into<String>) -> IncidentError {
+    IncidentError::Field {
+        field,
+        message: message.into(),
+    }
+}
+
+/// The Pasquill–Gifford class from wind, time of day and cloud cover
+/// (Pasquill 1961 / Turner 1970 table, insolation read from the cloud cover
+/// by day; a class between two, such as A–B, is taken as the more stable
+/// one, which gives longer toxic distances). Overcast (8/8) is D.
+pub fn stability_from(u: f64, time: TimeOfDay, oktas: u8) -> StabilityClass {
+    use StabilityClass::*;
+    if oktas >= 8 {
+        return D;
+    }
+    match time {
+        TimeOfDay::Day => {
+            // Strong (≤ 2/8), moderate (3–5/8), slight (6–7/8) insolation.
+            let col = match oktas {
+                0..=2 => 0,
+                3..=5 => 1,
+                _ => 2,
+            };
+            let row: [StabilityClass; 3] = if u < 2.0 {
+                [A, B, B]
+            } else if u < 3.0 {
+                [B, B, C]
+            } else if u < 5.0 {
+                [B, C, C]
+            } else {
+                // 5–6 m/s and above 6 m/s read alike once C–D is taken as D.
+                [C, D, D]
+            };
+            row[col]
+        }
+        TimeOfDay::Night => {
+            let cloudy = oktas >= 4;
+            if u < 3.0 {
+                if cloudy && u >= 2.0 { E } else { F }
+            } else if u < 5.0 {
+                if cloudy { D } else { E }
+            } else {
+                D
+            }
+        }
+    }
+}
+
+fn population(t: &riskmap_core::model::ProtectionTarget) -> u64 {
+    riskmap_core::engine::target_population(t)
+}
+
+fn vulnerable(c: TargetCategory) -> bool {
+    matches!(
+        c,
+        TargetCategory::School
+            | TargetCategory::Kindergarten
+            | TargetCategory::Hospital
+            | TargetCategory::NursingHome
+    )
+}
+
+fn inside(
+    catalog: &Catalog,
+    zone: &Polygon<f64>,
+    colour: &'static str,
+    site: Option<&str>,
+) -> Inside {
+    let Some(bbox) = zone.bounding_rect() else {
+        return Inside {
+            colour,
+            targets: Vec::new(),
+            population: 0,
+            population_by_category: Vec::new(),
+            pipelines: Vec::new(),
+            hazardous_sites: Vec::new(),
+        };
+    };
+    let hits = |c: Collection| -> Vec<std::sync::Arc<Feature>> {
+        catalog
+            .query_bbox(c, bbox)
+            .into_iter()
+            .filter(|f| f.geometry.intersects(zone))
+            .collect()
+    };
+    let mut targets: Vec<TargetInside> = hits(Collection::ProtectionTargets)
+        .iter()
+        .filter_map(|f| match &f.record {
+            Record::ProtectionTarget(t) => Some(TargetInside {
+                id: f.id.clone(),
+                name: t.name.clone(),
+                category: t.category,
+                population: population(t),
+            }),
+            _ => None,
+        })
+        .collect();
+    targets.sort_by(|a, b| {
+        vulnerable(b.category)
+            .cmp(&vulnerable(a.category))
+            .then(b.population.cmp(&a.population))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut by_cat: Vec<(TargetCategory, u64)> = Vec::new();
+    for t in &targets {
+        match by_cat.iter_mut().find(|(c, _)| *c == t.category) {
+            Some((_, n)) => *n += t.population,
+            None => by_cat.push((t.category, t.population)),
+        }
+    }
+    let named = |f: &Feature| FeatureInside {
+        id: f.id.clone(),
+        name: match &f.record {
+            Record::Pipeline(p) => Some(p.name.clone()),
+            Record::Enterprise(e) => Some(e.name.clone()),
+            _ => None,
+        },
+    };
+    Inside {
+        colour,
+        population: targets.iter().map(|t| t.population).sum(),
+        targets,
+        population_by_category: by_cat,
+        pipelines: hits(Collection::Pipelines)
+            .iter()
+            .map(|f| named(f))
+            .collect(),
+        hazardous_sites: hits(Collection::Enterprises)
+            .iter()
+            .filter(|f| Some(f.id.as_str()) != site)
+            .filter(|f| {
+                matches!(&f.record, Record::Enterprise(e)
+                    if e.units.iter().flat_map(|u| &u.substances).any(|s| s.quantity_t > 0.0))
+            })
+            .map(|f| named(f))
+            .collect(),
+    }
+}
+
+/// Assesses an incident against the world in `catalog`.
+pub fn assess_incident(
+    req: &IncidentRequest,
+    catalog: &Catalog,
+) -> Result<IncidentAnswer, IncidentError> {
+    let table = LevelsOfConcern::builtin();
+    let substance = table.substance(&req.substance).ok_or_else(|| {
+        field(
+            "substance",
+            format!(
+                "{:?} has no levels of concern on file; known: {}",
+                req.substance,
+                table
+                    .substance
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.cas))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let mut notes: Vec<String> = Vec::new();
+
+    // Where.
+    let site = match &req.site_id {
+        Some(id) => Some(
+            catalog
+                .get(Collection::Enterprises, id)
+                .ok_or_else(|| field("site_id", format!("no enterprise {id:?}")))?,
+        ),
+        None => None,
+    };
+    let enterprise = site.as_ref().and_then(|f| match &f.record {
+        Record::Enterprise(e) => Some(e),
+        _ => None,
+    });
+    let unit = match (&req.unit_id, enterprise) {
+        (Some(u), Some(e)) => Some(e.units.iter().find(|x| &x.id == u).ok_or_else(|| {
+            field(
+                "unit_id",
+                format!(
+                    "enterprise {} has no unit {u:?}; its units: {}",
+                    req.site_id.as_deref().unwrap_or(""),
+                    e.units
+                        .iter()
+                        .map(|x| x.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?),
+        (Some(_), None) => return Err(field("unit_id", "needs site_id")),
+        _ => None,
+    };
+    let source: [f64; 2] = if let Some([lon, lat]) = req.point {
+        if !(lon.is_finite()
+            && lat.is_finite()
+            && (-180.0..=180.0).contains(&lon)
+            && (-90.0..=90.0).contains(&lat))
+        {
+            return Err(field("point", "must be [lon, lat] in WGS84 degrees"));
+        }
+        [lon, lat]
+    } else {
+        use geo::Centroid;
+        let g = unit
+            .and_then(|u| u.geometry.clone())
+            .or_else(|| site.as_ref().map(|f| f.geometry.clone()))
+            .ok_or_else(|| field("point", "give a point, or a site_id (and unit_id)"))?;
+        let c = g
+            .centroid()
+            .ok_or_else(|| field("site_id", "the site has no geometry"))?;
+        [c.x(), c.y()]
+    };
+
+    // The weather.
+    let u = req.wind_speed_m_s;
+    let ta = req.ambient_temperature_c.unwrap_or(20.0);
+    if !(ta.is_finite() && (-50.0..=60.0).contains(&ta)) {
+        return Err(field(
+            "ambient_temperature_c",
+            "must be between −50 and 60 °C",
+        ));
+    }
+    if req.ambient_temperature_c.is_none() {
+        notes.push("air temperature not given: 20 °C assumed".into());
+    }
+    let ta_k = ta + 273.15;
+    let (stability, stability_basis) = match (req.stability, req.time_of_day, req.cloud_cover_oktas)
+    {
+        (Some(s), _, _) => (s, "given".to_string()),
+        (None, Some(t), Some(o)) if o <= 8 => (
+            stability_from(u, t, o),
+            format!(
+                "from wind {u} m/s, {} and cloud cover {o}/8 (Pasquill–Turner table; an in-between class is taken as the more stable)",
+                if t == TimeOfDay::Day { "day" } else { "night" }
+            ),
+        ),
+        (None, _, Some(o)) if o > 8 => return Err(field("cloud_cover_oktas", "must be 0–8")),
+        _ => (
+            StabilityClass::F,
+            "not given: F (stable, the worst case for toxic clouds) assumed".to_string(),
+        ),
+    };
+
+    // The release.
+    let liquid = substance.boiling_point_k > ta_k;
+    let (release, release_basis) = match req.release {
+        Some(r) => (r, "given".to_string()),
+        None => {
+            let Some(unit) = unit else {
+                return Err(field(
+                    "release",
+                    "required when no site unit is named (the worst credible case comes from a unit's inventory)",
+                ));
+            };
+            if liquid {
+                return Err(field(
+                    "release",
+                    format!(
+                        "{} boils at {:.0} K, above the air temperature: it is a liquid, and the evaporation rate from a pool is not modelled; give release.rate_kg_s",
+                        substance.name, substance.boiling_point_k
+                    ),
+                ));
+            }
+            let key = req.substance.trim().to_lowercase();
+            let held: f64 = unit
+                .substances
+                .iter()
+                .filter(|s| {
+                    s.cas.as_deref() == Some(substance.cas.as_str())
+                        || s.name.as_deref().is_some_and(|n| {
+                            let n = n.to_lowercase();
+                            substance.name.to_lowercase().contains(&n) || n == key
+                        })
+                })
+                .map(|s| s.quantity_t)
+                .sum();
+            if held <= 0.0 {
+                return Err(field(
+                    "substance",
+                    format!(
+                        "unit {} holds no {}: give the release",
+                        unit.id, substance.name
+                    ),
+                ));
+            }
+            let kg = held * 1000.0;
+            (
+                Release::Continuous {
+                    rate_kg_s: kg / 600.0,
+                    duration_s: 600.0,
+                },
+                format!(
+                    "worst credible case: the unit's {} t of {} released over 10 min (EPA RMP worst-case convention, 40 CFR 68.25; a project convention)",
+                    held, substance.name
+                ),
+            )
+        }
+    };
+    let release_t = if liquid {
+        notes.push(format!(
+            "{} is a liquid at {ta} °C: the given rate is taken as vapour at the air temperature",
+            substance.name
+        ));
+        ta_k
+    } else {
+        substance.boiling_point_k
+    };
+    let toxic = toxic_zones(
+        &ToxicRelease {
+            molar_mass_g_mol: substance.molar_mass_g_mol,
+            release,
+            release_temperature_k: release_t,
+            ambient_temperature_k: ta_k,
+            wind_speed_m_s: u,
+            wind_from_deg: req.wind_from_deg,
+            stability,
+            terrain: req.terrain.unwrap_or(Terrain::Urban),
+        },
+        &table.toxic(substance),
+    )?;
+    if req.terrain.is_none() {
+        notes.push("ground not given: urban (built-up) assumed".into());
+    }
+
+    // The zones in WGS84 and who is inside.
+    let frame = LocalFrame::new(source[0], source[1])
+        .map_err(|e| field("point", format!("cannot be projected: {e}")))?;
+    let to_polygon = |ring: &[[f64; 2]]| -> Result<Polygon<f64>, IncidentError> {
+        let local = Polygon::new(
+            geo::LineString::from(ring.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>()),
+            vec![],
+        );
+        frame
+            .to_lonlat(&local)
+            .map_err(|e| field("point", format!("the zone cannot be projected: {e}")))
+    };
+    let mut footprints = Vec::new();
+    let mut uncertainty_areas = Vec::new();
+    let mut ins = Vec::new();
+    for z in &toxic.zones {
+        let fp = if z.footprint.len() >= 4 {
+            to_polygon(&z.footprint)?
+        } else {
+            Polygon::new(geo::LineString::new(vec![]), vec![])
+        };
+        let ua = if z.uncertainty_area.len() >= 4 {
+            to_polygon(&z.uncertainty_area)?
+        } else {
+            Polygon::new(geo::LineString::new(vec![]), vec![])
+        };
+        ins.push(inside(catalog, &fp, z.loc.colour, req.site_id.as_deref()));
+        if let Reach::BeyondRange { max_distance_m } = z.reach {
+            notes.push(format!(
+                "the {} zone ({}) reaches beyond {} km: drawn to {} km",
+                z.loc.colour,
+                z.loc.basis,
+                max_distance_m / 1000.0,
+                max_distance_m / 1000.0
+            ));
+        }
+        footprints.push(fp);
+        uncertainty_areas.push(ua);
+    }
+    notes.extend(
+        toxic
+            .unconfirmed
+            .iter()
+            .map(|u| format!("UNCONFIRMED: {u}")),
+    );
+    Ok(IncidentAnswer {
+        source,
+        substance: substance.name.clone(),
+        cas: substance.cas.clone(),
+        release,
+        release_basis,
+        stability,
+        stability_basis,
+        toxic,
+        footprints,
+        uncertainty_areas,
+        inside: ins,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stability_table_reads_as_published() {
+        use StabilityClass::*;
+        assert_eq!(stability_from(1.5, TimeOfDay::Day, 0), A);
+        assert_eq!(stability_from(4.0, TimeOfDay::Day, 4), C);
+        assert_eq!(stability_from(7.0, TimeOfDay::Day, 0), C);
+        assert_eq!(stability_from(2.5, TimeOfDay::Night, 6), E);
+        assert_eq!(stability_from(1.0, TimeOfDay::Night, 0), F);
+        assert_eq!(stability_from(4.0, TimeOfDay::Night, 2), E);
+        assert_eq!(stability_from(10.0, TimeOfDay::Night, 0), D);
+        assert_eq!(stability_from(1.0, TimeOfDay::Day, 8), D);
+    }
+}
