@@ -82,7 +82,7 @@ impl SafetyConfig {
     pub fn embedded() -> Self {
         SafetyConfig {
             qra: QraRules::embedded(),
-            weather: Weather::default_two_class_uniform(16),
+            weather: Weather::uniform(QraRules::embedded(), 16),
             code: CodeDistanceTable::embedded(),
             classes: TargetClassRules::embedded(),
             max_cells_per_side: 400,
@@ -288,9 +288,17 @@ pub struct LocalFrame {
     lat: f64,
 }
 
-/// A coordinate outside what the frame can project.
+/// A coordinate outside what the frame can project, or a model input the
+/// QRA or consequence models refused (the site is then not assessed, never
+/// assessed as clear).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameError(pub String);
+
+impl From<crate::SafetyError> for FrameError {
+    fn from(e: crate::SafetyError) -> FrameError {
+        FrameError(format!("model input refused: {e}"))
+    }
+}
 
 impl std::fmt::Display for FrameError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -465,14 +473,13 @@ pub fn assess_site(
                 y_m: c.y,
             })
             .collect();
-        let set = qra::scenarios_for_units(&releases, cfg.qra);
+        let set = qra::scenarios_for_units(&releases, cfg.qra)?;
         notes.extend(set.notes.iter().cloned());
         let scen = set.scenarios;
-        let model = QraModel::new(&scen, &cfg.weather);
-        notes.extend(model.notes().iter().cloned());
+        let model = QraModel::new(&scen, &cfg.weather)?;
         let min_level = CONTOUR_LEVELS.iter().copied().fold(f64::INFINITY, f64::min);
-        let grid = qra::auto_grid_of(&model, min_level, cfg.max_cells_per_side);
-        let field = qra::field_of(&model, &grid);
+        let grid = qra::auto_grid_of(&model, min_level, cfg.max_cells_per_side)?;
+        let field = qra::field_of(&model, &grid)?;
         qra_model = Some(model);
         max_ir = Some(field.max());
         grid_info = Some(GridInfo {
@@ -481,7 +488,7 @@ pub fn assess_site(
             ny: grid.ny,
         });
         weather_json = serde_json::to_value(&cfg.weather).ok();
-        for iso in qra::risk_contours(&field, &CONTOUR_LEVELS) {
+        for iso in qra::risk_contours(&field, &CONTOUR_LEVELS)? {
             if iso.area.0.is_empty() {
                 continue;
             }
@@ -558,7 +565,7 @@ pub fn assess_site(
     }
 
     if methods.iter().any(|m| m.method == Method::Consequence)
-        && let Some(cz) = siting::explosive_consequence_zone(site.units, cfg.qra)
+        && let Some(cz) = siting::explosive_consequence_zone(site.units, cfg.qra)?
     {
         // Around every unit that holds explosives (or the site when none is placed).
         let mut local = MultiPolygon::new(vec![]);
@@ -787,7 +794,7 @@ impl SiteAssessment {
             .to_local(&Geometry::Point(Point::new(lon, lat)))
             .ok()?;
         let Geometry::Point(p) = g else { return None };
-        Some(model.risk_at(p.x(), p.y()))
+        model.risk_at(p.x(), p.y()).ok()
     }
 
     /// The violations one target would make (or makes) against this site.
@@ -817,12 +824,15 @@ impl SiteAssessment {
                     // The contour is drawn from the grid; the field itself
                     // decides: a target whose highest individual risk stays
                     // below the level only grazes the drawn line.
-                    let ir = self.qra_model.as_ref().map(|m| {
-                        probes
-                            .iter()
-                            .map(|p| m.risk_at(p.x(), p.y()))
-                            .fold(0.0, f64::max)
-                    });
+                    let ir = match self.qra_model.as_ref() {
+                        Some(m) => Some(
+                            probes
+                                .iter()
+                                .map(|p| m.risk_at(p.x(), p.y()))
+                                .try_fold(0.0, |acc: f64, r| r.map(|v| acc.max(v)))?,
+                        ),
+                        None => None,
+                    };
                     if let (Some(ir), Some(level)) = (ir, z.level)
                         && ir < level
                     {
@@ -891,7 +901,7 @@ impl SiteAssessment {
     ) -> Result<FnCurve, FrameError> {
         let mut pop = Vec::new();
         let Some(frame) = &self.frame else {
-            return Ok(qra::fn_curve(&self.qra_scenarios, &cfg.weather, &pop));
+            return Ok(qra::fn_curve(&self.qra_scenarios, &cfg.weather, &pop)?);
         };
         for t in targets {
             let people = population_of(t.target);
@@ -908,7 +918,7 @@ impl SiteAssessment {
                 });
             }
         }
-        Ok(qra::fn_curve(&self.qra_scenarios, &cfg.weather, &pop))
+        Ok(qra::fn_curve(&self.qra_scenarios, &cfg.weather, &pop)?)
     }
 
     /// Whether the site meets its external safety distances (no violation).

@@ -108,13 +108,15 @@ fn site_scenarios() -> Vec<Scenario> {
             y_m: *y,
         })
         .collect();
-    scenarios_for_units(&releases, QraRules::embedded()).scenarios
+    scenarios_for_units(&releases, QraRules::embedded())
+        .expect("the demo-like site is valid")
+        .scenarios
 }
 
 /// Default D5/F1.5 weather with a non-uniform 16-sector rose (a prevailing
 /// south-west wind blowing toward the north-east).
 fn skewed_weather() -> Weather {
-    let mut w = Weather::default_two_class_uniform(16);
+    let mut w = Weather::default_two_class_uniform(16).expect("16 sectors");
     let raw: Vec<f64> = (0..16)
         .map(|k| 1.0 + 2.0 * (-(((k as f64 - 2.0) / 2.5).powi(2))).exp())
         .collect();
@@ -144,13 +146,13 @@ fn purple_book_appendix_6b() {
     let p_cl = co.probability(c, 1800.0).unwrap();
     assert!(close(p_cl, 0.8329, 0.02), "P_cl = {p_cl}");
     let y_cut = probit_from_probability(0.01).unwrap();
-    let pi = crosswind_integral(y_cl, co.b * co.n, 28.8, y_cut);
+    let pi = crosswind_integral(y_cl, co.b * co.n, 28.8, y_cut).unwrap();
     assert!(close(pi, 71.88, 0.02), "PI = {pi}");
     let ecw = pi / p_cl;
     assert!(close(ecw, 86.30, 0.02), "ECW = {ecw}");
-    let p_ci = sector_fraction(ecw, 361.0, 12);
+    let p_ci = sector_fraction(ecw, 361.0, 12).unwrap();
     assert!(close(p_ci, 0.4566, 0.02), "P_ci = {p_ci}");
-    let p_d = sector_lethality(p_cl, pi, 361.0, 12);
+    let p_d = sector_lethality(p_cl, pi, 361.0, 12).unwrap();
     assert!(close(p_d, 0.3803, 0.02), "P_d = {p_d}");
     let d_ir = 5e-7 * (0.44 * 0.0376 + 0.56 * 0.0362) * p_d;
     assert!(close(d_ir, 7.0e-9, 0.02), "ΔIR = {d_ir}");
@@ -167,7 +169,7 @@ fn scenario_set_covers_the_site_and_says_what_it_assumes() {
             y_m: *y,
         })
         .collect();
-    let set = scenarios_for_units(&releases, QraRules::embedded());
+    let set = scenarios_for_units(&releases, QraRules::embedded()).unwrap();
     // 7 substances × 3 events.
     assert_eq!(set.scenarios.len(), 21);
     let cl = set
@@ -258,7 +260,8 @@ fn surrogates_and_skips_are_noted() {
             y_m: 0.0,
         }],
         QraRules::embedded(),
-    );
+    )
+    .unwrap();
     let notes = set.notes.join("\n");
     assert!(
         notes.contains("methyl bromide") && notes.contains("surrogate"),
@@ -286,11 +289,10 @@ fn surrogates_and_skips_are_noted() {
 fn field_matches_direct_oracle() {
     let scenarios = site_scenarios();
     let weather = skewed_weather();
-    let model = QraModel::new(&scenarios, &weather);
-    assert!(model.notes().is_empty(), "{:?}", model.notes());
+    let model = QraModel::new(&scenarios, &weather).unwrap();
     // The auto grid down to 1e-8 (tens of km: F-class puffs), and a 3 km
     // window over the site with 10 m cells (the near field).
-    let wide = auto_grid(&scenarios, &weather, 1e-8, 300);
+    let wide = auto_grid(&scenarios, &weather, 1e-8, 300).unwrap();
     assert!(wide.nx > 100 && wide.ny > 100, "{wide:?}");
     let near = GridSpec {
         x0_m: -1500.0,
@@ -301,7 +303,7 @@ fn field_matches_direct_oracle() {
     };
     let mut rng = StdRng::seed_from_u64(7);
     for grid in [wide, near] {
-        let field = individual_risk_field(&scenarios, &weather, &grid);
+        let field = individual_risk_field(&scenarios, &weather, &grid).unwrap();
         let mut checked = 0;
         let mut worst: f64 = 0.0;
         let mut tries = 0;
@@ -310,7 +312,7 @@ fn field_matches_direct_oracle() {
             let i = rng.random_range(0..grid.nx);
             let j = rng.random_range(0..grid.ny);
             let (x, y) = grid.centre(i, j);
-            let want = model.risk_at(x, y);
+            let want = model.risk_at(x, y).unwrap();
             if want <= 1e-9 {
                 continue;
             }
@@ -330,7 +332,7 @@ fn field_matches_direct_oracle() {
         // value_at at a cell centre is the cell's value.
         let (x, y) = grid.centre(grid.nx / 2, grid.ny / 3);
         assert!(close(
-            field.value_at(x, y),
+            field.value_at(x, y).unwrap(),
             field.values[(grid.ny / 3) * grid.nx + grid.nx / 2],
             1e-12
         ));
@@ -339,8 +341,8 @@ fn field_matches_direct_oracle() {
     // The free function is the same direct evaluation.
     let (x, y) = grid.centre(grid.nx / 3, grid.ny / 2);
     assert_eq!(
-        individual_risk_at(&scenarios, &weather, x, y),
-        model.risk_at(x, y)
+        individual_risk_at(&scenarios, &weather, x, y).unwrap(),
+        model.risk_at(x, y).unwrap()
     );
 }
 
@@ -356,11 +358,11 @@ fn field_matches_direct_oracle() {
 fn contours_agree_with_oracle_away_from_their_boundary() {
     let scenarios = site_scenarios();
     let weather = skewed_weather();
-    let grid = auto_grid(&scenarios, &weather, 3e-7, 250);
-    let field = individual_risk_field(&scenarios, &weather, &grid);
-    let contours = risk_contours(&field, &CONTOUR_LEVELS);
+    let grid = auto_grid(&scenarios, &weather, 3e-7, 250).unwrap();
+    let field = individual_risk_field(&scenarios, &weather, &grid).unwrap();
+    let contours = risk_contours(&field, &CONTOUR_LEVELS).unwrap();
     assert_eq!(contours.len(), CONTOUR_LEVELS.len());
-    let model = QraModel::new(&scenarios, &weather);
+    let model = QraModel::new(&scenarios, &weather).unwrap();
     let diag = grid.cell_m * std::f64::consts::SQRT_2;
     let mut rng = StdRng::seed_from_u64(11);
     let mut nonempty = 0;
@@ -401,7 +403,7 @@ fn contours_agree_with_oracle_away_from_their_boundary() {
                     continue;
                 }
                 sampled += 1;
-                let ir = model.risk_at(x, y);
+                let ir = model.risk_at(x, y).unwrap();
                 if iso.area.contains(&pt) {
                     inside += 1;
                     assert!(
@@ -438,6 +440,7 @@ fn one_unit_scenarios(name: &str, cas: &str, q: f64, kind: UnitKind) -> Vec<Scen
         }],
         QraRules::embedded(),
     )
+    .expect("one valid unit")
     .scenarios
 }
 
@@ -467,8 +470,8 @@ proptest! {
         let kind = if production { UnitKind::Production } else { UnitKind::Storage };
         let w = skewed_weather();
         let (x, y) = (r * theta.sin(), r * theta.cos());
-        let a = individual_risk_at(&one_unit_scenarios(name, cas, q0, kind), &w, x, y);
-        let b = individual_risk_at(&one_unit_scenarios(name, cas, q1, kind), &w, x, y);
+        let a = individual_risk_at(&one_unit_scenarios(name, cas, q0, kind), &w, x, y).unwrap();
+        let b = individual_risk_at(&one_unit_scenarios(name, cas, q1, kind), &w, x, y).unwrap();
         prop_assert!(b >= a * (1.0 - 1e-9), "{name}: {q0} t → {a}, {q1} t → {b} at r = {r}");
     }
 
@@ -488,8 +491,8 @@ proptest! {
         .collect();
         let w = skewed_weather();
         let (s, c) = theta.sin_cos();
-        let near = individual_risk_parts_at(&scenarios, &w, r * s, r * c).isotropic;
-        let far = individual_risk_parts_at(&scenarios, &w, (r + dr) * s, (r + dr) * c).isotropic;
+        let near = individual_risk_parts_at(&scenarios, &w, r * s, r * c).unwrap().isotropic;
+        let far = individual_risk_parts_at(&scenarios, &w, (r + dr) * s, (r + dr) * c).unwrap().isotropic;
         prop_assert!(far <= near * (1.0 + 1e-12), "r {r}: {near}, r {}: {far}", r + dr);
     }
 }
@@ -587,7 +590,7 @@ fn fn_curve_by_hand() {
             people: 1000.0,
         },
     ];
-    let curve = fn_curve(&[scenario], &weather, &people);
+    let curve = fn_curve(&[scenario], &weather, &people).unwrap();
     assert_eq!(curve.points.len(), 2, "{:?}", curve.points);
     let (p0, p1) = (curve.points[0], curve.points[1]);
     assert!(
@@ -610,7 +613,7 @@ fn fn_curve_by_hand() {
 #[test]
 fn fn_region_follows_the_lines() {
     let scenarios = site_scenarios();
-    let weather = Weather::default_two_class_uniform(12);
+    let weather = Weather::default_two_class_uniform(12).unwrap();
     let people: Vec<PopulationPoint> = (0..40)
         .map(|k| {
             let a = k as f64 * 0.7;
@@ -622,7 +625,7 @@ fn fn_region_follows_the_lines() {
             }
         })
         .collect();
-    let base = fn_curve(&scenarios, &weather, &people);
+    let base = fn_curve(&scenarios, &weather, &people).unwrap();
     assert!(!base.points.is_empty());
     assert!(
         base.points
@@ -633,7 +636,7 @@ fn fn_region_follows_the_lines() {
     for s in &mut hot {
         s.frequency_per_year *= 1e4;
     }
-    let worse = fn_curve(&hot, &weather, &people);
+    let worse = fn_curve(&hot, &weather, &people).unwrap();
     assert!(worse.region >= base.region);
     assert_eq!(worse.region, SocietalRegion::Unacceptable);
 }
@@ -646,9 +649,9 @@ fn fn_region_follows_the_lines() {
 fn timing_1000x1000_100_scenarios() {
     let scenarios = riskmap_safety::qra::synthetic_scenarios(100);
     assert_eq!(scenarios.len(), 100);
-    let weather = Weather::default_two_class_uniform(16);
+    let weather = Weather::default_two_class_uniform(16).unwrap();
     let t0 = std::time::Instant::now();
-    let grid = auto_grid(&scenarios, &weather, 3e-7, 1000);
+    let grid = auto_grid(&scenarios, &weather, 3e-7, 1000).unwrap();
     let t1 = std::time::Instant::now();
     // Exactly 1000×1000 cells of the auto grid's size, centred on it.
     let (cx, cy) = (
@@ -662,9 +665,9 @@ fn timing_1000x1000_100_scenarios() {
         ny: 1000,
         ..grid
     };
-    let field = individual_risk_field(&scenarios, &weather, &grid);
+    let field = individual_risk_field(&scenarios, &weather, &grid).unwrap();
     let t2 = std::time::Instant::now();
-    let contours = risk_contours(&field, &CONTOUR_LEVELS);
+    let contours = risk_contours(&field, &CONTOUR_LEVELS).unwrap();
     let t3 = std::time::Instant::now();
     eprintln!(
         "auto_grid {:?}; field {}×{} ({} m cells) {:?}; contours {:?}; max IR {:e}; {} levels",

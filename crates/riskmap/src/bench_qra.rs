@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use riskmap_core::model::{Substance, Unit, UnitKind};
 use riskmap_core::{Catalog, import};
+use riskmap_safety::SafetyError;
 use riskmap_safety::qra::{
     self, CONTOUR_LEVELS, GridSpec, QraRules, Scenario, UnitRelease, Weather,
 };
@@ -34,7 +35,7 @@ const INVENTORY: [(&str, &str, f64); 8] = [
 ];
 
 /// Units spread over a 600 m × 600 m plant until `n` scenarios exist.
-fn synthetic_scenarios(n: usize, rules: &QraRules) -> (Vec<Scenario>, usize) {
+fn synthetic_scenarios(n: usize, rules: &QraRules) -> Result<(Vec<Scenario>, usize), SafetyError> {
     let mut units = Vec::new();
     let mut scenarios = Vec::new();
     let mut i = 0usize;
@@ -66,11 +67,11 @@ fn synthetic_scenarios(n: usize, rules: &QraRules) -> (Vec<Scenario>, usize) {
                 y_m: ((k * 104_729) % 600) as f64 - 300.0,
             })
             .collect();
-        scenarios = qra::scenarios_for_units(&releases, rules).scenarios;
+        scenarios = qra::scenarios_for_units(&releases, rules)?.scenarios;
         i += 1;
     }
     scenarios.truncate(n);
-    (scenarios, units.len())
+    Ok((scenarios, units.len()))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -80,16 +81,25 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Runs the benchmark and prints a Markdown report.
 pub(crate) fn run(b: QraBench) {
+    if let Err(e) = run_site(b) {
+        eprintln!("the QRA refused the benchmark input: {e}");
+        return;
+    }
+    run_demo(b);
+}
+
+/// The one-site part of [`run`].
+fn run_site(b: QraBench) -> Result<(), SafetyError> {
     let rules = QraRules::embedded();
-    let (scenarios, units) = synthetic_scenarios(b.scenarios, rules);
-    let mut weather = Weather::default_two_class_uniform(b.sectors);
+    let (scenarios, units) = synthetic_scenarios(b.scenarios, rules)?;
+    let mut weather = Weather::default_two_class_uniform(b.sectors)?;
     // A non-uniform rose (prevailing north-easterly) so the sector path is exercised.
     for (k, p) in weather.wind_rose.iter_mut().enumerate() {
         *p = 1.0 + 0.8 * ((k as f64) * std::f64::consts::TAU / b.sectors as f64).cos();
     }
     let total: f64 = weather.wind_rose.iter().sum();
     weather.wind_rose.iter_mut().for_each(|p| *p /= total);
-    let auto = qra::auto_grid(&scenarios, &weather, CONTOUR_LEVELS[0], b.cells);
+    let auto = qra::auto_grid(&scenarios, &weather, CONTOUR_LEVELS[0], b.cells)?;
     let side = (auto.nx as f64 * auto.cell_m).max(auto.ny as f64 * auto.cell_m);
     let (cx, cy) = (
         auto.x0_m + auto.nx as f64 * auto.cell_m / 2.0,
@@ -121,12 +131,12 @@ pub(crate) fn run(b: QraBench) {
     let mut field = None;
     for _ in 0..b.repeats.max(1) {
         let t = Instant::now();
-        field = Some(qra::individual_risk_field(&scenarios, &weather, &grid));
+        field = Some(qra::individual_risk_field(&scenarios, &weather, &grid)?);
         field_times.push(t.elapsed());
     }
-    let Some(field) = field else { return };
+    let Some(field) = field else { return Ok(()) };
     let t = Instant::now();
-    let contours = qra::risk_contours(&field, &CONTOUR_LEVELS);
+    let contours = qra::risk_contours(&field, &CONTOUR_LEVELS)?;
     let contour_time = t.elapsed();
     // Oracle spot check: the grid against the direct sum at a few cells.
     let mut worst: f64 = 0.0;
@@ -135,7 +145,7 @@ pub(crate) fn run(b: QraBench) {
         let j = (k * 6271) % grid.ny;
         let x = grid.x0_m + (i as f64 + 0.5) * grid.cell_m;
         let y = grid.y0_m + (j as f64 + 0.5) * grid.cell_m;
-        let direct = qra::individual_risk_at(&scenarios, &weather, x, y);
+        let direct = qra::individual_risk_at(&scenarios, &weather, x, y)?;
         let gridv = field.values[j * grid.nx + i];
         if direct > 1e-9 {
             worst = worst.max((gridv - direct).abs() / direct);
@@ -162,8 +172,12 @@ pub(crate) fn run(b: QraBench) {
         field.max(),
         worst * 100.0
     );
+    Ok(())
+}
 
-    // Every demo site, as `riskmap serve` computes them at start.
+/// The demo part of [`run`]: every demo site, as `riskmap serve` computes
+/// them at start.
+fn run_demo(b: QraBench) {
     let mut catalog = Catalog::new();
     for (collection, text) in crate::demo::FILES {
         match import::parse_geojson(collection, text, Crs::Wgs84) {

@@ -4,6 +4,7 @@ use geo_types::MultiPolygon;
 use riskmap_spatial::contour::{GridGeometry, contour_polygons};
 use serde::Serialize;
 
+use crate::error::SafetyError;
 use crate::qra::risk::RiskField;
 
 /// The GB 36894 individual-risk levels (3×10⁻⁷, 3×10⁻⁶, 1×10⁻⁵,
@@ -27,9 +28,18 @@ const LOG_FLOOR: f64 = -300.0;
 /// Contours are drawn on log10(IR), linearly interpolated between cell
 /// centres (marching squares, [`riskmap_spatial::contour`]): IR spans orders
 /// of magnitude within a few cells, and its logarithm is much closer to
-/// linear. The contour is therefore resolved to about one cell. A level
-/// that is not > 0 gives an empty area.
-pub fn risk_contours(field: &RiskField, levels: &[f64]) -> Vec<IsoRisk> {
+/// linear. The contour is therefore resolved to about one cell.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] for a level that is not a finite positive
+/// number per year or a field [`RiskField::validate`] refuses, and
+/// [`SafetyError::Contour`] when the field cannot be contoured: never an
+/// empty area in place of a contour.
+pub fn risk_contours(field: &RiskField, levels: &[f64]) -> Result<Vec<IsoRisk>, SafetyError> {
+    for &l in levels {
+        crate::error::positive("level", l)?;
+    }
+    field.validate()?;
     let g = &field.grid;
     let geometry = GridGeometry {
         x0: g.x0_m,
@@ -44,15 +54,12 @@ pub fn risk_contours(field: &RiskField, levels: &[f64]) -> Vec<IsoRisk> {
         .iter()
         .map(|&v| if v > 0.0 { v.log10() } else { LOG_FLOOR })
         .collect();
-    let thresholds: Vec<f64> = levels
-        .iter()
-        .map(|&l| if l > 0.0 { l.log10() } else { f64::NAN })
-        .collect();
+    let thresholds: Vec<f64> = levels.iter().map(|&l| l.log10()).collect();
     let areas = contour_polygons(&geometry, &logs, &thresholds)
-        .unwrap_or_else(|_| vec![MultiPolygon(Vec::new()); levels.len()]);
-    levels
+        .map_err(|e| SafetyError::Contour(e.to_string()))?;
+    Ok(levels
         .iter()
         .zip(areas)
         .map(|(&level, area)| IsoRisk { level, area })
-        .collect()
+        .collect())
 }

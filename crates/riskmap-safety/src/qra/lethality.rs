@@ -17,6 +17,7 @@
 use std::f64::consts::PI;
 
 use crate::consequence::probit::probability_from_probit_unchecked;
+use crate::error::{SafetyError, distance, finite, positive, unit_interval};
 
 /// Distances below this (m) are evaluated at it: the point-source and plume
 /// formulas are singular at the release point.
@@ -41,7 +42,32 @@ fn integrate(f: impl Fn(f64) -> f64, a: f64, b: f64) -> f64 {
 /// the centreline itself is below the cut-off. Integrated by Gauss–Legendre
 /// on both sides of the 50 % point (where the integrand turns over), 20
 /// nodes each.
-pub fn crosswind_integral(y_cl: f64, b_times_n: f64, sigma_y_m: f64, y_cut: f64) -> f64 {
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless both probits are finite and b·n and
+/// σy finite numbers > 0 (a NaN probit is refused, never read as "below the
+/// cut-off").
+pub fn crosswind_integral(
+    y_cl: f64,
+    b_times_n: f64,
+    sigma_y_m: f64,
+    y_cut: f64,
+) -> Result<f64, SafetyError> {
+    Ok(crosswind_integral_unchecked(
+        finite("y_cl", y_cl)?,
+        positive("b_times_n", b_times_n)?,
+        positive("sigma_y_m", sigma_y_m)?,
+        finite("y_cut", y_cut)?,
+    ))
+}
+
+/// [`crosswind_integral`] without the checks.
+pub(crate) fn crosswind_integral_unchecked(
+    y_cl: f64,
+    b_times_n: f64,
+    sigma_y_m: f64,
+    y_cut: f64,
+) -> f64 {
     let dy = y_cl - y_cut;
     if !is_pos(dy) || !is_pos(b_times_n) || !is_pos(sigma_y_m) {
         return 0.0;
@@ -68,21 +94,64 @@ pub fn crosswind_integral(y_cl: f64, b_times_n: f64, sigma_y_m: f64, y_cut: f64)
     2.0 * y_max * (inner + outer)
 }
 
+/// `n` if it is at least one sector.
+fn sectors(n_sectors: usize) -> Result<usize, SafetyError> {
+    if n_sectors >= 1 {
+        Ok(n_sectors)
+    } else {
+        Err(SafetyError::InvalidInput {
+            field: "n_sectors",
+            value: 0.0,
+            expected: "at least 1 sector",
+        })
+    }
+}
+
 /// P_ci = min(1, n·ECW/(2πr)): the share of the sector's arc at distance
 /// `r_m` covered by an effective cloud width `ecw_m`, for `n_sectors`
-/// sectors.
-pub fn sector_fraction(ecw_m: f64, r_m: f64, n_sectors: usize) -> f64 {
+/// sectors. Distances below [`MIN_DISTANCE_M`] (including 0) are evaluated
+/// at it.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless ECW is a finite number ≥ 0, r a
+/// finite distance ≥ 0 and there is at least one sector.
+pub fn sector_fraction(ecw_m: f64, r_m: f64, n_sectors: usize) -> Result<f64, SafetyError> {
+    let ecw = distance("ecw_m", ecw_m)?;
+    let r = distance("r_m", r_m)?;
+    let n = sectors(n_sectors)?;
+    Ok(sector_fraction_unchecked(ecw, r, n))
+}
+
+fn sector_fraction_unchecked(ecw_m: f64, r_m: f64, n_sectors: usize) -> f64 {
     let r = r_m.max(MIN_DISTANCE_M);
     (n_sectors as f64 * ecw_m / (2.0 * PI * r)).min(1.0)
 }
 
 /// P_d of the sector method: P_cl·min(1, n·ECW/(2πr)) with ECW = PI/P_cl,
-/// i.e. min(P_cl, n·PI/(2πr)).
-pub fn sector_lethality(p_cl: f64, pi_m: f64, r_m: f64, n_sectors: usize) -> f64 {
+/// i.e. min(P_cl, n·PI/(2πr)); 0 when P_cl = 0.
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless P_cl is in [0, 1], PI a finite
+/// number ≥ 0, r a finite distance ≥ 0 and there is at least one sector.
+pub fn sector_lethality(
+    p_cl: f64,
+    pi_m: f64,
+    r_m: f64,
+    n_sectors: usize,
+) -> Result<f64, SafetyError> {
+    let p = unit_interval("p_cl", p_cl)?;
+    let pi = distance("pi_m", pi_m)?;
+    let r = distance("r_m", r_m)?;
+    let n = sectors(n_sectors)?;
+    Ok(sector_lethality_unchecked(p, pi, r, n))
+}
+
+/// [`sector_lethality`] without the checks.
+pub(crate) fn sector_lethality_unchecked(p_cl: f64, pi_m: f64, r_m: f64, n_sectors: usize) -> f64 {
     if p_cl <= 0.0 {
         return 0.0;
     }
-    p_cl * sector_fraction(pi_m / p_cl, r_m, n_sectors)
+    p_cl * sector_fraction_unchecked(pi_m / p_cl, r_m, n_sectors)
 }
 
 #[cfg(test)]
@@ -107,16 +176,27 @@ mod tests {
             trap += w * probability_from_probit_unchecked(ycl - k * y * y);
         }
         trap *= h;
-        let pi = crosswind_integral(ycl, bn, sy, ycut);
+        let pi = crosswind_integral(ycl, bn, sy, ycut).unwrap();
         assert!((pi - trap).abs() < 1e-6 * trap, "{pi} vs {trap}");
-        assert_eq!(crosswind_integral(2.0, bn, sy, ycut), 0.0);
+        assert_eq!(crosswind_integral(2.0, bn, sy, ycut).unwrap(), 0.0);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(crosswind_integral(bad, bn, sy, ycut).is_err());
+            assert!(crosswind_integral(ycl, bn, bad, ycut).is_err());
+        }
     }
 
     #[test]
     fn sector_fraction_caps_at_one() {
-        assert_eq!(sector_fraction(1000.0, 10.0, 12), 1.0);
-        let f = sector_fraction(10.0, 1000.0, 12);
+        assert_eq!(sector_fraction(1000.0, 10.0, 12).unwrap(), 1.0);
+        let f = sector_fraction(10.0, 1000.0, 12).unwrap();
         assert!((f - 12.0 * 10.0 / (2.0 * PI * 1000.0)).abs() < 1e-15);
-        assert_eq!(sector_lethality(0.0, 5.0, 100.0, 12), 0.0);
+        assert_eq!(sector_lethality(0.0, 5.0, 100.0, 12).unwrap(), 0.0);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0] {
+            assert!(sector_fraction(10.0, bad, 12).is_err());
+            assert!(sector_lethality(0.5, 5.0, bad, 12).is_err());
+            assert!(sector_lethality(bad, 5.0, 100.0, 12).is_err());
+        }
+        assert!(sector_lethality(1.5, 5.0, 100.0, 12).is_err());
+        assert!(sector_fraction(10.0, 100.0, 0).is_err());
     }
 }

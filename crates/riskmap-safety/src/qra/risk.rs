@@ -39,7 +39,10 @@ use crate::consequence::transmissivity::Transmissivity;
 use crate::consequence::units::STANDARD_ATMOSPHERE_PA;
 use crate::consequence::vce::{TntEquivalence, VapourCloudExplosion};
 use crate::effect::{EffectModel, Reach};
-use crate::qra::lethality::{MIN_DISTANCE_M, crosswind_integral, is_pos, sector_lethality};
+use crate::error::finite;
+use crate::qra::lethality::{
+    MIN_DISTANCE_M, crosswind_integral_unchecked, is_pos, sector_lethality_unchecked,
+};
 use crate::qra::scenario::{Cloud, OutcomeModel, Scenario, ScenarioParams};
 use crate::qra::weather::{Weather, sector_of};
 use crate::solve::outer_distance;
@@ -74,6 +77,28 @@ pub struct GridSpec {
 }
 
 impl GridSpec {
+    /// Check the grid: a finite origin, a cell size that is a finite
+    /// positive number of metres and at least one cell each way (an empty
+    /// grid would show no risk anywhere).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] naming the field.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        finite("grid.x0_m", self.x0_m)?;
+        finite("grid.y0_m", self.y0_m)?;
+        crate::error::positive("grid.cell_m", self.cell_m)?;
+        for (field, n) in [("grid.nx", self.nx), ("grid.ny", self.ny)] {
+            if n == 0 {
+                return Err(SafetyError::InvalidInput {
+                    field,
+                    value: 0.0,
+                    expected: "at least 1 cell",
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Centre of cell (i, j).
     pub fn centre(&self, i: usize, j: usize) -> (f64, f64) {
         (
@@ -93,19 +118,62 @@ pub struct RiskField {
 }
 
 impl RiskField {
+    /// Check the grid and that there is one finite value ≥ 0 per cell.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for a bad grid ([`GridSpec::validate`]),
+    /// a value count other than nx·ny, or a value that is NaN, infinite or
+    /// negative.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        let g = &self.grid;
+        g.validate()?;
+        if self.values.len() != g.nx * g.ny {
+            return Err(SafetyError::InvalidInput {
+                field: "values",
+                value: self.values.len() as f64,
+                expected: "one value per cell (nx·ny)",
+            });
+        }
+        if let Some(&v) = self.values.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(SafetyError::InvalidInput {
+                field: "values",
+                value: v,
+                expected: "individual risks that are finite numbers ≥ 0",
+            });
+        }
+        Ok(())
+    }
+
     /// IR at (x, y) by bilinear interpolation between cell centres (the
-    /// nearest edge value within half a cell of the border); 0 outside the
-    /// grid. The grid resolves the field only to a cell: use
-    /// [`individual_risk_at`] for the value at a named place.
-    pub fn value_at(&self, x_m: f64, y_m: f64) -> f64 {
+    /// nearest edge value within half a cell of the border). The grid
+    /// resolves the field only to a cell: use [`individual_risk_at`] for the
+    /// value at a named place.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] for a non-finite coordinate or an
+    /// invalid field ([`RiskField::validate`]); [`SafetyError::BeyondRange`]
+    /// for a point outside the grid (the field does not know the risk there;
+    /// it is not 0).
+    pub fn value_at(&self, x_m: f64, y_m: f64) -> Result<f64, SafetyError> {
+        let x_m = finite("x_m", x_m)?;
+        let y_m = finite("y_m", y_m)?;
         let g = &self.grid;
         if g.nx == 0 || g.ny == 0 || self.values.len() != g.nx * g.ny {
-            return 0.0;
+            self.validate()?;
         }
         let fx = (x_m - g.x0_m) / g.cell_m - 0.5;
         let fy = (y_m - g.y0_m) / g.cell_m - 0.5;
         if !(fx >= -0.5 && fy >= -0.5 && fx <= g.nx as f64 - 0.5 && fy <= g.ny as f64 - 0.5) {
-            return 0.0;
+            return Err(SafetyError::BeyondRange {
+                field: "value_at",
+                detail: format!(
+                    "({x_m}, {y_m}) lies outside the grid [{}, {}] × [{}, {}] m",
+                    g.x0_m,
+                    g.x0_m + g.nx as f64 * g.cell_m,
+                    g.y0_m,
+                    g.y0_m + g.ny as f64 * g.cell_m
+                ),
+            });
         }
         let cx = fx.clamp(0.0, (g.nx - 1) as f64);
         let cy = fy.clamp(0.0, (g.ny - 1) as f64);
@@ -118,7 +186,15 @@ impl RiskField {
         let v = |i: usize, j: usize| self.values[j * g.nx + i];
         let a = v(i0, j0) * (1.0 - tx) + v(i1, j0) * tx;
         let b = v(i0, j1) * (1.0 - tx) + v(i1, j1) * tx;
-        a * (1.0 - ty) + b * ty
+        let ir = a * (1.0 - ty) + b * ty;
+        if !(ir.is_finite() && ir >= 0.0) {
+            return Err(SafetyError::InvalidInput {
+                field: "values",
+                value: ir,
+                expected: "individual risks that are finite numbers ≥ 0",
+            });
+        }
+        Ok(ir)
     }
 
     /// The largest value (0 for an empty field).
@@ -371,8 +447,8 @@ impl DirKind {
                 if p < *cutoff {
                     return 0.0;
                 }
-                let pi = crosswind_integral(y, probit.b * probit.n, sy, *y_cut);
-                sector_lethality(p, pi, rc, n)
+                let pi = crosswind_integral_unchecked(y, probit.b * probit.n, sy, *y_cut);
+                sector_lethality_unchecked(p, pi, rc, n)
             }
             DirKind::Flash { geom, lfl } => {
                 let (c, sy) = geom.centre(rc);
@@ -380,7 +456,7 @@ impl DirKind {
                     return 0.0;
                 }
                 let width = 2.0 * sy * (2.0 * (c / lfl).ln()).sqrt();
-                sector_lethality(1.0, width, rc, n)
+                sector_lethality_unchecked(1.0, width, rc, n)
             }
         }
     }
@@ -464,7 +540,6 @@ pub struct QraModel {
     pub(crate) rose: Vec<f64>,
     pub(crate) n_sectors: usize,
     pub(crate) daytime: Vec<bool>,
-    pub(crate) notes: Vec<String>,
 }
 
 fn reach_of(r: Reach) -> f64 {
@@ -475,7 +550,12 @@ fn reach_of(r: Reach) -> f64 {
     }
 }
 
-fn thermal(flux: Flux, exposure_s: f64, params: &ScenarioParams, engulf_m: f64) -> Option<IsoKind> {
+fn thermal(
+    flux: Flux,
+    exposure_s: f64,
+    params: &ScenarioParams,
+    engulf_m: f64,
+) -> Result<Option<IsoKind>, SafetyError> {
     let probit = params.lethality.thermal_probit.probit();
     let f = |r: f64| flux.at(r);
     let r35 = reach_of(outer_distance(
@@ -485,19 +565,17 @@ fn thermal(flux: Flux, exposure_s: f64, params: &ScenarioParams, engulf_m: f64) 
         MAX_REACH_M,
     ));
     let r_lethal = r35.max(engulf_m);
-    let tail_flux = probit
-        .flux_for_probability(THERMAL_TAIL_P, exposure_s)
-        .ok()?;
+    let tail_flux = probit.flux_for_probability(THERMAL_TAIL_P, exposure_s)?;
     let reach = reach_of(outer_distance(f, tail_flux, MIN_DISTANCE_M, MAX_REACH_M)).max(r_lethal);
     if reach <= 0.0 {
-        return None;
+        return Ok(None);
     }
     let p_edge = if r_lethal > 0.0 {
         probit.probability_unchecked(flux.at(r_lethal), exposure_s)
     } else {
         1.0
     };
-    Some(IsoKind::Thermal {
+    Ok(Some(IsoKind::Thermal {
         flux,
         exposure_s,
         probit,
@@ -505,7 +583,7 @@ fn thermal(flux: Flux, exposure_s: f64, params: &ScenarioParams, engulf_m: f64) 
         reach,
         jump: (1.0 - p_edge).max(0.0),
         fn_outdoor_factor: params.societal.fire_outdoor_factor,
-    })
+    }))
 }
 
 /// Resolve a cloud in a weather class: (amount, puff, duration).
@@ -535,13 +613,24 @@ fn resolve_cloud(cloud: &Cloud, u: f64) -> (f64, bool, f64) {
 
 impl QraModel {
     /// Prepare `scenarios` for evaluation in `weather`.
-    pub fn new(scenarios: &[Scenario], weather: &Weather) -> QraModel {
-        let n = weather.n_sectors();
-        let rose: Vec<f64> = (0..n).map(|k| weather.sector_probability(k)).collect();
-        let mut points: Vec<ReleasePoint> = Vec::new();
-        let mut notes = Vec::new();
+    ///
+    /// # Errors
+    /// - the errors of [`Weather::validate`] (class probabilities or a wind
+    ///   rose that do not sum to 1, NaN or negative entries, no class);
+    /// - [`SafetyError::InvalidItem`] naming the scenario (and outcome) for
+    ///   anything [`Scenario::validate`] refuses — a NaN frequency is an
+    ///   error, never a scenario silently left out — and for an outcome
+    ///   whose consequence model refuses its inputs in a weather class.
+    pub fn new(scenarios: &[Scenario], weather: &Weather) -> Result<QraModel, SafetyError> {
+        weather.validate()?;
         for s in scenarios {
-            if !is_pos(s.frequency_per_year) {
+            s.validate()?;
+        }
+        let n = weather.n_sectors();
+        let rose: Vec<f64> = weather.wind_rose.clone();
+        let mut points: Vec<ReleasePoint> = Vec::new();
+        for s in scenarios {
+            if s.frequency_per_year <= 0.0 {
                 continue;
             }
             let idx = match points.iter().position(|p| p.x == s.x_m && p.y == s.y_m) {
@@ -557,53 +646,83 @@ impl QraModel {
                 }
             };
             for (class, wc) in weather.classes.iter().enumerate() {
-                if !is_pos(wc.probability) || !is_pos(wc.wind_speed_m_s) {
+                if wc.probability <= 0.0 {
                     continue;
                 }
-                for o in &s.outcomes {
+                for (i, o) in s.outcomes.iter().enumerate() {
                     let weight = s.frequency_per_year * wc.probability * o.probability;
-                    if !is_pos(weight) {
+                    if weight <= 0.0 {
                         continue;
                     }
-                    match prepare(o, s, wc.stability, wc.wind_speed_m_s, weather.terrain) {
-                        Ok(Prepared::Iso(kind)) => points[idx].iso.push(IsoComp {
+                    let prepared = prepare(o, s, wc.stability, wc.wind_speed_m_s, weather.terrain)
+                        .map_err(|e| {
+                            e.in_item(format!(
+                                "scenario `{}` outcome {i} ({:?}) in weather class `{}`",
+                                s.id, o.kind, wc.id
+                            ))
+                        })?;
+                    match prepared {
+                        Prepared::Iso(kind) => points[idx].iso.push(IsoComp {
                             weight,
                             class,
                             kind,
                         }),
-                        Ok(Prepared::Dir(kind, r_end)) => points[idx].dir.push(DirComp {
+                        Prepared::Dir(kind, r_end) => points[idx].dir.push(DirComp {
                             weight,
                             class,
                             kind,
                             r_end,
                         }),
-                        Ok(Prepared::Nothing) => {}
-                        Err(e) => notes.push(format!("{} ({:?}, {}): {e}", s.id, o.kind, wc.id)),
+                        Prepared::Nothing => {}
                     }
                 }
             }
         }
-        QraModel {
+        Ok(QraModel {
             points,
             rose,
             n_sectors: n,
             daytime: weather.classes.iter().map(|c| c.daytime).collect(),
-            notes,
-        }
+        })
     }
 
-    /// Outcomes that could not be evaluated (invalid inputs), one line each.
-    pub fn notes(&self) -> &[String] {
-        &self.notes
-    }
-
-    /// IR at (x, y), by direct evaluation of every outcome.
-    pub fn risk_at(&self, x_m: f64, y_m: f64) -> f64 {
-        self.parts_at(x_m, y_m).total()
+    /// IR at (x, y), by direct evaluation of every outcome. Within
+    /// [`MIN_DISTANCE_M`] of a release point (including at it) the
+    /// isotropic outcomes are evaluated at that distance, and at the
+    /// release point itself, which has no bearing, directional outcomes
+    /// take the most frequent sector.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless x and y are finite (a NaN
+    /// point is never read as a point near a release).
+    pub fn risk_at(&self, x_m: f64, y_m: f64) -> Result<f64, SafetyError> {
+        Ok(self.parts_at(x_m, y_m)?.total())
     }
 
     /// The isotropic and directional parts of the IR at (x, y).
-    pub fn parts_at(&self, x_m: f64, y_m: f64) -> RiskParts {
+    ///
+    /// # Errors
+    /// As [`QraModel::risk_at`].
+    pub fn parts_at(&self, x_m: f64, y_m: f64) -> Result<RiskParts, SafetyError> {
+        let x_m = finite("x_m", x_m)?;
+        let y_m = finite("y_m", y_m)?;
+        Ok(self.parts_at_unchecked(x_m, y_m))
+    }
+
+    /// The probability of the sector from a release point to (dx, dy); the
+    /// largest sector's at the release point itself.
+    fn rose_at(&self, dx: f64, dy: f64) -> f64 {
+        if dx == 0.0 && dy == 0.0 {
+            self.rose.iter().copied().fold(0.0, f64::max)
+        } else {
+            self.rose
+                .get(sector_of(dx, dy, self.n_sectors))
+                .copied()
+                .unwrap_or(0.0)
+        }
+    }
+
+    fn parts_at_unchecked(&self, x_m: f64, y_m: f64) -> RiskParts {
         let mut iso = 0.0;
         let mut dir = 0.0;
         for p in &self.points {
@@ -620,7 +739,7 @@ impl QraModel {
                 }
             }
             if d > 0.0 {
-                dir += self.rose[sector_of(dx, dy, self.n_sectors)] * d;
+                dir += self.rose_at(dx, dy) * d;
             }
         }
         RiskParts {
@@ -688,7 +807,7 @@ fn prepare(
                 le.fire_max_exposure_s,
                 params,
                 diameter_m / 2.0,
-            ) {
+            )? {
                 Some(k) => Prepared::Iso(k),
                 None => Prepared::Nothing,
             }
@@ -708,7 +827,7 @@ fn prepare(
             }
             .evaluate(&[])?;
             let t = duration_s.min(le.fire_max_exposure_s).max(1e-3);
-            match thermal(Flux::Jet(Box::new(r)), t, params, 0.0) {
+            match thermal(Flux::Jet(Box::new(r)), t, params, 0.0)? {
                 Some(k) => Prepared::Iso(k),
                 None => Prepared::Nothing,
             }
@@ -730,7 +849,7 @@ fn prepare(
             }
             .evaluate(&[])?;
             let t = r.duration_s.min(le.fire_max_exposure_s);
-            match thermal(Flux::Fireball(Box::new(r)), t, params, 0.0) {
+            match thermal(Flux::Fireball(Box::new(r)), t, params, 0.0)? {
                 Some(k) => Prepared::Iso(k),
                 None => Prepared::Nothing,
             }
@@ -997,18 +1116,29 @@ impl PointTable {
 /// IR at (x, y) by direct evaluation: the oracle the gridded field is
 /// tested against. Prepares the model on every call; for many points use
 /// [`QraModel::risk_at`].
-pub fn individual_risk_at(scenarios: &[Scenario], weather: &Weather, x_m: f64, y_m: f64) -> f64 {
-    QraModel::new(scenarios, weather).risk_at(x_m, y_m)
+///
+/// # Errors
+/// As [`QraModel::new`] and [`QraModel::risk_at`].
+pub fn individual_risk_at(
+    scenarios: &[Scenario],
+    weather: &Weather,
+    x_m: f64,
+    y_m: f64,
+) -> Result<f64, SafetyError> {
+    QraModel::new(scenarios, weather)?.risk_at(x_m, y_m)
 }
 
 /// The isotropic and directional parts of the IR at (x, y) (direct).
+///
+/// # Errors
+/// As [`individual_risk_at`].
 pub fn individual_risk_parts_at(
     scenarios: &[Scenario],
     weather: &Weather,
     x_m: f64,
     y_m: f64,
-) -> RiskParts {
-    QraModel::new(scenarios, weather).parts_at(x_m, y_m)
+) -> Result<RiskParts, SafetyError> {
+    QraModel::new(scenarios, weather)?.parts_at(x_m, y_m)
 }
 
 fn tables(model: &QraModel) -> Vec<PointTable> {
@@ -1020,24 +1150,28 @@ fn tables(model: &QraModel) -> Vec<PointTable> {
 }
 
 /// IR at every cell centre of `grid`.
+///
+/// # Errors
+/// As [`QraModel::new`] and [`field_of`].
 pub fn individual_risk_field(
     scenarios: &[Scenario],
     weather: &Weather,
     grid: &GridSpec,
-) -> RiskField {
-    let model = QraModel::new(scenarios, weather);
+) -> Result<RiskField, SafetyError> {
+    grid.validate()?;
+    let model = QraModel::new(scenarios, weather)?;
     field_of(&model, grid)
 }
 
 /// IR at every cell centre of `grid`, for a prepared model.
-pub fn field_of(model: &QraModel, grid: &GridSpec) -> RiskField {
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] for a grid [`GridSpec::validate`] refuses.
+pub fn field_of(model: &QraModel, grid: &GridSpec) -> Result<RiskField, SafetyError> {
+    grid.validate()?;
     let tabs = tables(model);
     let g = *grid;
     let mut values = vec![0.0; g.nx * g.ny];
-    if g.nx == 0 {
-        return RiskField { grid: g, values };
-    }
-    let n = model.n_sectors;
     values
         .par_chunks_mut(g.nx)
         .enumerate()
@@ -1063,13 +1197,13 @@ pub fn field_of(model: &QraModel, grid: &GridSpec) -> RiskField {
                     let (iso, dir) = t.radial(r);
                     let mut v = iso;
                     if dir > 0.0 {
-                        v += model.rose[sector_of(dx, dy, n)] * dir;
+                        v += model.rose_at(dx, dy) * dir;
                     }
                     *cell += v;
                 }
             }
         });
-    RiskField { grid: g, values }
+    Ok(RiskField { grid: g, values })
 }
 
 /// A grid covering every point where the IR can be ≥ `min_level`, with at
@@ -1080,25 +1214,40 @@ pub fn field_of(model: &QraModel, grid: &GridSpec) -> RiskField {
 /// point outside all these discs has IR < `min_level`. The grid is the
 /// bounding box of the discs plus one cell. With nothing above the level it
 /// is a single 10 m cell at the centroid of the scenarios (or the origin).
+///
+/// # Errors
+/// As [`QraModel::new`] and [`auto_grid_of`].
 pub fn auto_grid(
     scenarios: &[Scenario],
     weather: &Weather,
     min_level: f64,
     max_cells_per_side: usize,
-) -> GridSpec {
-    let model = QraModel::new(scenarios, weather);
+) -> Result<GridSpec, SafetyError> {
+    let model = QraModel::new(scenarios, weather)?;
     auto_grid_of(&model, min_level, max_cells_per_side)
 }
 
 /// [`auto_grid`] for a prepared model.
-pub fn auto_grid_of(model: &QraModel, min_level: f64, max_cells_per_side: usize) -> GridSpec {
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless `min_level` is a finite IR > 0 per
+/// year and `max_cells_per_side` is at least 1.
+pub fn auto_grid_of(
+    model: &QraModel,
+    min_level: f64,
+    max_cells_per_side: usize,
+) -> Result<GridSpec, SafetyError> {
+    let min_level = crate::error::positive("min_level", min_level)?;
+    if max_cells_per_side == 0 {
+        return Err(SafetyError::InvalidInput {
+            field: "max_cells_per_side",
+            value: 0.0,
+            expected: "at least 1 cell",
+        });
+    }
     let tabs = tables(model);
     let k = tabs.len().max(1) as f64;
-    let level = if min_level > 0.0 {
-        min_level / k
-    } else {
-        f64::MIN_POSITIVE
-    };
+    let level = min_level / k;
     let rose_max = model.rose.iter().copied().fold(0.0, f64::max);
     let mut bbox: Option<(f64, f64, f64, f64)> = None;
     for t in &tabs {
@@ -1138,13 +1287,13 @@ pub fn auto_grid_of(model: &QraModel, min_level: f64, max_cells_per_side: usize)
                     model.points.iter().map(|p| p.y).sum::<f64>() / m,
                 )
             };
-            GridSpec {
+            Ok(GridSpec {
                 x0_m: cx - 5.0,
                 y0_m: cy - 5.0,
                 cell_m: 10.0,
                 nx: 1,
                 ny: 1,
-            }
+            })
         }
         Some((x0, y0, x1, y1)) => {
             let side = (x1 - x0).max(y1 - y0).max(1.0);
@@ -1154,13 +1303,13 @@ pub fn auto_grid_of(model: &QraModel, min_level: f64, max_cells_per_side: usize)
             let ny = (((y1 - y0) / cell).ceil() as usize + 2).min(n).max(1);
             let cx = 0.5 * (x0 + x1);
             let cy = 0.5 * (y0 + y1);
-            GridSpec {
+            Ok(GridSpec {
                 x0_m: cx - 0.5 * nx as f64 * cell,
                 y0_m: cy - 0.5 * ny as f64 * cell,
                 cell_m: cell,
                 nx,
                 ny,
-            }
+            })
         }
     }
 }

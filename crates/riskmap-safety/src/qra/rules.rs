@@ -159,6 +159,10 @@ impl IgnitionRules {
 
     /// P(direct ignition) of a release: liquids use the K1 row; gases their
     /// reactivity row, by mass (instantaneous) or rate (continuous).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless the mass and rate are finite
+    /// numbers ≥ 0 (a NaN would otherwise fall in the large class).
     pub fn direct(
         &self,
         liquid: bool,
@@ -166,7 +170,9 @@ impl IgnitionRules {
         instantaneous: bool,
         mass_kg: f64,
         rate_kg_s: f64,
-    ) -> f64 {
+    ) -> Result<f64, SafetyError> {
+        crate::error::non_negative("mass_kg", mass_kg)?;
+        crate::error::non_negative("rate_kg_s", rate_kg_s)?;
         let class = if instantaneous {
             Self::class(mass_kg, self.instantaneous_class_limits_kg)
         } else {
@@ -181,7 +187,7 @@ impl IgnitionRules {
                 Reactivity::High => &self.direct.gas_high_reactivity,
             }
         };
-        row[class]
+        Ok(row[class])
     }
 }
 
@@ -474,7 +480,19 @@ pub struct FnLine {
 
 impl FnLine {
     /// F on the line at N.
-    pub fn f_at(&self, n: f64) -> f64 {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless N is a finite number > 0 and
+    /// the line has a finite c > 0 and a finite slope.
+    pub fn f_at(&self, n: f64) -> Result<f64, SafetyError> {
+        crate::error::positive("f_at_n1", self.f_at_n1)?;
+        crate::error::finite("slope", self.slope)?;
+        let n = crate::error::positive("n", n)?;
+        Ok(self.f_at_unchecked(n))
+    }
+
+    /// [`FnLine::f_at`] without the checks, for validated lines and N ≥ 1.
+    pub(crate) fn f_at_unchecked(&self, n: f64) -> f64 {
         self.f_at_n1 / n.powf(self.slope)
     }
 }
@@ -825,9 +843,16 @@ impl QraRules {
                 && prob(so.fire_outdoor_factor)
                 && pos(so.upper.f_at_n1)
                 && pos(so.lower.f_at_n1)
-                && so.lower.f_at_n1 <= so.upper.f_at_n1,
+                && so.lower.f_at_n1 <= so.upper.f_at_n1
+                && [so.upper.slope, so.lower.slope]
+                    .iter()
+                    .all(|v| v.is_finite())
+                && [so.upper.n_min, so.lower.n_min].iter().all(|v| pos(*v)),
             MODEL,
-            || "[societal]: fractions in [0, 1]; lines with 0 < lower ≤ upper".into(),
+            || {
+                "[societal]: fractions in [0, 1]; lines with 0 < lower ≤ upper, finite slopes, n_min > 0"
+                    .into()
+            },
         )?;
         check(
             pos(m.explosives.threshold_pa) && pos(m.explosives.default_tnt_equivalence),
@@ -907,17 +932,16 @@ mod tests {
         );
         // PB Table 4.5: average gas 0.2 / 0.5 / 0.7, K1 liquid 0.065.
         let ig = &r.ignition;
-        assert_eq!(ig.direct(false, Reactivity::Average, true, 500.0, 0.0), 0.2);
-        assert_eq!(
-            ig.direct(false, Reactivity::Average, true, 5000.0, 0.0),
-            0.5
+        let direct = |liquid, r, inst, m, q| ig.direct(liquid, r, inst, m, q).unwrap();
+        assert_eq!(direct(false, Reactivity::Average, true, 500.0, 0.0), 0.2);
+        assert_eq!(direct(false, Reactivity::Average, true, 5000.0, 0.0), 0.5);
+        assert_eq!(direct(false, Reactivity::Average, false, 0.0, 150.0), 0.7);
+        assert_eq!(direct(false, Reactivity::Low, false, 0.0, 50.0), 0.04);
+        assert_eq!(direct(true, Reactivity::Average, true, 1e7, 0.0), 0.065);
+        assert!(
+            ig.direct(false, Reactivity::Average, true, f64::NAN, 0.0)
+                .is_err()
         );
-        assert_eq!(
-            ig.direct(false, Reactivity::Average, false, 0.0, 150.0),
-            0.7
-        );
-        assert_eq!(ig.direct(false, Reactivity::Low, false, 0.0, 50.0), 0.04);
-        assert_eq!(ig.direct(true, Reactivity::Average, true, 1e7, 0.0), 0.065);
         assert_eq!(ig.delayed.flash_fire_fraction, 0.6);
         // Default weather: D5 0.44, F1.5 0.56.
         let w = &r.weather.class;
@@ -930,8 +954,10 @@ mod tests {
             (StabilityClass::F, 1.5, 0.56)
         );
         // GB 36894 lines (standards.md §2.2): 1e-3/N and 1e-5/N.
-        assert!((r.model.societal.upper.f_at(10.0) - 1e-4).abs() < 1e-18);
-        assert!((r.model.societal.lower.f_at(10.0) - 1e-6).abs() < 1e-20);
+        assert!((r.model.societal.upper.f_at(10.0).unwrap() - 1e-4).abs() < 1e-18);
+        assert!((r.model.societal.lower.f_at(10.0).unwrap() - 1e-6).abs() < 1e-20);
+        assert!(r.model.societal.upper.f_at(f64::NAN).is_err());
+        assert!(r.model.societal.upper.f_at(0.0).is_err());
         assert!(r.model.explosives.unconfirmed);
         assert_eq!(r.model.explosives.threshold_pa, 2000.0);
     }

@@ -36,7 +36,12 @@ use riskmap_core::model::{Unit, UnitKind};
 
 use crate::consequence::toxic_probits::ToxicProbit;
 use crate::consequence::units::STANDARD_ATMOSPHERE_PA;
+use crate::error::{SafetyError, finite, fraction, non_negative, positive, unit_interval};
 use crate::qra::rules::{Equipment, PhysicalState, QraRules, Reactivity, SubstanceProps};
+
+/// How far a scenario's outcome probabilities may sum above 1 (rounding of
+/// the event tree).
+const OUTCOME_SUM_TOLERANCE: f64 = 1e-9;
 
 /// Universal gas constant, J/(mol·K).
 pub(crate) const R_GAS: f64 = 8.314_462;
@@ -272,6 +277,202 @@ pub struct Scenario {
     pub params: ScenarioParams,
 }
 
+impl Cloud {
+    /// Check the vapour source: rates, durations and masses finite and ≥ 0
+    /// (0 is a cloud with nothing in it); a pool's area and Schmidt number
+    /// finite and > 0, its rate cap ≥ 0 (+∞: no cap).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] naming the field.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        match *self {
+            Cloud::Continuous {
+                rate_kg_s,
+                duration_s,
+            } => {
+                non_negative("cloud.rate_kg_s", rate_kg_s)?;
+                non_negative("cloud.duration_s", duration_s)?;
+            }
+            Cloud::Instantaneous { mass_kg } => {
+                non_negative("cloud.mass_kg", mass_kg)?;
+            }
+            Cloud::Pool {
+                area_m2,
+                saturation_kg_m3,
+                mass_kg,
+                max_rate_kg_s,
+                schmidt_number,
+            } => {
+                positive("cloud.area_m2", area_m2)?;
+                non_negative("cloud.saturation_kg_m3", saturation_kg_m3)?;
+                non_negative("cloud.mass_kg", mass_kg)?;
+                if max_rate_kg_s.is_nan() || max_rate_kg_s < 0.0 {
+                    return Err(SafetyError::InvalidInput {
+                        field: "cloud.max_rate_kg_s",
+                        value: max_rate_kg_s,
+                        expected: "a rate ≥ 0 (+∞ for no cap)",
+                    });
+                }
+                positive("cloud.schmidt_number", schmidt_number)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl OutcomeModel {
+    /// Check the physics inputs of an outcome.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] naming the field: sizes, rates, heats
+    /// of combustion, pressures and LFLs must be finite numbers > 0, a
+    /// radiated fraction in (0, 1], the cloud as [`Cloud::validate`], the
+    /// probit as [`ToxicProbit::validate`].
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        match self {
+            OutcomeModel::PoolFire {
+                diameter_m,
+                burning_rate_kg_m2_s,
+                heat_of_combustion_j_per_kg,
+            } => {
+                positive("diameter_m", *diameter_m)?;
+                positive("burning_rate_kg_m2_s", *burning_rate_kg_m2_s)?;
+                positive("heat_of_combustion_j_per_kg", *heat_of_combustion_j_per_kg)?;
+            }
+            OutcomeModel::JetFire {
+                mass_rate_kg_s,
+                heat_of_combustion_j_per_kg,
+                radiative_fraction,
+                duration_s,
+            } => {
+                positive("mass_rate_kg_s", *mass_rate_kg_s)?;
+                positive("heat_of_combustion_j_per_kg", *heat_of_combustion_j_per_kg)?;
+                fraction("radiative_fraction", *radiative_fraction)?;
+                positive("duration_s", *duration_s)?;
+            }
+            OutcomeModel::Fireball {
+                mass_kg,
+                vessel_pressure_pa,
+                heat_of_combustion_j_per_kg,
+            } => {
+                positive("mass_kg", *mass_kg)?;
+                positive("vessel_pressure_pa", *vessel_pressure_pa)?;
+                positive("heat_of_combustion_j_per_kg", *heat_of_combustion_j_per_kg)?;
+            }
+            OutcomeModel::FlashFire { cloud, lfl_kg_m3 } => {
+                cloud.validate()?;
+                positive("lfl_kg_m3", *lfl_kg_m3)?;
+            }
+            OutcomeModel::Explosion {
+                cloud,
+                lfl_kg_m3,
+                heat_of_combustion_j_per_kg,
+            } => {
+                cloud.validate()?;
+                positive("lfl_kg_m3", *lfl_kg_m3)?;
+                positive("heat_of_combustion_j_per_kg", *heat_of_combustion_j_per_kg)?;
+            }
+            OutcomeModel::Toxic { cloud, probit } => {
+                cloud.validate()?;
+                probit.validate()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ScenarioParams {
+    /// Check the model constants a scenario carries (they come from
+    /// `qra-model.toml`, checked on parsing, but a scenario can be built by
+    /// hand).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] naming the field.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        let le = &self.lethality;
+        positive("lethality.fire_lethal_flux_w_m2", le.fire_lethal_flux_w_m2)?;
+        positive("lethality.fire_max_exposure_s", le.fire_max_exposure_s)?;
+        positive(
+            "lethality.explosion_lethal_overpressure_pa",
+            le.explosion_lethal_overpressure_pa,
+        )?;
+        positive(
+            "lethality.explosion_indoor_overpressure_pa",
+            le.explosion_indoor_overpressure_pa,
+        )?;
+        unit_interval(
+            "lethality.explosion_indoor_lethality",
+            le.explosion_indoor_lethality,
+        )?;
+        positive("lethality.toxic_max_exposure_s", le.toxic_max_exposure_s)?;
+        crate::error::open_probability(
+            "lethality.toxic_cutoff_probability",
+            le.toxic_cutoff_probability,
+        )?;
+        let ex = &self.explosion;
+        fraction("explosion.yield_factor", ex.yield_factor)?;
+        positive(
+            "explosion.tnt_blast_energy_j_per_kg",
+            ex.tnt_blast_energy_j_per_kg,
+        )?;
+        positive("explosion.ground_burst_factor", ex.ground_burst_factor)?;
+        non_negative("release_height_m", self.release_height_m)?;
+        non_negative("receptor_height_m", self.receptor_height_m)?;
+        unit_interval(
+            "instantaneous_flammable_fraction",
+            self.instantaneous_flammable_fraction,
+        )?;
+        let so = &self.societal;
+        unit_interval("societal.indoor_fraction_day", so.indoor_fraction_day)?;
+        unit_interval("societal.indoor_fraction_night", so.indoor_fraction_night)?;
+        unit_interval("societal.toxic_indoor_factor", so.toxic_indoor_factor)?;
+        unit_interval("societal.fire_outdoor_factor", so.fire_outdoor_factor)?;
+        Ok(())
+    }
+}
+
+impl Scenario {
+    /// Check a scenario before any risk is computed from it.
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidItem`] naming the scenario (and outcome) and
+    /// the field for: a frequency that is not a finite number ≥ 0 per year
+    /// (a NaN frequency is an error, never a scenario left out); a release
+    /// point that is not finite; a mass, rate or duration that is not a
+    /// finite number ≥ 0; an outcome probability outside [0, 1] or
+    /// probabilities summing above 1; anything [`OutcomeModel::validate`]
+    /// or [`ScenarioParams::validate`] refuses.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        let item = || format!("scenario `{}`", self.id);
+        let at = |e: SafetyError| e.in_item(item());
+        non_negative("frequency_per_year", self.frequency_per_year).map_err(at)?;
+        finite("x_m", self.x_m).map_err(at)?;
+        finite("y_m", self.y_m).map_err(at)?;
+        non_negative("mass_kg", self.mass_kg).map_err(at)?;
+        non_negative("release_rate_kg_s", self.release_rate_kg_s).map_err(at)?;
+        non_negative("duration_s", self.duration_s).map_err(at)?;
+        self.params.validate().map_err(at)?;
+        let mut sum = 0.0;
+        for (i, o) in self.outcomes.iter().enumerate() {
+            let at_outcome = |e: SafetyError| {
+                e.in_item(format!("scenario `{}` outcome {i} ({:?})", self.id, o.kind))
+            };
+            unit_interval("probability", o.probability).map_err(at_outcome)?;
+            o.model.validate().map_err(at_outcome)?;
+            sum += o.probability;
+        }
+        if sum > 1.0 + OUTCOME_SUM_TOLERANCE {
+            return Err(SafetyError::InvalidItem {
+                item: item(),
+                field: "outcomes.probability (sum)",
+                value: sum,
+                expected: "conditional outcome probabilities summing to at most 1",
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Scenarios of a set of units and what the generation could not do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScenarioSet {
@@ -424,16 +625,31 @@ struct Release {
 /// Quantities are `Substance::quantity_t` (tonnes). A substance without a
 /// row in `qra-substances.toml` uses the surrogate of its GB 18218 hazard
 /// category; one that is neither flammable nor toxic (oxidisers, solids,
-/// explosives: see `siting`), or has a zero quantity, is skipped. Every
-/// surrogate and skip is in [`ScenarioSet::notes`], followed by the
-/// UNCONFIRMED figures of `rules` and the model's limitations.
-pub fn scenarios_for_units(units: &[UnitRelease<'_>], rules: &QraRules) -> ScenarioSet {
+/// explosives: see `siting`), or has a zero quantity (nothing stored, so
+/// nothing released), is skipped. Every surrogate and skip is in
+/// [`ScenarioSet::notes`], followed by the UNCONFIRMED figures of `rules`
+/// and the model's limitations.
+///
+/// # Errors
+/// [`SafetyError::InvalidItem`] naming the unit (and substance) for a
+/// release point that is not finite or a quantity that is not a finite
+/// number ≥ 0 t: such a substance is refused, never skipped as if empty.
+pub fn scenarios_for_units(
+    units: &[UnitRelease<'_>],
+    rules: &QraRules,
+) -> Result<ScenarioSet, SafetyError> {
     let mut scenarios = Vec::new();
     let mut notes = Vec::new();
     let params = ScenarioParams::from_rules(rules);
     for ur in units {
+        let at_unit = |e: SafetyError| e.in_item(format!("unit `{}`", ur.unit.id));
+        finite("x_m", ur.x_m).map_err(at_unit)?;
+        finite("y_m", ur.y_m).map_err(at_unit)?;
         for (idx, sub) in ur.unit.substances.iter().enumerate() {
             let name = label(sub);
+            non_negative("quantity_t", sub.quantity_t).map_err(|e| {
+                e.in_item(format!("unit `{}` substance {idx} ({name})", ur.unit.id))
+            })?;
             let (props, surrogate) = match resolve(rules, sub) {
                 Ok(v) => v,
                 Err(why) => {
@@ -468,11 +684,7 @@ pub fn scenarios_for_units(units: &[UnitRelease<'_>], rules: &QraRules) -> Scena
                     ur.unit.id
                 ));
             }
-            let mass_kg = if sub.quantity_t.is_finite() {
-                sub.quantity_t * 1e3
-            } else {
-                0.0
-            };
+            let mass_kg = sub.quantity_t * 1e3;
             if mass_kg <= 0.0 {
                 notes.push(format!(
                     "unit {}: {name}: quantity {} t; no release",
@@ -525,7 +737,7 @@ pub fn scenarios_for_units(units: &[UnitRelease<'_>], rules: &QraRules) -> Scena
                 });
             }
             for rel in releases {
-                let outcomes = outcomes_for(props, ur.unit.kind, &rel, mass_kg, rules);
+                let outcomes = outcomes_for(props, ur.unit.kind, &rel, mass_kg, rules)?;
                 scenarios.push(Scenario {
                     id: format!(
                         "{}/{}-{}/{}",
@@ -563,7 +775,7 @@ pub fn scenarios_for_units(units: &[UnitRelease<'_>], rules: &QraRules) -> Scena
             .into_iter()
             .map(|u| format!("UNCONFIRMED: {u}")),
     );
-    ScenarioSet { scenarios, notes }
+    Ok(ScenarioSet { scenarios, notes })
 }
 
 /// The event tree of one release.
@@ -573,7 +785,7 @@ fn outcomes_for(
     rel: &Release,
     inventory_kg: f64,
     rules: &QraRules,
-) -> Vec<Outcome> {
+) -> Result<Vec<Outcome>, SafetyError> {
     let st = &rules.model.source_term;
     let ig = &rules.ignition;
     let flammable = props.is_flammable();
@@ -641,7 +853,7 @@ fn outcomes_for(
             instantaneous,
             rel.mass_kg,
             rel.rate_kg_s,
-        );
+        )?;
         let direct = if pool_state {
             // Pool fire: instantaneous pools burn at full size; continuous
             // spills at the equilibrium area where burning = release rate.
@@ -728,7 +940,7 @@ fn outcomes_for(
             },
         });
     }
-    out
+    Ok(out)
 }
 
 /// Synthetic but honest benchmark input: `n` scenarios from units placed
@@ -782,7 +994,10 @@ pub fn synthetic_scenarios(n: usize) -> Vec<Scenario> {
             x_m: radius * angle.cos(),
             y_m: radius * angle.sin(),
         };
-        let set = scenarios_for_units(&[ur], rules);
+        // Fixed, finite inputs: the set is never refused; stop if it were.
+        let Ok(set) = scenarios_for_units(&[ur], rules) else {
+            break;
+        };
         out.extend(set.scenarios);
         k += 1;
         if k > 10 * n + 100 {

@@ -28,6 +28,7 @@
 
 use serde::Serialize;
 
+use crate::error::SafetyError;
 use crate::qra::lethality::{MIN_DISTANCE_M, is_pos};
 use crate::qra::risk::QraModel;
 use crate::qra::rules::{FnLine, QraRules};
@@ -85,12 +86,31 @@ pub struct FnCurve {
     pub unconfirmed: Vec<String>,
 }
 
+impl PopulationPoint {
+    /// Check the point: finite coordinates and a number of people that is a
+    /// finite number ≥ 0 (0 is an empty place and adds no deaths).
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidItem`] naming the point and the field; a NaN or
+    /// negative head count is never counted as nobody.
+    pub fn validate(&self) -> Result<(), SafetyError> {
+        let item = || format!("population point `{}`", self.id);
+        crate::error::finite("x_m", self.x_m).map_err(|e| e.in_item(item()))?;
+        crate::error::finite("y_m", self.y_m).map_err(|e| e.in_item(item()))?;
+        crate::error::non_negative("people", self.people).map_err(|e| e.in_item(item()))?;
+        Ok(())
+    }
+}
+
 /// The F–N curve with the embedded rules' lines.
+///
+/// # Errors
+/// As [`fn_curve_with`].
 pub fn fn_curve(
     scenarios: &[Scenario],
     weather: &Weather,
     population: &[PopulationPoint],
-) -> FnCurve {
+) -> Result<FnCurve, SafetyError> {
     fn_curve_with(scenarios, weather, population, QraRules::embedded())
 }
 
@@ -157,13 +177,23 @@ pub(crate) fn fn_events(
 }
 
 /// The F–N curve with the lines of `rules`.
+///
+/// # Errors
+/// As [`QraModel::new`] for the scenarios and weather, and
+/// [`SafetyError::InvalidItem`] for a population point
+/// [`PopulationPoint::validate`] refuses (NaN or negative people are
+/// refused, never read as "nobody", which would make the site look
+/// acceptable).
 pub fn fn_curve_with(
     scenarios: &[Scenario],
     weather: &Weather,
     population: &[PopulationPoint],
     rules: &QraRules,
-) -> FnCurve {
-    let model = QraModel::new(scenarios, weather);
+) -> Result<FnCurve, SafetyError> {
+    for p in population {
+        p.validate()?;
+    }
+    let model = QraModel::new(scenarios, weather)?;
     let events = fn_events(&model, population, scenarios);
     let soc = &rules.model.societal;
     let pll = events.iter().map(|(n, f)| n * f).sum();
@@ -185,9 +215,9 @@ pub fn fn_curve_with(
     let region = points
         .iter()
         .map(|p| {
-            if p.n >= soc.upper.n_min && p.f > soc.upper.f_at(p.n) {
+            if p.n >= soc.upper.n_min && p.f > soc.upper.f_at_unchecked(p.n) {
                 SocietalRegion::Unacceptable
-            } else if p.n >= soc.lower.n_min && p.f > soc.lower.f_at(p.n) {
+            } else if p.n >= soc.lower.n_min && p.f > soc.lower.f_at_unchecked(p.n) {
                 SocietalRegion::Alarp
             } else {
                 SocietalRegion::Acceptable
@@ -212,12 +242,12 @@ pub fn fn_curve_with(
         soc.fire_outdoor_factor
     ));
     unconfirmed.extend(rules.unconfirmed());
-    FnCurve {
+    Ok(FnCurve {
         points,
         region,
         upper: soc.upper.clone(),
         lower: soc.lower.clone(),
         expected_deaths_per_year: pll,
         unconfirmed,
-    }
+    })
 }

@@ -15,6 +15,7 @@ use riskmap_core::model::Unit;
 use crate::consequence::units::STANDARD_ATMOSPHERE_PA;
 use crate::consequence::vce::{BlastCurve, TntEquivalence, VapourCloudExplosion};
 use crate::effect::Reach;
+use crate::error::SafetyError;
 use crate::qra::rules::QraRules;
 use crate::siting::{is_explosive, label, props};
 
@@ -46,10 +47,20 @@ pub struct ConsequenceZone {
 }
 
 /// The consequence zone of the unit with the largest TNT-equivalent mass
-/// of explosives, or `None` when no unit holds explosives (or the search
-/// fails). W_TNT = Σ quantity × TNT equivalence factor (row of
+/// of explosives, or `None` when no unit holds explosives (or only zero
+/// quantities of them). W_TNT = Σ quantity × TNT equivalence factor (row of
 /// `qra-substances.toml`, else `[explosives] default_tnt_equivalence`).
-pub fn explosive_consequence_zone(units: &[Unit], rules: &QraRules) -> Option<ConsequenceZone> {
+///
+/// # Errors
+/// [`SafetyError::InvalidItem`] naming the unit and substance for a
+/// quantity that is not a finite number ≥ 0 t (never read as none);
+/// [`SafetyError::BeyondRange`] when the threshold is still exceeded at
+/// the far end of the distance search (100 km): the radius is unknown, and
+/// not reported as the search limit; the errors of the blast model.
+pub fn explosive_consequence_zone(
+    units: &[Unit],
+    rules: &QraRules,
+) -> Result<Option<ConsequenceZone>, SafetyError> {
     let ex = &rules.model.explosives;
     // (unit index, W_TNT, substances, notes) of the most severe unit.
     let mut best: Option<Candidate> = None;
@@ -78,11 +89,8 @@ pub fn explosive_consequence_zone(units: &[Unit], rules: &QraRules) -> Option<Co
                     ex.default_tnt_equivalence
                 }
             };
-            let q = if s.quantity_t.is_finite() {
-                s.quantity_t.max(0.0)
-            } else {
-                0.0
-            };
+            let q = crate::error::non_negative("quantity_t", s.quantity_t)
+                .map_err(|e| e.in_item(format!("unit `{}` substance {}", u.id, label(s))))?;
             let w = q * 1e3 * factor;
             total += w;
             subs.push((label(s), w));
@@ -91,22 +99,34 @@ pub fn explosive_consequence_zone(units: &[Unit], rules: &QraRules) -> Option<Co
             best = Some((ui, total, subs, notes));
         }
     }
-    let (ui, w, substances, mut notes) = best?;
+    let Some((ui, w, substances, mut notes)) = best else {
+        return Ok(None);
+    };
     let tnt_unconfirmed = !notes.is_empty();
     let r = VapourCloudExplosion {
         tnt: TntEquivalence::Direct { tnt_mass_kg: w },
         curve: ex.curve,
         ambient_pressure_pa: STANDARD_ATMOSPHERE_PA,
     }
-    .evaluate(&[ex.threshold_pa])
-    .ok()?;
-    let d = r.distances.first()?;
+    .evaluate(&[ex.threshold_pa])?;
+    let Some(d) = r.distances.first() else {
+        return Err(SafetyError::BeyondRange {
+            field: "radius_m",
+            detail: "no distance was computed for the threshold".into(),
+        });
+    };
     let radius_m = match d.reach {
         Reach::Within { distance_m } => distance_m,
         Reach::BeyondRange { max_distance_m } => {
-            notes.push(format!("threshold still exceeded at {max_distance_m} m"));
-            max_distance_m
+            return Err(SafetyError::BeyondRange {
+                field: "radius_m",
+                detail: format!(
+                    "unit `{}`: {} Pa still exceeded at {max_distance_m} m, the end of the search",
+                    units[ui].id, ex.threshold_pa
+                ),
+            });
         }
+        // Below the threshold even at 1 mm from the charge: no zone.
         Reach::NotReached => 0.0,
     };
     if d.extrapolated {
@@ -114,7 +134,7 @@ pub fn explosive_consequence_zone(units: &[Unit], rules: &QraRules) -> Option<Co
             .push("the distance lies outside the blast curve's fitted range (extrapolated)".into());
     }
     notes.push("most severe scenario: simultaneous mass explosion of every explosive in the unit (no sympathetic-detonation or compartment analysis)".into());
-    Some(ConsequenceZone {
+    Ok(Some(ConsequenceZone {
         unit_id: units[ui].id.clone(),
         radius_m,
         threshold_pa: ex.threshold_pa,
@@ -125,5 +145,5 @@ pub fn explosive_consequence_zone(units: &[Unit], rules: &QraRules) -> Option<Co
         unconfirmed: ex.unconfirmed || tnt_unconfirmed,
         substances,
         notes,
-    })
+    }))
 }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::SafetyError;
+
 /// Class of a protection target (防护目标), GB 36894-2018.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,12 +77,17 @@ pub fn ir_criterion(class: TargetClass, status: InstallationStatus) -> f64 {
 
 /// Whether an individual risk `ir_per_year` at a target of `class` meets
 /// the GB 36894 criterion (≤).
+///
+/// # Errors
+/// [`SafetyError::InvalidInput`] unless the risk is a finite number ≥ 0
+/// per year (a negative or NaN risk is refused, never judged to meet it).
 pub fn meets_ir_criterion(
     class: TargetClass,
     status: InstallationStatus,
     ir_per_year: f64,
-) -> bool {
-    ir_per_year <= ir_criterion(class, status)
+) -> Result<bool, SafetyError> {
+    let ir = crate::error::non_negative("ir_per_year", ir_per_year)?;
+    Ok(ir <= ir_criterion(class, status))
 }
 
 #[cfg(test)]
@@ -99,8 +106,12 @@ mod tests {
         assert_eq!(ir_criterion(General2, Existing), 1e-5);
         assert_eq!(ir_criterion(General3, New), 1e-5);
         assert_eq!(ir_criterion(General3, Existing), 3e-5);
-        assert!(meets_ir_criterion(General3, Existing, 3e-5));
-        assert!(!meets_ir_criterion(General1, New, 3.1e-7));
+        assert!(meets_ir_criterion(General3, Existing, 3e-5).unwrap());
+        assert!(!meets_ir_criterion(General1, New, 3.1e-7).unwrap());
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1e-9] {
+            assert!(meets_ir_criterion(General3, Existing, bad).is_err());
+        }
+        assert!(meets_ir_criterion(General3, Existing, 0.0).unwrap());
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn classify(
             SizeMetric::FloorAreaM2 => floor_area,
         };
         let Some(v) = value else { continue };
-        let k = c.class_of(v);
+        let k = c.class_of_unchecked(v);
         let bound = match k {
             TargetClass::General1 => format!("≥ {}", c.class_1_min),
             TargetClass::General2 => format!("in [{}, {})", c.class_2_min, c.class_1_min),

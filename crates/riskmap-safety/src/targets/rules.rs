@@ -91,7 +91,16 @@ pub struct SizeCriterion {
 
 impl SizeCriterion {
     /// The class for value `v`.
-    pub fn class_of(&self, v: f64) -> TargetClass {
+    ///
+    /// # Errors
+    /// [`SafetyError::InvalidInput`] unless `v` is a finite number ≥ 0 (a
+    /// NaN size would otherwise fall in 三类, the least protected class).
+    pub fn class_of(&self, v: f64) -> Result<TargetClass, SafetyError> {
+        let v = crate::error::non_negative(self.metric.name(), v)?;
+        Ok(self.class_of_unchecked(v))
+    }
+
+    pub(crate) fn class_of_unchecked(&self, v: f64) -> TargetClass {
         if v >= self.class_1_min {
             TargetClass::General1
         } else if v >= self.class_2_min {
