@@ -31,6 +31,7 @@ pub mod auth;
 pub mod dangers;
 pub mod derived;
 pub mod error;
+pub mod incidents;
 pub mod listen;
 pub mod office;
 pub mod ogc;
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(dangers::routes())
         .merge(siting::routes())
+        .merge(incidents::routes())
         .merge(tiles::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -841,3 +841,53 @@ async fn an_enterprise_dossier_holds_its_units_level_report_and_dangers() {
     let (st, _) = call(&s, get("/api/enterprises/no-such/dossier")).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+/// `POST /api/incidents`: a chlorine release at a demo unit takes the
+/// dense-gas model and says why, returns its zones as GeoJSON with who is
+/// inside; bad fields are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_draws_its_zones_and_names_bad_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let body = json!({"site_id": "ent-01", "unit_id": "ent-01-T1", "substance": "氯气",
+        "wind_from_deg": 45, "wind_speed_m_s": 2.5, "time_of_day": "day", "cloud_cover_oktas": 6});
+    let (st, v) = call(&s, post_json("/api/incidents", &body)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(
+        v["toxic"]["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("britter_mcquaid"),
+        "{v}"
+    );
+    assert!(
+        v["release_basis"]
+            .as_str()
+            .unwrap()
+            .contains("worst credible"),
+        "{v}"
+    );
+    assert_eq!(v["stability"], "C", "{}", v["stability_basis"]);
+    let zones = v["zones_geojson"]["features"].as_array().unwrap();
+    assert_eq!(zones.len(), 6);
+    assert_eq!(zones[0]["properties"]["colour"], "red");
+    assert_eq!(zones[0]["geometry"]["type"], "Polygon");
+    assert_eq!(v["inside"].as_array().unwrap().len(), 3);
+    assert!(v["notes"].to_string().contains("UNCONFIRMED"));
+
+    let mut bad = body.clone();
+    bad["wind_speed_m_s"] = json!("fast");
+    let (st, v) = call(&s, post_json("/api/incidents", &bad)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("wind_speed_m_s"), "{v}");
+    let mut bad = body.clone();
+    bad["substance"] = json!("水");
+    let (st, v) = call(&s, post_json("/api/incidents", &bad)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("`substance`"), "{v}");
+    let mut bad = body.clone();
+    bad["wind_from_deg"] = json!(400);
+    let (st, v) = call(&s, post_json("/api/incidents", &bad)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("wind_from_deg"), "{v}");
+}

@@ -484,7 +484,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 23 } else { 4 };
+                let n = if phase2 { 24 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -587,6 +587,15 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         "accounts",
                         c.get(format!("{base}/api/accounts")).bearer_auth(TOKEN),
                     ),
+                    22 => (
+                        "incidents",
+                        c.post(format!("{base}/api/incidents")).json(&json!({
+                            "point": [lon, lat], "substance": "7782-50-5",
+                            "release": {"kind": "continuous", "rate_kg_s": 1.0 + (i % 5) as f64, "duration_s": 900.0},
+                            "wind_from_deg": ((i * 37) % 360) as f64, "wind_speed_m_s": 3.0,
+                            "time_of_day": "night", "cloud_cover_oktas": 2
+                        })),
+                    ),
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
                 let what = format!("{family} #{i}");
@@ -610,8 +619,20 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     assert!(failures.is_empty(), "failures:\n{}", failures.join("\n"));
     assert!(worst < Duration::from_secs(1), "/health took {worst:?}");
     for family in [
-        "risk", "derived", "stats", "siting", "items", "report", "tiles", "write", "dangers",
-        "accounts", "denied", "audit", "office",
+        "risk",
+        "derived",
+        "stats",
+        "siting",
+        "items",
+        "report",
+        "tiles",
+        "write",
+        "dangers",
+        "accounts",
+        "denied",
+        "audit",
+        "office",
+        "incidents",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,
