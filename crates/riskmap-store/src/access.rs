@@ -135,3 +135,46 @@ pub fn account_entry(at: &str, actor: &str, action: &str, account: &StoredAccoun
         after: serde_json::to_string(account).ok(),
     }
 }
+
+/// A stored incident of emergency command (应急指挥): the request as
+/// reported and last edited, its status and times. Its zones are not
+/// stored: they are recomputed from the request on the current world.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct StoredIncident {
+    /// Id, e.g. `inc-20261206-214501-3f2a`.
+    pub id: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// The request (the body of `POST /api/incidents`), as last edited.
+    pub request: serde_json::Value,
+    /// When it was reported, RFC 3339 UTC.
+    pub created_at: String,
+    /// Who reported it.
+    pub created_by: String,
+    /// When it was last changed.
+    pub updated_at: String,
+    /// When it was closed.
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    /// Changes so far (1 when new).
+    pub revision: u64,
+}
+
+/// The audit entry of an incident write.
+pub fn incident_entry(
+    at: &str,
+    actor: &str,
+    action: &str,
+    before: Option<&StoredIncident>,
+    after: &StoredIncident,
+) -> AuditEntry {
+    AuditEntry {
+        at: at.to_string(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        collection: "incidents".into(),
+        id: Some(after.id.clone()),
+        before: before.and_then(|b| serde_json::to_string(b).ok()),
+        after: serde_json::to_string(after).ok(),
+    }
+}

@@ -61,6 +61,14 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// A stored incident could not be encoded or decoded.
+    #[error("corrupt incident {id}: {message}")]
+    CorruptIncident {
+        /// The incident.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A change-log row could not be decoded.
     #[error("corrupt change-log row {seq}: {message}")]
     CorruptLog {
@@ -195,6 +203,20 @@ pub trait Store: Send + Sync + 'static {
         id: Option<&str>,
         audit: &AuditEntry,
     ) -> StoreResult<u64>;
+
+    /// Creates or replaces an incident, with its audit entry, in one
+    /// transaction.
+    async fn put_incident(
+        &self,
+        incident: &access::StoredIncident,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+
+    /// Every incident, newest first.
+    async fn incidents(&self) -> StoreResult<Vec<access::StoredIncident>>;
+
+    /// One incident.
+    async fn incident(&self, id: &str) -> StoreResult<Option<access::StoredIncident>>;
 
     /// This handle's writer id, recorded with each of its writes in the
     /// change log (so a server can skip its own).

@@ -1227,6 +1227,78 @@ async fn accounts_tokens_and_audit(store: Arc<dyn Store>) {
     );
 }
 
+async fn incidents_round_trip_with_their_audit(store: Arc<dyn Store>) {
+    use riskmap_store::access::{StoredIncident, incident_entry};
+    let mut a = StoredIncident {
+        id: "inc-1".into(),
+        status: "open".into(),
+        request: json!({"substance": "氯气", "wind_from_deg": 45.0, "wind_speed_m_s": 2.5}),
+        created_at: "2026-12-06T10:00:00Z".into(),
+        created_by: "指挥员".into(),
+        updated_at: "2026-12-06T10:00:00Z".into(),
+        closed_at: None,
+        revision: 1,
+    };
+    store
+        .put_incident(
+            &a,
+            &incident_entry(&a.created_at, "指挥员", "incident:create", None, &a),
+        )
+        .await
+        .expect("incident store");
+    let mut b = a.clone();
+    b.id = "inc-2".into();
+    b.created_at = "2026-12-06T11:00:00Z".into();
+    store
+        .put_incident(
+            &b,
+            &incident_entry(&b.created_at, "值班员", "incident:create", None, &b),
+        )
+        .await
+        .expect("incident store");
+    let before = a.clone();
+    a.request["wind_from_deg"] = json!(90.0);
+    a.revision = 2;
+    a.updated_at = "2026-12-06T10:05:00Z".into();
+    store
+        .put_incident(
+            &a,
+            &incident_entry(
+                &a.updated_at,
+                "指挥员",
+                "incident:update",
+                Some(&before),
+                &a,
+            ),
+        )
+        .await
+        .expect("incident store");
+    assert_eq!(
+        store.incident("inc-1").await.expect("incident store"),
+        Some(a.clone())
+    );
+    assert_eq!(store.incident("nope").await.expect("incident store"), None);
+    let all = store.incidents().await.expect("incident store");
+    assert_eq!(
+        all.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        ["inc-2", "inc-1"]
+    );
+    let log = store
+        .audit_log(&AuditQuery {
+            collection: Some("incidents".into()),
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("incident store");
+    assert_eq!(log.len(), 3);
+    let last = &log[2].entry;
+    assert_eq!(last.action, "incident:update");
+    let before_v: Value = serde_json::from_str(last.before.as_deref().expect("incident store"))
+        .expect("incident store");
+    assert_eq!(before_v["request"]["wind_from_deg"], json!(45.0));
+}
+
 macro_rules! conformance {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -1255,7 +1327,8 @@ conformance!(
     readers_see_whole_imports,
     writes_are_logged,
     insert_refuses_existing_ids,
-    accounts_tokens_and_audit
+    accounts_tokens_and_audit,
+    incidents_round_trip_with_their_audit
 );
 
 #[test]

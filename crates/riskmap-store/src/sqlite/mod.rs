@@ -316,6 +316,15 @@ async fn append_audit(tx: &mut sqlx::SqliteConnection, audit: &[AuditEntry]) -> 
     Ok(())
 }
 
+fn incident_of(r: &sqlx::sqlite::SqliteRow) -> StoreResult<crate::access::StoredIncident> {
+    let id: String = r.try_get("id")?;
+    let record: String = r.try_get("record")?;
+    serde_json::from_str(&record).map_err(|e| StoreError::CorruptIncident {
+        id,
+        message: e.to_string(),
+    })
+}
+
 fn account_of(r: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredAccount> {
     let name: String = r.try_get("name")?;
     let role: String = r.try_get("role")?;
@@ -558,6 +567,48 @@ impl Store for SqliteStore {
         };
         let token = token_of(&row)?;
         Ok(self.account(&token.account).await?.map(|a| (a, token)))
+    }
+
+    async fn put_incident(
+        &self,
+        incident: &crate::access::StoredIncident,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let record = serde_json::to_string(incident).map_err(|e| StoreError::CorruptIncident {
+            id: incident.id.clone(),
+            message: e.to_string(),
+        })?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO incidents (id, status, created_at, record) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record",
+        )
+        .bind(&incident.id)
+        .bind(&incident.status)
+        .bind(&incident.created_at)
+        .bind(record)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn incidents(&self) -> StoreResult<Vec<crate::access::StoredIncident>> {
+        let rows = sqlx::query(
+            "SELECT id, record AS record FROM incidents ORDER BY created_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(incident_of).collect()
+    }
+
+    async fn incident(&self, id: &str) -> StoreResult<Option<crate::access::StoredIncident>> {
+        let row = sqlx::query("SELECT id, record AS record FROM incidents WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(incident_of).transpose()
     }
 
     async fn tokens(&self, account: &str) -> StoreResult<Vec<TokenRecord>> {
