@@ -1,31 +1,53 @@
-//! Emergency command (应急指挥): `POST /api/incidents` draws an incident's
-//! threat zones and lists who is inside them. The work is
-//! [`riskmap_safety::command::assess_incident`]'s, on one world snapshot off
-//! the async threads; this module parses the body (every error names its
-//! field) and adds the zones as GeoJSON.
+//! Emergency command (应急指挥): incidents and their threat zones.
+//!
+//! - `POST /api/incidents/assess`: the zones of a release and who is inside,
+//!   not stored (anyone may ask, like a siting check).
+//! - `POST /api/incidents`: reports an incident (logged-in admin, regulator
+//!   or inspector): stored with its request, answered with the zones.
+//! - `GET /api/incidents[?status=open]`, `GET /api/incidents/{id}`: the
+//!   register and one incident with its zones recomputed on the current
+//!   world (so an edit to a target inside changes the counts).
+//! - `PATCH /api/incidents/{id}`: the weather or release changes (wind,
+//!   stability, temperature, release); the zones are recomputed, stored and
+//!   pushed to every open map.
+//! - `POST /api/incidents/{id}/close`.
+//! - `GET /api/incidents/{id}/events`: Server-Sent Events, the zones now
+//!   and after each change (`zones`), and `closed`.
+//!
+//! The work is [`riskmap_safety::command::assess_incident`]'s, on one world
+//! snapshot off the async threads; request errors name their field.
 
-use axum::extract::State;
-use axum::routing::post;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::stream::Stream;
 use geo::Geometry;
 use riskmap_app::Work;
+use riskmap_core::access::Role;
 use riskmap_safety::command::{IncidentAnswer, IncidentError, IncidentRequest, assess_incident};
+use riskmap_store::access::{StoredIncident, incident_entry};
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, IncidentEvent};
 
 /// Largest incident request body (413 above).
 pub const MAX_INCIDENT_BODY_BYTES: usize = 64 * 1024;
 
 /// The incident routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/incidents",
-        post(create).layer(axum::extract::DefaultBodyLimit::max(
-            MAX_INCIDENT_BODY_BYTES,
-        )),
-    )
+    let limit = || axum::extract::DefaultBodyLimit::max(MAX_INCIDENT_BODY_BYTES);
+    Router::new()
+        .route("/api/incidents/assess", post(assess).layer(limit()))
+        .route("/api/incidents", post(create).get(list).layer(limit()))
+        .route("/api/incidents/{id}", get(one).patch(patch).layer(limit()))
+        .route("/api/incidents/{id}/close", post(close))
+        .route("/api/incidents/{id}/events", get(events))
 }
 
 fn geojson(g: &Geometry<f64>) -> Value {
@@ -96,13 +118,9 @@ fn parse(body: &[u8]) -> Result<IncidentRequest, ApiError> {
     })
 }
 
-/// `POST /api/incidents`: the threat zones of a release and who is inside.
-async fn create(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let req = parse(&body)?;
-    let out = state
+/// Runs the assessment of `req` on one snapshot.
+async fn answer(state: &AppState, req: IncidentRequest) -> Result<Value, ApiError> {
+    state
         .read(Work::Analysis, move |w| {
             assess_incident(&req, &w.catalog)
                 .map(|a| answer_json(&a))
@@ -115,6 +133,293 @@ async fn create(
                     }
                 })
         })
-        .await??;
+        .await?
+}
+
+/// `POST /api/incidents/assess`: the threat zones of a release and who is
+/// inside, not stored.
+async fn assess(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req = parse(&body)?;
+    Ok(Json(answer(&state, req).await?))
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+}
+
+/// The caller, who must be an admin, a regulator or an inspector (指挥、
+/// 监管、网格员): 401 anonymous, 403 otherwise naming the right.
+async fn commander(
+    state: &AppState,
+    headers: &HeaderMap,
+    right: &str,
+) -> Result<riskmap_core::access::Account, ApiError> {
+    let by = crate::auth::authorize(state, headers).await?;
+    match by.account.role {
+        Role::Admin | Role::Regulator | Role::Inspector => Ok(by.account),
+        other => Err(ApiError::Forbidden(format!(
+            "{} {:?} lacks the right to {right}: admins, regulators and inspectors only",
+            other.as_str(),
+            by.account.name
+        ))),
+    }
+}
+
+fn with_record(mut answer: Value, inc: &StoredIncident) -> Value {
+    answer["incident"] = serde_json::to_value(inc).unwrap_or(Value::Null);
+    answer
+}
+
+/// `POST /api/incidents`: reports and stores an incident; answers with its
+/// zones (201).
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let account = commander(&state, &headers, "report incidents").await?;
+    let req = parse(&body)?;
+    let request = serde_json::to_value(&req).unwrap_or(Value::Null);
+    let out = answer(&state, req).await?;
+    let at = now();
+    let suffix: String = crate::auth::new_token()
+        .map_err(ApiError::Internal)?
+        .chars()
+        .rev()
+        .take(6)
+        .collect();
+    let stamp: String = at.chars().filter(char::is_ascii_digit).take(14).collect();
+    let inc = StoredIncident {
+        id: format!("inc-{stamp}-{suffix}"),
+        status: "open".into(),
+        request,
+        created_at: at.clone(),
+        created_by: account.name.clone(),
+        updated_at: at.clone(),
+        closed_at: None,
+        revision: 1,
+    };
+    state
+        .app()
+        .store()
+        .put_incident(
+            &inc,
+            &incident_entry(&at, &account.name, "incident:create", None, &inc),
+        )
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(with_record(out, &inc)),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+}
+
+/// `GET /api/incidents[?status=open|closed]`: the register, newest first.
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(s) = q.status.as_deref()
+        && s != "open"
+        && s != "closed"
+    {
+        return Err(ApiError::BadRequest(format!(
+            "status: unknown value {s:?}; expected open or closed"
+        )));
+    }
+    let all = state.app().store().incidents().await?;
+    let items: Vec<&StoredIncident> = all
+        .iter()
+        .filter(|i| q.status.as_deref().is_none_or(|s| i.status == s))
+        .collect();
+    Ok(Json(json!({"incidents": items, "count": items.len()})))
+}
+
+async fn stored(state: &AppState, id: &str) -> Result<StoredIncident, ApiError> {
+    state
+        .app()
+        .store()
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no incident {id:?}")))
+}
+
+fn request_of(inc: &StoredIncident) -> Result<IncidentRequest, ApiError> {
+    serde_json::from_value(inc.request.clone())
+        .map_err(|e| ApiError::Internal(format!("incident {}: stored request: {e}", inc.id)))
+}
+
+/// `GET /api/incidents/{id}`: the incident and its zones on the current
+/// world.
+async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let inc = stored(&state, &id).await?;
+    let out = answer(&state, request_of(&inc)?).await?;
+    Ok(Json(with_record(out, &inc)))
+}
+
+/// The fields a `PATCH` may change.
+const PATCHABLE: [&str; 8] = [
+    "wind_from_deg",
+    "wind_speed_m_s",
+    "stability",
+    "time_of_day",
+    "cloud_cover_oktas",
+    "ambient_temperature_c",
+    "terrain",
+    "release",
+];
+
+/// `PATCH /api/incidents/{id}`: new weather or release; the zones are
+/// recomputed, stored and pushed to open maps.
+async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let account = commander(&state, &headers, "change incidents").await?;
+    let changes: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("incident change: not JSON: {e}")))?;
+    let Some(changes) = changes.as_object() else {
+        return Err(ApiError::BadRequest(
+            "incident change: expected a JSON object of the fields to change".into(),
+        ));
+    };
+    if let Some(k) = changes.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+        return Err(ApiError::BadRequest(format!(
+            "incident change, field `{k}`: not changeable; a change may set {}",
+            PATCHABLE.join(", ")
+        )));
+    }
+    let before = stored(&state, &id).await?;
+    if before.status != "open" {
+        return Err(ApiError::Conflict(format!(
+            "incident {id} is {}: a closed incident is not changed",
+            before.status
+        )));
+    }
+    let mut request = before.request.clone();
+    for (k, v) in changes {
+        request[k] = v.clone();
+    }
+    let req = parse(request.to_string().as_bytes())?;
+    let out = answer(&state, req).await?;
+    let at = now();
+    let mut inc = before.clone();
+    inc.request = request;
+    inc.updated_at = at.clone();
+    inc.revision += 1;
+    state
+        .app()
+        .store()
+        .put_incident(
+            &inc,
+            &incident_entry(&at, &account.name, "incident:update", Some(&before), &inc),
+        )
+        .await?;
+    let out = with_record(out, &inc);
+    // Nobody listening is not an error.
+    let _ = state.incident_events().send(IncidentEvent {
+        id: id.clone(),
+        kind: "zones",
+        data: Arc::from(out.to_string()),
+    });
     Ok(Json(out))
+}
+
+/// `POST /api/incidents/{id}/close`.
+async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let account = commander(&state, &headers, "close incidents").await?;
+    let before = stored(&state, &id).await?;
+    if before.status != "open" {
+        return Err(ApiError::Conflict(format!(
+            "incident {id} is already {}",
+            before.status
+        )));
+    }
+    let at = now();
+    let mut inc = before.clone();
+    inc.status = "closed".into();
+    inc.closed_at = Some(at.clone());
+    inc.updated_at = at.clone();
+    inc.revision += 1;
+    state
+        .app()
+        .store()
+        .put_incident(
+            &inc,
+            &incident_entry(&at, &account.name, "incident:close", Some(&before), &inc),
+        )
+        .await?;
+    let body = json!({"incident": inc});
+    let _ = state.incident_events().send(IncidentEvent {
+        id: id.clone(),
+        kind: "closed",
+        data: Arc::from(body.to_string()),
+    });
+    Ok(Json(body))
+}
+
+/// `GET /api/incidents/{id}/events`: Server-Sent Events. The first event
+/// is the zones now; then one per change (`zones`) until `closed`.
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading, so that no change falls in between.
+    let rx = state.incident_events().subscribe();
+    let inc = stored(&state, &id).await?;
+    let first = if inc.status == "open" {
+        Event::default()
+            .event("zones")
+            .data(with_record(answer(&state, request_of(&inc)?).await?, &inc).to_string())
+    } else {
+        Event::default()
+            .event("closed")
+            .data(json!({"incident": inc}).to_string())
+    };
+    let stream = futures_util::stream::unfold(
+        (Some(first), rx, id, false),
+        |(first, mut rx, id, done)| async move {
+            if let Some(ev) = first {
+                return Some((Ok(ev), (None, rx, id, done)));
+            }
+            if done {
+                return None;
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(e) if e.id == id => {
+                        let closed = e.kind == "closed";
+                        let ev = Event::default().event(e.kind).data(&*e.data);
+                        return Some((Ok(ev), (None, rx, id, closed)));
+                    }
+                    Ok(_) => {}
+                    // Missed events: say so; the client re-reads the incident.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let ev = Event::default().event("lagged").data(n.to_string());
+                        return Some((Ok(ev), (None, rx, id, false)));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

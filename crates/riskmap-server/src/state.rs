@@ -32,6 +32,19 @@ pub enum PublicRead {
 pub struct AppState {
     app: App,
     config: Arc<ServerConfig>,
+    incidents: tokio::sync::broadcast::Sender<IncidentEvent>,
+}
+
+/// A change of a stored incident pushed to open maps (Server-Sent Events):
+/// its id and the new answer (zones and who is inside) as JSON text.
+#[derive(Debug, Clone)]
+pub struct IncidentEvent {
+    /// The incident.
+    pub id: String,
+    /// `zones` (a new answer) or `closed`.
+    pub kind: &'static str,
+    /// The JSON.
+    pub data: Arc<str>,
 }
 
 impl AppState {
@@ -40,7 +53,13 @@ impl AppState {
         Self {
             app,
             config: Arc::new(config),
+            incidents: tokio::sync::broadcast::channel(64).0,
         }
+    }
+
+    /// The channel of incident changes (one per process).
+    pub fn incident_events(&self) -> &tokio::sync::broadcast::Sender<IncidentEvent> {
+        &self.incidents
     }
 
     /// The application layer.

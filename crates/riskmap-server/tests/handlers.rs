@@ -842,7 +842,7 @@ async fn an_enterprise_dossier_holds_its_units_level_report_and_dangers() {
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
-/// `POST /api/incidents`: a chlorine release at a demo unit takes the
+/// `POST /api/incidents/assess`: a chlorine release at a demo unit takes the
 /// dense-gas model and says why, returns its zones as GeoJSON with who is
 /// inside; bad fields are named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -851,7 +851,7 @@ async fn an_incident_draws_its_zones_and_names_bad_fields() {
     let s = state(dir.path()).await;
     let body = json!({"site_id": "ent-01", "unit_id": "ent-01-T1", "substance": "氯气",
         "wind_from_deg": 45, "wind_speed_m_s": 2.5, "time_of_day": "day", "cloud_cover_oktas": 6});
-    let (st, v) = call(&s, post_json("/api/incidents", &body)).await;
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &body)).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert!(
         v["toxic"]["model"]
@@ -877,17 +877,137 @@ async fn an_incident_draws_its_zones_and_names_bad_fields() {
 
     let mut bad = body.clone();
     bad["wind_speed_m_s"] = json!("fast");
-    let (st, v) = call(&s, post_json("/api/incidents", &bad)).await;
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &bad)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     assert!(v.to_string().contains("wind_speed_m_s"), "{v}");
     let mut bad = body.clone();
     bad["substance"] = json!("水");
-    let (st, v) = call(&s, post_json("/api/incidents", &bad)).await;
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &bad)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("`substance`"), "{v}");
     let mut bad = body.clone();
     bad["wind_from_deg"] = json!(400);
-    let (st, v) = call(&s, post_json("/api/incidents", &bad)).await;
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &bad)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("wind_from_deg"), "{v}");
+}
+
+/// A stored incident: reported (201), listed, read, its wind changed by
+/// PATCH — which reaches a subscribed Server-Sent Events client with the new
+/// zones — and closed; anonymous reports are 401, a closed incident is not
+/// changed (409).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wind_change_reaches_an_open_map_through_server_sent_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let body = json!({"site_id": "ent-01", "unit_id": "ent-01-T1", "substance": "7782-50-5",
+        "release": {"kind": "continuous", "rate_kg_s": 2.0, "duration_s": 1800},
+        "wind_from_deg": 0, "wind_speed_m_s": 3.0, "stability": "D"});
+    let anon = Request::post("/api/incidents")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (st, _) = call(&s, anon).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v) = call(&s, post_json("/api/incidents", &body)).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let id = v["incident"]["id"].as_str().unwrap().to_string();
+    assert_eq!(v["incident"]["status"], "open");
+    assert_eq!(v["toxic"]["downwind_deg"], json!(180.0));
+    let (_, list) = call(&s, get("/api/incidents?status=open")).await;
+    assert_eq!(list["count"], 1, "{list}");
+
+    // An open map subscribes; its first event is the zones now.
+    let resp = app(s.clone())
+        .oneshot(get(&format!("/api/incidents/{id}/events")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body_stream = resp.into_body();
+    let mut next_event = async || -> String {
+        let mut text = String::new();
+        while !text.contains("\n\n") {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(10), body_stream.frame())
+                    .await
+                    .expect("an event within 10 s")
+                    .expect("the stream is open")
+                    .unwrap();
+            if let Ok(data) = frame.into_data() {
+                text.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        }
+        text
+    };
+    let first = next_event().await;
+    assert!(first.starts_with("event: zones"), "{first}");
+    assert!(first.contains("\"downwind_deg\":180.0"), "{first}");
+
+    // The wind turns: the PATCH answers and the open map hears it.
+    let req = Request::patch(format!("/api/incidents/{id}"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(json!({"wind_from_deg": 270}).to_string()))
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let (st, v) = call(&s, req).await;
+    eprintln!("PATCH answered in {:?}", t0.elapsed());
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["toxic"]["downwind_deg"], json!(90.0));
+    assert_eq!(v["incident"]["revision"], 2);
+    let pushed = next_event().await;
+    assert!(pushed.starts_with("event: zones"), "{pushed}");
+    assert!(pushed.contains("\"downwind_deg\":90.0"), "{pushed}");
+
+    // A field that is not the weather or the release is refused by name.
+    let req = Request::patch(format!("/api/incidents/{id}"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(json!({"site_id": "ent-02"}).to_string()))
+        .unwrap();
+    let (st, v) = call(&s, req).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v.to_string().contains("site_id"), "{v}");
+
+    let (st, v) = call(
+        &s,
+        post_json(&format!("/api/incidents/{id}/close"), &json!({})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(next_event().await.starts_with("event: closed"));
+    let req = Request::patch(format!("/api/incidents/{id}"))
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(json!({"wind_from_deg": 90}).to_string()))
+        .unwrap();
+    let (st, _) = call(&s, req).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (_, one) = call(&s, get(&format!("/api/incidents/{id}"))).await;
+    assert_eq!(one["incident"]["status"], "closed");
+    // Every incident write is in the audit log.
+    let (_, audit) = call(
+        &s,
+        Request::get("/api/audit?collection=incidents")
+            .header("authorization", "Bearer t")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["incident:create", "incident:update", "incident:close"]
+    );
 }

@@ -589,7 +589,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                     ),
                     22 => (
                         "incidents",
-                        c.post(format!("{base}/api/incidents")).json(&json!({
+                        c.post(format!("{base}/api/incidents/assess")).json(&json!({
                             "point": [lon, lat], "substance": "7782-50-5",
                             "release": {"kind": "continuous", "rate_kg_s": 1.0 + (i % 5) as f64, "duration_s": 900.0},
                             "wind_from_deg": ((i * 37) % 360) as f64, "wind_speed_m_s": 3.0,
