@@ -385,6 +385,66 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
             }
         }));
     }
+    // Phase 2: emergency command. A regulator reports an incident at a
+    // hazardous site, turns its wind again and again (each change is pushed
+    // to the open maps), reads it and the register, and closes it.
+    {
+        let (base, log, sites) = (base.clone(), log.clone(), sites.clone());
+        let token = reg_token.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(phase1_end.into()).await;
+            let c = http();
+            let mut i = 0usize;
+            while Instant::now() < end {
+                let (lon, lat) = first_point(&sites[i % sites.len()]);
+                let r = c
+                    .post(format!("{base}/api/incidents"))
+                    .bearer_auth(&token)
+                    .json(&json!({"point": [lon, lat], "substance": "7664-41-7",
+                        "release": {"kind": "instantaneous", "mass_kg": 500.0},
+                        "wind_from_deg": 0, "wind_speed_m_s": 2.0, "stability": "E"}))
+                    .send()
+                    .await;
+                let Some(resp) = log.check("incidents", "POST incident", r).await else {
+                    i += 1;
+                    continue;
+                };
+                let id = resp
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["incident"]["id"].as_str().map(str::to_string));
+                let Some(id) = id else {
+                    log.fail("POST incident: no id".into());
+                    i += 1;
+                    continue;
+                };
+                for k in 1..4 {
+                    let r = c
+                        .patch(format!("{base}/api/incidents/{id}"))
+                        .bearer_auth(&token)
+                        .json(&json!({"wind_from_deg": (k * 90) % 360}))
+                        .send()
+                        .await;
+                    log.check("incidents", &format!("PATCH {id}"), r).await;
+                    let r = c.get(format!("{base}/api/incidents/{id}")).send().await;
+                    log.check("incidents", &format!("GET {id}"), r).await;
+                }
+                let r = c
+                    .get(format!("{base}/api/incidents?status=open"))
+                    .send()
+                    .await;
+                log.check("incidents", "GET register", r).await;
+                let r = c
+                    .post(format!("{base}/api/incidents/{id}/close"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await;
+                log.check("incidents", &format!("close {id}"), r).await;
+                i += 1;
+            }
+        }));
+    }
     // Phase 2: sessions and refusals. An account logs in, reads `/api/me`
     // and logs out (argon2 runs off the async workers); an admin issues and
     // revokes an API token; the enterprise account tries to change another
