@@ -140,6 +140,9 @@ pub struct IncidentAnswer {
     pub uncertainty_areas: Vec<Polygon<f64>>,
     /// Who is inside each zone, red first.
     pub inside: Vec<Inside>,
+    /// ERG Table 1 distances for the same release, a plausibility check
+    /// for the first minutes (none when the material is not in the table).
+    pub erg: Option<crate::erg::ErgCheck>,
     /// Everything a reader must know that is a convention or unconfirmed.
     pub notes: Vec<String>,
 }
@@ -531,6 +534,41 @@ pub fn assess_incident(
             .iter()
             .map(|u| format!("UNCONFIRMED: {u}")),
     );
+    // ERG beside the model: night when the stability is E or F or it is
+    // night by the request.
+    let mass = match release {
+        Release::Instantaneous { mass_kg } => mass_kg,
+        Release::Continuous {
+            rate_kg_s,
+            duration_s,
+        } => rate_kg_s * duration_s,
+    };
+    let night = req.time_of_day == Some(TimeOfDay::Night)
+        || matches!(stability, StabilityClass::E | StabilityClass::F);
+    let erg = crate::erg::ErgTable::builtin().check(&substance.cas, mass, night);
+    if let Some(e) = &erg {
+        let orange = toxic
+            .zones
+            .iter()
+            .find(|z| z.loc.colour == "orange")
+            .map(|z| z.reach.as_ordered_m());
+        notes.push(format!(
+            "ERG (UN {}, guide {}, {} spill, {}): isolate {} m, protective action {}; modelled orange zone {}{}",
+            e.un,
+            e.guide,
+            e.spill,
+            e.period,
+            e.isolate_m,
+            e.protective_action_km
+                .map_or("not kept for this case".to_string(), |k| format!("{k} km downwind")),
+            orange.map_or("—".to_string(), |d| if d.is_finite() {
+                format!("{:.1} km", d / 1000.0)
+            } else {
+                "beyond the range".to_string()
+            }),
+            if e.unconfirmed { " (ERG values UNCONFIRMED)" } else { "" }
+        ));
+    }
     Ok(IncidentAnswer {
         source,
         substance: substance.name.clone(),
@@ -543,6 +581,7 @@ pub fn assess_incident(
         footprints,
         uncertainty_areas,
         inside: ins,
+        erg,
         notes,
     })
 }

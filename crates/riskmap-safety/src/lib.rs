@@ -39,6 +39,8 @@
 //!   or a point: the worst credible release from the inventory, the
 //!   stability class from the weather, the zones in WGS84 and who is inside
 //!   each (targets, pipelines, other hazardous sites), exactly.
+//! - [`erg`]: ERG Table 1 isolation and protective-action distances beside a
+//!   modelled incident (`data/rules/erg.toml`, mostly UNCONFIRMED).
 //! - [`incident`]: [`incident::toxic_zones`] — ALOHA-style threat zones of
 //!   a toxic gas release: footprints at the levels of concern, oriented
 //!   downwind with the wind-direction uncertainty, dense or passive model
@@ -114,6 +116,7 @@ pub mod confidence;
 pub mod consequence;
 pub mod dense_gas;
 pub mod effect;
+pub mod erg;
 pub mod error;
 pub mod incident;
 pub mod loc;

@@ -108,6 +108,15 @@ fn a_chlorine_release_at_a_demo_unit_takes_the_dense_gas_model() {
     );
     assert_eq!(a.cas, "7782-50-5");
     assert_eq!(a.footprints.len(), 3);
+    // ERG beside the model: 3.6 t over 30 min of chlorine is a large
+    // spill; by day the table keeps 3.0 km downwind.
+    let erg = a.erg.as_ref().unwrap();
+    assert_eq!((erg.spill, erg.protective_action_km), ("large", Some(3.0)));
+    assert!(
+        a.notes.iter().any(|n| n.starts_with("ERG (UN 1017")),
+        "{:?}",
+        a.notes
+    );
     // The worst credible case comes from the unit's 300 t over 10 min.
     let mut worst = chlorine_at_ent01(90.0);
     worst.release = None;
