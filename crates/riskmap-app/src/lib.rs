@@ -649,14 +649,21 @@ impl App {
 
     /// A feature that other records still name is not deleted: a park or
     /// district named by enterprises (`park_id`, `district_code`), a
-    /// district named by hidden dangers, an enterprise named by hidden
+    /// district named by hidden dangers or emergency resources
+    /// (`district_code`), an enterprise named by hidden
     /// dangers (`enterprise_id`: the register keeps its whole record,
     /// 全过程记录). [`AppError::Conflict`] names them and their fields.
     pub async fn delete(&self, collection: Collection, id: &str, by: &By) -> AppResult<Effects> {
         let mut writer = self.0.writer.lock().await;
         let referrers: &'static [Collection] = match collection {
             Collection::Parks => &[Collection::Enterprises],
-            Collection::Districts => &[Collection::Enterprises, Collection::HiddenDangers],
+            Collection::Districts => &[
+                Collection::Enterprises,
+                Collection::HiddenDangers,
+                Collection::RescueTeams,
+                Collection::SupplyDepots,
+                Collection::Shelters,
+            ],
             Collection::Enterprises => &[Collection::HiddenDangers],
             _ => &[],
         };

@@ -197,6 +197,9 @@ pub fn district_of(feature: &Feature, catalog: &Catalog) -> Option<String> {
     match &feature.record {
         Record::Enterprise(e) if e.district_code.is_some() => return e.district_code.clone(),
         Record::HiddenDanger(h) if h.district_code.is_some() => return h.district_code.clone(),
+        Record::RescueTeam(r) if r.district_code.is_some() => return r.district_code.clone(),
+        Record::SupplyDepot(r) if r.district_code.is_some() => return r.district_code.clone(),
+        Record::Shelter(r) if r.district_code.is_some() => return r.district_code.clone(),
         Record::District(d) => return Some(d.code.clone()),
         _ => {}
     }
@@ -477,7 +480,8 @@ pub fn rights(role: Role) -> &'static [&'static str] {
 /// Properties anonymous readers do not see on a server started with
 /// `--public-read limited`: inventories (`units`), the 重大危险源
 /// registration record with its 包保责任人, inspection findings, the person responsible for a
-/// rectification, and contact details kept outside the schema.
+/// rectification, and contact details (the `contact` of rescue teams and
+/// supply depots, and those kept outside the schema).
 pub const PRIVATE_PROPERTIES: [&str; 15] = [
     "units",
     "major_hazard_registration",
@@ -720,5 +724,68 @@ mod tests {
         let t = catalog.iter(Collection::ProtectionTargets).next().unwrap();
         let code = district_of(t, &catalog);
         assert!(code.as_deref().is_some_and(|c| c.len() == 6), "{code:?}");
+    }
+
+    #[test]
+    fn emergency_resources_are_edited_by_regulators_in_their_districts_only() {
+        let catalog = demo();
+        for c in [
+            Collection::RescueTeams,
+            Collection::SupplyDepots,
+            Collection::Shelters,
+        ] {
+            let f = catalog.iter(c).next().expect("a demo resource");
+            let code = district_of(f, &catalog).expect("district");
+            let home = account(Role::Regulator, &[&code[..4]], None);
+            let other = account(Role::Regulator, &["110101"], None);
+            assert!(
+                check_write(&home, c, Some(f), Some(f), &catalog).is_ok(),
+                "{c}"
+            );
+            assert!(
+                check_write(&home, c, None, Some(f), &catalog).is_ok(),
+                "{c}"
+            );
+            assert!(
+                check_write(&home, c, Some(f), None, &catalog).is_ok(),
+                "{c}"
+            );
+            assert!(
+                check_write(&other, c, Some(f), Some(f), &catalog).is_err(),
+                "{c}"
+            );
+            let own = catalog
+                .iter(Collection::Enterprises)
+                .find_map(|e| match &e.record {
+                    Record::Enterprise(e) => e.credit_code.clone(),
+                    _ => None,
+                })
+                .expect("a credit code");
+            for denied in [
+                account(Role::Enterprise, &[], Some(&own)),
+                account(Role::Inspector, &[&code], None),
+                account(Role::Viewer, &[], None),
+            ] {
+                assert!(
+                    check_write(&denied, c, None, Some(f), &catalog).is_err(),
+                    "{c} {:?}",
+                    denied.role
+                );
+                assert!(check_write(&denied, c, Some(f), Some(f), &catalog).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn a_resource_contact_is_hidden_from_limited_public_reads() {
+        let catalog = demo();
+        for c in [Collection::RescueTeams, Collection::SupplyDepots] {
+            let f = catalog.iter(c).next().expect("a demo resource");
+            let mut props = f.record.to_properties();
+            assert!(props.contains_key("contact"), "{c}");
+            redact_public(&mut props);
+            assert!(!props.contains_key("contact"), "{c}");
+            assert!(props.contains_key("name"), "{c}");
+        }
     }
 }

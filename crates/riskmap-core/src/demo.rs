@@ -1,14 +1,16 @@
 //! The demo city's data (`data/demo/`): real Hangzhou districts and
 //! OpenStreetMap protection targets with a labelled sample of enterprises,
-//! parks, pipelines and hidden dangers. Embedded at compile time, so the
-//! binary and the tests need no files; see `data/demo/README.md`.
+//! parks, pipelines and hidden dangers, and emergency resources (sample
+//! rescue teams and depots; real OpenStreetMap parks as sample shelters).
+//! Embedded at compile time, so the binary and the tests need no files; see
+//! `data/demo/README.md`.
 
 use crate::Collection;
 
 /// Each collection's demo GeoJSON, in an order that loads references first
 /// (districts and parks before the enterprises that name them, enterprises
 /// before the hidden dangers that name them).
-pub const FILES: [(Collection, &str); 6] = [
+pub const FILES: [(Collection, &str); 9] = [
     (
         Collection::Districts,
         include_str!("../../../data/demo/districts.geojson"),
@@ -32,6 +34,18 @@ pub const FILES: [(Collection, &str); 6] = [
     (
         Collection::HiddenDangers,
         include_str!("../../../data/demo/hidden_dangers.geojson"),
+    ),
+    (
+        Collection::RescueTeams,
+        include_str!("../../../data/demo/rescue_teams.geojson"),
+    ),
+    (
+        Collection::SupplyDepots,
+        include_str!("../../../data/demo/supply_depots.geojson"),
+    ),
+    (
+        Collection::Shelters,
+        include_str!("../../../data/demo/shelters.geojson"),
     ),
 ];
 

@@ -635,7 +635,11 @@ impl RiskState {
             Collection::Parks => self.parks.get(id),
             Collection::Pipelines => self.pipelines.get(id).map(|r| &r.assessment),
             Collection::Districts => self.districts.get(id),
-            Collection::ProtectionTargets | Collection::HiddenDangers => None,
+            Collection::ProtectionTargets
+            | Collection::HiddenDangers
+            | Collection::RescueTeams
+            | Collection::SupplyDepots
+            | Collection::Shelters => None,
         }
     }
 

@@ -267,6 +267,16 @@ pub fn references(collection: Collection, f: &Feature) -> Vec<(&'static str, Col
             out.push(("district_code", Collection::Districts, d));
         }
     }
+    // Emergency resources name their district like an enterprise.
+    let resource_district = match (collection, &f.record) {
+        (Collection::RescueTeams, Record::RescueTeam(r)) => r.district_code.as_deref(),
+        (Collection::SupplyDepots, Record::SupplyDepot(r)) => r.district_code.as_deref(),
+        (Collection::Shelters, Record::Shelter(r)) => r.district_code.as_deref(),
+        _ => None,
+    };
+    if let Some(d) = resource_district.filter(|d| !d.is_empty()) {
+        out.push(("district_code", Collection::Districts, d));
+    }
     out
 }
 
@@ -1207,6 +1217,33 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional yes/no: a JSON boolean, or the text `true`/`false`
+    /// (a CSV cell), 是/否.
+    fn boolean(&self, key: &str, errs: &mut RecordErrors) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "" => None,
+                "true" | "是" => Some(true),
+                "false" | "否" => Some(false),
+                other => {
+                    errs.push(
+                        self.path(key),
+                        format!("must be true or false, got {other:?}"),
+                    );
+                    None
+                }
+            },
+            other => {
+                errs.push(
+                    self.path(key),
+                    format!("must be true or false, got {other}"),
+                );
+                None
+            }
+        }
+    }
+
     fn list(&self, key: &str, errs: &mut RecordErrors) -> Vec<&'a Value> {
         match self.get(key) {
             None => Vec::new(),
@@ -1341,8 +1378,120 @@ fn validate_properties(
             })
         }
         Collection::HiddenDangers => Record::HiddenDanger(hidden_danger(&f, errs)),
+        Collection::RescueTeams => Record::RescueTeam(rescue_team(&f, errs)),
+        Collection::SupplyDepots => Record::SupplyDepot(supply_depot(&f, errs)),
+        Collection::Shelters => Record::Shelter(shelter(&f, errs)),
     };
     (errs.0.len() == before).then_some(record)
+}
+
+/// An optional 6-digit division code (行政区划代码) in `key`.
+fn division_code(f: &Fields<'_>, key: &str, errs: &mut RecordErrors) -> Option<String> {
+    let code = f.string(key, false, errs)?;
+    if is_division_code(&code) {
+        Some(code)
+    } else {
+        errs.push(
+            f.path(key),
+            format!("must be a 6-digit division code, got {code:?}"),
+        );
+        None
+    }
+}
+
+/// An optional number ≥ 0 in `key`.
+fn non_negative(f: &Fields<'_>, key: &str, required: bool, errs: &mut RecordErrors) -> Option<f64> {
+    let x = f.number(key, required, errs)?;
+    if x < 0.0 {
+        errs.push(f.path(key), format!("must not be negative, got {x}"));
+        return None;
+    }
+    Some(x)
+}
+
+/// A rescue team (救援队伍).
+fn rescue_team(f: &Fields<'_>, errs: &mut RecordErrors) -> crate::resources::RescueTeam {
+    use crate::resources::{RescueTeam, TeamKind};
+    RescueTeam {
+        name: f.string("name", true, errs).unwrap_or_default(),
+        kind: f
+            .choice("kind", &TeamKind::NAMES, true, errs)
+            .unwrap_or(TeamKind::Other),
+        members: f.count("members", errs),
+        equipment: f.string("equipment", false, errs),
+        contact: f.string("contact", false, errs),
+        mobilisation_min: non_negative(f, "mobilisation_min", false, errs),
+        district_code: division_code(f, "district_code", errs),
+        sample: f.boolean("sample", errs),
+        extra: f.extra(&[
+            "name",
+            "kind",
+            "members",
+            "equipment",
+            "contact",
+            "mobilisation_min",
+            "district_code",
+            "sample",
+        ]),
+    }
+}
+
+/// A supply depot (物资储备库) with its stock, each item checked.
+fn supply_depot(f: &Fields<'_>, errs: &mut RecordErrors) -> crate::resources::SupplyDepot {
+    use crate::resources::{SupplyDepot, SupplyItem};
+    let mut items = Vec::new();
+    for (i, v) in f.list("items", errs).into_iter().enumerate() {
+        let path = format!("items[{i}]");
+        let Some(map) = v.as_object() else {
+            errs.push(path, "must be an object {name, quantity, unit}");
+            continue;
+        };
+        let item = Fields::new(map, path);
+        let name = item.string("name", true, errs);
+        let quantity = non_negative(&item, "quantity", true, errs);
+        let unit = item.string("unit", false, errs);
+        if let (Some(name), Some(quantity)) = (name, quantity) {
+            items.push(SupplyItem {
+                name,
+                quantity,
+                unit,
+            });
+        }
+    }
+    SupplyDepot {
+        name: f.string("name", true, errs).unwrap_or_default(),
+        items,
+        contact: f.string("contact", false, errs),
+        district_code: division_code(f, "district_code", errs),
+        sample: f.boolean("sample", errs),
+        extra: f.extra(&["name", "items", "contact", "district_code", "sample"]),
+    }
+}
+
+/// An emergency shelter (应急避难场所).
+fn shelter(f: &Fields<'_>, errs: &mut RecordErrors) -> crate::resources::Shelter {
+    use crate::resources::{Shelter, ShelterClass};
+    if f.get("capacity_persons").is_none() {
+        errs.push(f.path("capacity_persons"), "required");
+    }
+    Shelter {
+        name: f.string("name", true, errs).unwrap_or_default(),
+        class: f
+            .choice("class", &ShelterClass::NAMES, true, errs)
+            .unwrap_or(ShelterClass::Emergency),
+        capacity_persons: f.count("capacity_persons", errs).unwrap_or_default(),
+        area_m2: f.positive("area_m2", false, errs),
+        district_code: division_code(f, "district_code", errs),
+        sample: f.boolean("sample", errs),
+        extra: f.extra(&[
+            "name",
+            "class",
+            "capacity_persons",
+            "area_m2",
+            "district_code",
+            "sample",
+        ]),
+    }
 }
 
 /// A hidden danger (事故隐患). Its status and history are checked against the
@@ -2286,5 +2435,164 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "{f} not in {fields:?}");
         }
+    }
+
+    /// The (index, id, field, message) of every error of parsing `fc` as `c`.
+    fn errors_of(c: Collection, features: Vec<Value>) -> Vec<(usize, String, String, String)> {
+        parse_geojson(c, &fc(features), Crs::Wgs84)
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| {
+                (
+                    e.index.unwrap_or(usize::MAX),
+                    e.id.unwrap_or_default(),
+                    e.field,
+                    e.message,
+                )
+            })
+            .collect()
+    }
+
+    fn has(errs: &[(usize, String, String, String)], index: usize, id: &str, field: &str) -> bool {
+        errs.iter()
+            .any(|(i, d, f, _)| *i == index && d == id && f == field)
+    }
+
+    fn point_feature(id: &str, props: Value) -> Value {
+        serde_json::json!({"type": "Feature", "id": id,
+            "geometry": {"type": "Point", "coordinates": [120.35, 30.30]}, "properties": props})
+    }
+
+    #[test]
+    fn rescue_teams_are_checked_by_record_and_field() {
+        let ok = point_feature(
+            "T1",
+            serde_json::json!({"name": "消防站（示例）", "kind": "hazmat", "members": 30,
+                "equipment": "洗消车", "contact": "0571-1", "mobilisation_min": 15,
+                "district_code": "330114", "sample": true, "note": "kept"}),
+        );
+        let out =
+            parse_geojson(Collection::RescueTeams, &fc(vec![ok.clone()]), Crs::Wgs84).unwrap();
+        let back =
+            Record::from_trusted_properties(Collection::RescueTeams, out[0].record.to_properties())
+                .unwrap();
+        assert_eq!(back, out[0].record);
+        let errs = errors_of(
+            Collection::RescueTeams,
+            vec![
+                ok,
+                point_feature("T2", serde_json::json!({"kind": "police", "members": -3})),
+                point_feature(
+                    "T3",
+                    serde_json::json!({"name": "x", "kind": "fire", "mobilisation_min": -1,
+                        "district_code": "3301", "sample": "maybe"}),
+                ),
+            ],
+        );
+        assert!(has(&errs, 1, "T2", "name"), "{errs:?}");
+        assert!(has(&errs, 1, "T2", "kind"), "{errs:?}");
+        assert!(has(&errs, 1, "T2", "members"), "{errs:?}");
+        assert!(has(&errs, 2, "T3", "mobilisation_min"), "{errs:?}");
+        assert!(has(&errs, 2, "T3", "district_code"), "{errs:?}");
+        assert!(has(&errs, 2, "T3", "sample"), "{errs:?}");
+        let kind = errs.iter().find(|e| e.2 == "kind").unwrap();
+        assert!(
+            kind.3.contains("fire, hazmat, medical, mine, other"),
+            "{}",
+            kind.3
+        );
+        assert!(!errs.iter().any(|e| e.0 == 0), "{errs:?}");
+    }
+
+    #[test]
+    fn supply_depot_items_are_checked_one_by_one() {
+        let errs = errors_of(
+            Collection::SupplyDepots,
+            vec![
+                point_feature(
+                    "D1",
+                    serde_json::json!({"name": "储备库（示例）", "items": [
+                        {"name": "帐篷", "quantity": 300, "unit": "顶"},
+                        {"quantity": 5},
+                        {"name": "水", "quantity": -2},
+                        {"name": "沙袋", "quantity": "lots"},
+                        "毛毯"
+                    ]}),
+                ),
+                point_feature("D2", serde_json::json!({"items": {"name": "帐篷"}})),
+            ],
+        );
+        assert!(has(&errs, 0, "D1", "items[1].name"), "{errs:?}");
+        assert!(has(&errs, 0, "D1", "items[2].quantity"), "{errs:?}");
+        assert!(has(&errs, 0, "D1", "items[3].quantity"), "{errs:?}");
+        assert!(has(&errs, 0, "D1", "items[4]"), "{errs:?}");
+        assert!(!has(&errs, 0, "D1", "items[0].quantity"), "{errs:?}");
+        assert!(has(&errs, 1, "D2", "name"), "{errs:?}");
+        assert!(has(&errs, 1, "D2", "items"), "{errs:?}");
+    }
+
+    #[test]
+    fn shelters_are_checked_by_record_and_field() {
+        let square = serde_json::json!({"type": "Feature", "id": "S1",
+            "geometry": {"type": "Polygon", "coordinates": [[[120.30, 30.30], [120.301, 30.30],
+                [120.301, 30.301], [120.30, 30.301], [120.30, 30.30]]]},
+            "properties": {"name": "公园（示例避难场所）", "class": "fixed", "capacity_persons": 5000,
+                "area_m2": 10000.0, "sample": true}});
+        let out =
+            parse_geojson(Collection::Shelters, &fc(vec![square.clone()]), Crs::Wgs84).unwrap();
+        let Record::Shelter(sh) = &out[0].record else {
+            panic!()
+        };
+        assert_eq!(sh.capacity_persons, 5000);
+        let line = serde_json::json!({"type": "Feature", "id": "S4",
+            "geometry": {"type": "LineString", "coordinates": [[120.3, 30.3], [120.31, 30.31]]},
+            "properties": {"name": "x", "class": "central", "capacity_persons": 1}});
+        let errs = errors_of(
+            Collection::Shelters,
+            vec![
+                square,
+                point_feature(
+                    "S2",
+                    serde_json::json!({"name": "广场", "class": "temporary"}),
+                ),
+                point_feature(
+                    "S3",
+                    serde_json::json!({"name": "广场", "class": "emergency",
+                        "capacity_persons": 12.5, "area_m2": 0}),
+                ),
+                line,
+            ],
+        );
+        assert!(has(&errs, 1, "S2", "class"), "{errs:?}");
+        assert!(has(&errs, 1, "S2", "capacity_persons"), "{errs:?}");
+        assert!(has(&errs, 2, "S3", "capacity_persons"), "{errs:?}");
+        assert!(has(&errs, 2, "S3", "area_m2"), "{errs:?}");
+        assert!(has(&errs, 3, "S4", "geometry"), "{errs:?}");
+        let class = errs.iter().find(|e| e.2 == "class").unwrap();
+        assert!(class.3.contains("emergency, fixed, central"), "{}", class.3);
+        assert!(!errs.iter().any(|e| e.0 == 0), "{errs:?}");
+    }
+
+    #[test]
+    fn a_resource_names_an_existing_district() {
+        let team = parse_geojson(
+            Collection::RescueTeams,
+            &fc(vec![point_feature(
+                "T1",
+                serde_json::json!({"name": "队（示例）", "kind": "fire", "district_code": "330999"}),
+            )]),
+            Crs::Wgs84,
+        )
+        .unwrap();
+        let err = check_references(Collection::RescueTeams, &team, |_, _| false).unwrap_err();
+        assert_eq!(err.errors[0].field, "district_code");
+        assert_eq!(err.errors[0].id.as_deref(), Some("T1"));
+        assert!(
+            check_references(Collection::RescueTeams, &team, |c, d| {
+                c == Collection::Districts && d == "330999"
+            })
+            .is_ok()
+        );
     }
 }

@@ -15,6 +15,7 @@
 //!   error by record and field.
 //! - [`office`]: .xlsx import, CSV/.xlsx export and the Chinese column
 //!   aliases of 台账 templates.
+//! - [`resources`]: emergency resources (应急资源): rescue teams, supply depots, shelters.
 //! - [`standards`]: standards as data (GB 18218-2018 tables).
 //! - [`scoring`]: the scoring models (GB 18218 units, enterprises, parks,
 //!   pipeline HCAs, LEC, risk matrix, four-colour grid), rules as data.
@@ -30,6 +31,7 @@ pub mod engine;
 pub mod import;
 pub mod model;
 pub mod office;
+pub mod resources;
 pub mod scoring;
 pub mod standards;
 

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use crate::dangers::HiddenDanger;
+pub use crate::resources::{RescueTeam, Shelter, SupplyDepot};
 
-/// The five stored collections (数据集).
+/// The stored collections (数据集).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
@@ -30,17 +31,26 @@ pub enum Collection {
     Districts,
     /// 事故隐患: the hidden-danger register (隐患排查治理).
     HiddenDangers,
+    /// 救援队伍: rescue teams (应急资源).
+    RescueTeams,
+    /// 物资储备库: emergency supply depots (应急资源).
+    SupplyDepots,
+    /// 应急避难场所: emergency shelters (应急资源).
+    Shelters,
 }
 
 impl Collection {
     /// Every stored collection, in a stable order.
-    pub const ALL: [Collection; 6] = [
+    pub const ALL: [Collection; 9] = [
         Collection::Enterprises,
         Collection::Parks,
         Collection::Pipelines,
         Collection::ProtectionTargets,
         Collection::Districts,
         Collection::HiddenDangers,
+        Collection::RescueTeams,
+        Collection::SupplyDepots,
+        Collection::Shelters,
     ];
 
     /// The collection id used in URLs, table names and the CLI.
@@ -52,6 +62,9 @@ impl Collection {
             Collection::ProtectionTargets => "protection_targets",
             Collection::Districts => "districts",
             Collection::HiddenDangers => "hidden_dangers",
+            Collection::RescueTeams => "rescue_teams",
+            Collection::SupplyDepots => "supply_depots",
+            Collection::Shelters => "shelters",
         }
     }
 
@@ -64,6 +77,9 @@ impl Collection {
             Collection::ProtectionTargets => "防护目标",
             Collection::Districts => "行政区划",
             Collection::HiddenDangers => "事故隐患",
+            Collection::RescueTeams => "救援队伍",
+            Collection::SupplyDepots => "物资储备库",
+            Collection::Shelters => "应急避难场所",
         }
     }
 
@@ -76,6 +92,9 @@ impl Collection {
             Collection::ProtectionTargets => "Protection targets",
             Collection::Districts => "Administrative districts",
             Collection::HiddenDangers => "Hidden dangers",
+            Collection::RescueTeams => "Rescue teams",
+            Collection::SupplyDepots => "Supply depots",
+            Collection::Shelters => "Emergency shelters",
         }
     }
 
@@ -87,7 +106,10 @@ impl Collection {
             }
             Collection::Parks | Collection::Districts => &["Polygon", "MultiPolygon"],
             Collection::Pipelines => &["LineString", "MultiLineString"],
-            Collection::HiddenDangers => &["Point"],
+            Collection::HiddenDangers | Collection::RescueTeams | Collection::SupplyDepots => {
+                &["Point"]
+            }
+            Collection::Shelters => &["Point", "Polygon"],
         }
     }
 }
@@ -101,7 +123,7 @@ impl fmt::Display for Collection {
 /// A collection name riskmap does not store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts, hidden_dangers"
+    "unknown collection {0:?}: expected one of enterprises, parks, pipelines, protection_targets, districts, hidden_dangers, rescue_teams, supply_depots, shelters"
 )]
 pub struct UnknownCollection(pub String);
 
@@ -594,6 +616,12 @@ pub enum Record {
     District(District),
     /// A hidden danger (事故隐患).
     HiddenDanger(HiddenDanger),
+    /// A rescue team (救援队伍).
+    RescueTeam(RescueTeam),
+    /// A supply depot (物资储备库).
+    SupplyDepot(SupplyDepot),
+    /// An emergency shelter (应急避难场所).
+    Shelter(Shelter),
 }
 
 impl Record {
@@ -606,6 +634,9 @@ impl Record {
             Record::ProtectionTarget(_) => Collection::ProtectionTargets,
             Record::District(_) => Collection::Districts,
             Record::HiddenDanger(_) => Collection::HiddenDangers,
+            Record::RescueTeam(_) => Collection::RescueTeams,
+            Record::SupplyDepot(_) => Collection::SupplyDepots,
+            Record::Shelter(_) => Collection::Shelters,
         }
     }
 
@@ -618,6 +649,9 @@ impl Record {
             Record::ProtectionTarget(t) => t.name.as_deref(),
             Record::District(d) => Some(&d.name),
             Record::HiddenDanger(_) => None,
+            Record::RescueTeam(r) => Some(&r.name),
+            Record::SupplyDepot(r) => Some(&r.name),
+            Record::Shelter(r) => Some(&r.name),
         }
     }
 
@@ -630,6 +664,9 @@ impl Record {
             Record::ProtectionTarget(r) => serde_json::to_value(r),
             Record::District(r) => serde_json::to_value(r),
             Record::HiddenDanger(r) => serde_json::to_value(r),
+            Record::RescueTeam(r) => serde_json::to_value(r),
+            Record::SupplyDepot(r) => serde_json::to_value(r),
+            Record::Shelter(r) => serde_json::to_value(r),
         };
         match v {
             Ok(Value::Object(m)) => m,
@@ -654,6 +691,9 @@ impl Record {
             Collection::ProtectionTargets => Record::ProtectionTarget(serde_json::from_value(v)?),
             Collection::Districts => Record::District(serde_json::from_value(v)?),
             Collection::HiddenDangers => Record::HiddenDanger(serde_json::from_value(v)?),
+            Collection::RescueTeams => Record::RescueTeam(serde_json::from_value(v)?),
+            Collection::SupplyDepots => Record::SupplyDepot(serde_json::from_value(v)?),
+            Collection::Shelters => Record::Shelter(serde_json::from_value(v)?),
         })
     }
 }

@@ -39,7 +39,7 @@ use crate::scoring::RiskLevel;
 pub const DERIVED_COLUMNS: [&str; 4] = ["risk_level", "risk_score", "risk_model", "overdue"];
 
 /// Columns whose cells are JSON text (nested lists and objects).
-pub const JSON_COLUMNS: [&str; 7] = [
+pub const JSON_COLUMNS: [&str; 8] = [
     "units",
     "accidents",
     "processes",
@@ -47,6 +47,7 @@ pub const JSON_COLUMNS: [&str; 7] = [
     "history",
     "major_hazard_registration",
     "inspection_findings",
+    "items",
 ];
 
 /// Fields that hold a date `YYYY-MM-DD`: an Excel serial number or a date
@@ -626,6 +627,25 @@ pub fn schema_fields(collection: Collection) -> &'static [&'static str] {
             "status",
             "listing_level",
             "history",
+        ],
+        Collection::RescueTeams => &[
+            "name",
+            "kind",
+            "members",
+            "equipment",
+            "contact",
+            "mobilisation_min",
+            "district_code",
+            "sample",
+        ],
+        Collection::SupplyDepots => &["name", "items", "contact", "district_code", "sample"],
+        Collection::Shelters => &[
+            "name",
+            "class",
+            "capacity_persons",
+            "area_m2",
+            "district_code",
+            "sample",
         ],
     }
 }

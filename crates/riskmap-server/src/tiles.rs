@@ -293,6 +293,19 @@ async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json
              "layout": {"circle-sort-key": rank_expression()},
              "paint": {"circle-color": colour, "circle-radius": ["case", ["has", "count"], 9, 6],
                        "circle-stroke-color": "#212121", "circle-stroke-width": 1}},
+            // 应急资源: green shelters, blue depots, teams by kind; never in
+            // the four risk colours.
+            {"id": "shelter-areas", "type": "fill", "source": "shelters", "source-layer": "shelters",
+             "filter": ["!=", ["geometry-type"], "Point"],
+             "paint": {"fill-color": "#2E7D32", "fill-opacity": 0.3, "fill-outline-color": "#1B5E20"}},
+            {"id": "shelters", "type": "circle", "source": "shelters", "source-layer": "shelters",
+             "filter": ["==", ["geometry-type"], "Point"],
+             "paint": {"circle-color": "#2E7D32", "circle-radius": 5, "circle-stroke-color": "#FFFFFF", "circle-stroke-width": 1}},
+            {"id": "supply-depots", "type": "circle", "source": "supply_depots", "source-layer": "supply_depots",
+             "paint": {"circle-color": "#1565C0", "circle-radius": 6, "circle-stroke-color": "#FFFFFF", "circle-stroke-width": 1.5}},
+            {"id": "rescue-teams", "type": "circle", "source": "rescue_teams", "source-layer": "rescue_teams",
+             "paint": {"circle-color": ["match", ["get", "kind"], "fire", "#C62828", "hazmat", "#F9A825", "medical", "#00897B", "#5D4037"],
+                       "circle-radius": 6, "circle-stroke-color": "#000000", "circle-stroke-width": 2}},
         ]
     })))
 }

@@ -156,6 +156,35 @@ fn realistic(collection: Collection, v: u32) -> Vec<Value> {
                 "note": note
             }
         })],
+        Collection::RescueTeams => vec![point(
+            "team-01",
+            120.172,
+            30.252,
+            json!({"name": "上城区消防救援站（示例）", "kind": "fire", "members": 40 + v,
+                   "equipment": "水罐消防车 3 辆", "contact": "0571-86900000",
+                   "mobilisation_min": 5.5, "district_code": "330102", "sample": true, "note": note}),
+        )],
+        Collection::SupplyDepots => vec![point(
+            "depot-01",
+            120.173,
+            30.253,
+            json!({"name": "应急物资储备库（示例）", "contact": "0571-82880000",
+                   "items": [{"name": "帐篷", "quantity": 300 + v, "unit": "顶"},
+                             {"name": "吸附棉", "quantity": 2.5}],
+                   "district_code": "330102", "sample": true, "note": note}),
+        )],
+        Collection::Shelters => vec![
+            json!({"type": "Feature", "id": "shelter-a",
+                   "geometry": {"type": "Polygon", "coordinates": [rect_ring(120.160, 30.240, 120.163, 30.242)]},
+                   "properties": {"name": "公园（示例避难场所）", "class": "fixed", "capacity_persons": 9000 + v,
+                                  "area_m2": 60_000.5, "district_code": "330102", "sample": true, "note": note}}),
+            point(
+                "shelter-b",
+                120.2,
+                30.29,
+                json!({"name": "广场（示例避难场所）", "class": "emergency", "capacity_persons": 500, "note": note}),
+            ),
+        ],
     }
 }
 

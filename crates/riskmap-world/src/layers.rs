@@ -109,7 +109,7 @@ const fn tiles(
 }
 
 /// Every layer. Tilesets are drawn (and archived) in this order.
-pub const LAYERS: [Layer; 10] = [
+pub const LAYERS: [Layer; 13] = [
     Layer {
         name: "districts",
         items: Items::Stored(Collection::Districts),
@@ -242,6 +242,61 @@ pub const LAYERS: [Layer; 10] = [
                 ("enterprise_id", "String"),
                 ("rule_item", "String"),
                 ("district_code", "String"),
+            ],
+        ),
+    },
+    Layer {
+        name: "shelters",
+        items: Items::Stored(Collection::Shelters),
+        tiles: tiles(
+            "shelters",
+            TilesetSource::Collection(Collection::Shelters),
+            false,
+            true,
+            &[
+                ("id", "String"),
+                ("name", "String"),
+                ("class", "String"),
+                ("capacity_persons", "Number"),
+                ("area_m2", "Number"),
+                ("district_code", "String"),
+                ("sample", "Boolean"),
+            ],
+        ),
+    },
+    Layer {
+        name: "supply_depots",
+        items: Items::Stored(Collection::SupplyDepots),
+        tiles: tiles(
+            "supply_depots",
+            TilesetSource::Collection(Collection::SupplyDepots),
+            false,
+            true,
+            &[
+                ("id", "String"),
+                ("name", "String"),
+                ("item_count", "Number"),
+                ("district_code", "String"),
+                ("sample", "Boolean"),
+            ],
+        ),
+    },
+    Layer {
+        name: "rescue_teams",
+        items: Items::Stored(Collection::RescueTeams),
+        tiles: tiles(
+            "rescue_teams",
+            TilesetSource::Collection(Collection::RescueTeams),
+            false,
+            true,
+            &[
+                ("id", "String"),
+                ("name", "String"),
+                ("kind", "String"),
+                ("members", "Number"),
+                ("mobilisation_min", "Number"),
+                ("district_code", "String"),
+                ("sample", "Boolean"),
             ],
         ),
     },
@@ -419,6 +474,6 @@ mod tests {
         assert_eq!(Derived::all().count(), 4);
         assert!(tileset_spec("roads").is_none());
         assert!(tileset_spec("pipeline_segments").is_none());
-        assert_eq!(exported_tilesets().count(), 6);
+        assert_eq!(exported_tilesets().count(), 9);
     }
 }

@@ -59,7 +59,8 @@ struct Facts {
     level: Option<RiskLevel>,
     score: Option<f64>,
     major_hazard_grade: Option<u8>,
-    /// `category` (protection target) or `kind` (park), as serialised.
+    /// `category` (protection target), `kind` (park, rescue team) or
+    /// `class` (shelter), as serialised.
     kind: Option<String>,
     /// Whether a hidden danger is overdue (超期) on the scoring date.
     overdue: Option<bool>,
@@ -89,7 +90,9 @@ impl Facts {
                     &risk.config().today,
                 ));
             }
-            Record::District(_) | Record::Pipeline(_) => {}
+            Record::RescueTeam(t) => facts.kind = enum_name(&t.kind),
+            Record::Shelter(s) => facts.kind = enum_name(&s.class),
+            Record::District(_) | Record::Pipeline(_) | Record::SupplyDepot(_) => {}
         }
         facts
     }
@@ -148,6 +151,35 @@ fn for_each_property<'s>(
         }
         Record::District(d) => out("code", PropRef::String(&d.code)),
         Record::Pipeline(_) => {}
+        Record::RescueTeam(t) => {
+            if let Some(k) = &facts.kind {
+                out("kind", PropRef::String(k));
+            }
+            if let Some(m) = t.members {
+                out("members", PropRef::Int(i64::from(m)));
+            }
+            if let Some(m) = t.mobilisation_min {
+                out("mobilisation_min", PropRef::Double(m));
+            }
+            resource_tail(t.district_code.as_deref(), t.sample, out);
+        }
+        Record::SupplyDepot(d) => {
+            out("item_count", PropRef::Int(d.items.len() as i64));
+            resource_tail(d.district_code.as_deref(), d.sample, out);
+        }
+        Record::Shelter(s) => {
+            if let Some(k) = &facts.kind {
+                out("class", PropRef::String(k));
+            }
+            out(
+                "capacity_persons",
+                PropRef::Int(i64::from(s.capacity_persons)),
+            );
+            if let Some(a) = s.area_m2 {
+                out("area_m2", PropRef::Double(a));
+            }
+            resource_tail(s.district_code.as_deref(), s.sample, out);
+        }
         Record::HiddenDanger(h) => {
             out("level", PropRef::String(h.level.as_str()));
             out("status", PropRef::String(&h.status));
@@ -164,6 +196,20 @@ fn for_each_property<'s>(
                 }
             }
         }
+    }
+}
+
+/// The district and sample mark of an emergency resource's tile properties.
+fn resource_tail<'s>(
+    district_code: Option<&'s str>,
+    sample: Option<bool>,
+    out: &mut dyn FnMut(&'s str, PropRef<'s>),
+) {
+    if let Some(d) = district_code {
+        out("district_code", PropRef::String(d));
+    }
+    if let Some(b) = sample {
+        out("sample", PropRef::Bool(b));
     }
 }
 
