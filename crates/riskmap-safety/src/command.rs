@@ -140,11 +140,169 @@ pub struct IncidentAnswer {
     pub uncertainty_areas: Vec<Polygon<f64>>,
     /// Who is inside each zone, red first.
     pub inside: Vec<Inside>,
+    /// The nearest help and the shelters (应急资源).
+    pub help: Help,
     /// ERG Table 1 distances for the same release, a plausibility check
     /// for the first minutes (none when the material is not in the table).
     pub erg: Option<crate::erg::ErgCheck>,
     /// Everything a reader must know that is a convention or unconfirmed.
     pub notes: Vec<String>,
+}
+
+/// A rescue team or depot ranked for an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resource {
+    /// Feature id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Team kind (`fire`, `hazmat`, …) or `depot`.
+    pub kind: String,
+    /// Distance to the incident, m (see [`Help::distance_basis`]).
+    pub distance_m: f64,
+    /// Estimated arrival, minutes, at 50 and at 30 km/h: dispatch 1 min +
+    /// mobilisation + driving.
+    pub eta_min: [f64; 2],
+}
+
+/// A shelter outside the zones, with the people assigned to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShelterOption {
+    /// Feature id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `emergency`, `fixed` or `central`.
+    pub class: String,
+    /// People it holds.
+    pub capacity_persons: u32,
+    /// Distance from the incident, m.
+    pub distance_m: f64,
+    /// People assigned by the nearest-first fill.
+    pub assigned: u64,
+}
+
+/// Help for an incident: teams and depots by arrival, shelters outside
+/// the zones by distance with a nearest-first assignment of the people to
+/// evacuate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Help {
+    /// How distances were measured.
+    pub distance_basis: &'static str,
+    /// Rescue teams, soonest first (at most 10).
+    pub teams: Vec<Resource>,
+    /// Supply depots, nearest first (at most 5).
+    pub depots: Vec<Resource>,
+    /// People to evacuate: those in the protection targets of the largest
+    /// zone.
+    pub people_to_evacuate: u64,
+    /// Shelters outside every zone and its wind-uncertainty area, nearest
+    /// first (at most 20).
+    pub shelters: Vec<ShelterOption>,
+    /// People the listed shelters cannot take.
+    pub unassigned: u64,
+    /// Assumptions of the estimates.
+    pub assumptions: Vec<&'static str>,
+}
+
+/// Planning speeds for arrival estimates, km/h (30–50 km/h planning
+/// practice, emergency.md §6.2).
+const SPEEDS_KMH: [f64; 2] = [50.0, 30.0];
+
+fn help(catalog: &Catalog, source: [f64; 2], avoid: &[Polygon<f64>], people: u64) -> Help {
+    use geo::Centroid;
+    let here = geo::Point::new(source[0], source[1]);
+    let dist = |g: &geo::Geometry<f64>| {
+        g.centroid().map_or(f64::INFINITY, |c| {
+            riskmap_spatial::metric::geodesic_distance_m(here, c)
+        })
+    };
+    let eta = |d: f64, mobilise: f64| SPEEDS_KMH.map(|v| 1.0 + mobilise + d / 1000.0 / v * 60.0);
+    let mut teams: Vec<Resource> = catalog
+        .iter(Collection::RescueTeams)
+        .filter_map(|f| match &f.record {
+            Record::RescueTeam(t) => {
+                let d = dist(&f.geometry);
+                Some(Resource {
+                    id: f.id.clone(),
+                    name: t.name.clone(),
+                    kind: serde_json::to_value(t.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    distance_m: d,
+                    eta_min: eta(d, t.mobilisation_min.unwrap_or(0.0)),
+                })
+            }
+            _ => None,
+        })
+        .filter(|r| r.distance_m.is_finite())
+        .collect();
+    teams.sort_by(|a, b| a.eta_min[1].total_cmp(&b.eta_min[1]).then(a.id.cmp(&b.id)));
+    teams.truncate(10);
+    let mut depots: Vec<Resource> = catalog
+        .iter(Collection::SupplyDepots)
+        .filter_map(|f| match &f.record {
+            Record::SupplyDepot(t) => {
+                let d = dist(&f.geometry);
+                Some(Resource {
+                    id: f.id.clone(),
+                    name: t.name.clone(),
+                    kind: "depot".into(),
+                    distance_m: d,
+                    eta_min: eta(d, 0.0),
+                })
+            }
+            _ => None,
+        })
+        .filter(|r| r.distance_m.is_finite())
+        .collect();
+    depots.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+    depots.truncate(5);
+    let mut shelters: Vec<ShelterOption> = catalog
+        .iter(Collection::Shelters)
+        .filter(|f| {
+            !avoid
+                .iter()
+                .any(|z| !z.exterior().0.is_empty() && f.geometry.intersects(z))
+        })
+        .filter_map(|f| match &f.record {
+            Record::Shelter(s) => Some(ShelterOption {
+                id: f.id.clone(),
+                name: s.name.clone(),
+                class: serde_json::to_value(s.class)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                capacity_persons: s.capacity_persons,
+                distance_m: dist(&f.geometry),
+                assigned: 0,
+            }),
+            _ => None,
+        })
+        .filter(|s| s.distance_m.is_finite())
+        .collect();
+    shelters.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+    shelters.truncate(20);
+    let mut left = people;
+    for s in &mut shelters {
+        let take = left.min(u64::from(s.capacity_persons));
+        s.assigned = take;
+        left -= take;
+    }
+    Help {
+        distance_basis: "straight line (geodesic): no road network is loaded for this area, so road distances and times are longer than shown",
+        teams,
+        depots,
+        people_to_evacuate: people,
+        shelters,
+        unassigned: left,
+        assumptions: vec![
+            "arrival = 1 min dispatch + the team's mobilisation time (0 when not recorded) + driving at 50 or 30 km/h (planning practice 30–50 km/h; 建标152-2017 sets 5 min to the district edge)",
+            "distances are to the release point; teams should stage upwind, outside the red and orange zones",
+            "shelters touching any zone or its wind-uncertainty area are left out; people are assigned nearest shelter first up to its capacity (a simple fill, not an optimal assignment)",
+        ],
+    }
 }
 
 /// Why an incident cannot be assessed as asked.
@@ -528,6 +686,13 @@ pub fn assess_incident(
         footprints.push(fp);
         uncertainty_areas.push(ua);
     }
+    let avoid: Vec<Polygon<f64>> = footprints
+        .iter()
+        .chain(uncertainty_areas.iter())
+        .cloned()
+        .collect();
+    let people = ins.iter().map(|i| i.population).max().unwrap_or(0);
+    let help = help(catalog, source, &avoid, people);
     notes.extend(
         toxic
             .unconfirmed
@@ -581,6 +746,7 @@ pub fn assess_incident(
         footprints,
         uncertainty_areas,
         inside: ins,
+        help,
         erg,
         notes,
     })

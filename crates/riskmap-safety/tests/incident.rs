@@ -117,6 +117,33 @@ fn a_chlorine_release_at_a_demo_unit_takes_the_dense_gas_model() {
         "{:?}",
         a.notes
     );
+    // Help: teams soonest first, straight-line distances labelled as such,
+    // arrival never sooner than the straight drive at 50 km/h; shelters
+    // outside every zone, filled nearest first.
+    let h = &a.help;
+    assert!(h.distance_basis.starts_with("straight line"));
+    assert!(!h.teams.is_empty() && !h.shelters.is_empty());
+    assert!(
+        h.teams
+            .windows(2)
+            .all(|w| w[0].eta_min[1] <= w[1].eta_min[1])
+    );
+    for t in &h.teams {
+        assert!(t.eta_min[0] >= 1.0 + t.distance_m / 1000.0 / 50.0 * 60.0 - 1e-9);
+    }
+    for s in &h.shelters {
+        let g = &cat.get(Collection::Shelters, &s.id).unwrap().geometry;
+        for z in a.footprints.iter().chain(&a.uncertainty_areas) {
+            let ring: Vec<(f64, f64)> = z.exterior().coords().map(|c| (c.x, c.y)).collect();
+            assert!(
+                ring.len() < 4 || !touches(&ring, g),
+                "shelter {} is in a zone",
+                s.id
+            );
+        }
+    }
+    let assigned: u64 = h.shelters.iter().map(|s| s.assigned).sum();
+    assert_eq!(assigned + h.unassigned, h.people_to_evacuate);
     // The worst credible case comes from the unit's 300 t over 10 min.
     let mut worst = chlorine_at_ent01(90.0);
     worst.release = None;

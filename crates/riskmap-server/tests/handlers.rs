@@ -874,6 +874,15 @@ async fn an_incident_draws_its_zones_and_names_bad_fields() {
     assert_eq!(zones[0]["geometry"]["type"], "Polygon");
     assert_eq!(v["inside"].as_array().unwrap().len(), 3);
     assert!(v["notes"].to_string().contains("UNCONFIRMED"));
+    assert!(
+        v["help"]["distance_basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("straight line")
+            && !v["help"]["teams"].as_array().unwrap().is_empty(),
+        "{}",
+        v["help"]
+    );
 
     let mut bad = body.clone();
     bad["wind_speed_m_s"] = json!("fast");
