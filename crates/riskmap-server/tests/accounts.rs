@@ -566,3 +566,176 @@ async fn the_limited_public_view_hides_inventories_and_contacts() {
     assert!(v.get("major_hazards").is_none(), "{v}");
     assert!(v["risk_level"].is_string());
 }
+
+/// 应急资源 through the OGC API: a regulator creates a shelter in its
+/// district and reads it back; another district's regulator, an
+/// enterprise account and a viewer are refused and nothing changes; a bad
+/// shelter is 400 naming the record's field; a team's contact is hidden
+/// from anonymous readers under `--public-read limited`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_resources_round_trip_and_follow_the_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path(), PublicRead::Limited).await;
+    let version = |s: &AppState| s.world().unwrap().version();
+    let count = |s: &AppState| s.world().unwrap().catalog.len(Collection::Shelters);
+    let reg = account(
+        &s,
+        json!({"name": "reg-qiantang", "role": "regulator", "districts": ["330114"]}),
+    )
+    .await;
+    let reg_other = account(
+        &s,
+        json!({"name": "reg-xiaoshan", "role": "regulator", "districts": ["330109"]}),
+    )
+    .await;
+    let ent = account(
+        &s,
+        json!({"name": "ent23", "role": "enterprise", "credit_code": "91330114MA2FJ4F71G"}),
+    )
+    .await;
+    let viewer = account(&s, json!({"name": "viewer", "role": "viewer"})).await;
+    let shelter = json!({
+        "type": "Feature", "id": "shelter-new",
+        "geometry": {"type": "Polygon", "coordinates": [[[120.340, 30.300], [120.342, 30.300],
+            [120.342, 30.302], [120.340, 30.302], [120.340, 30.300]]]},
+        "properties": {"name": "测试广场（示例避难场所）", "class": "fixed", "capacity_persons": 12000,
+            "area_m2": 40000.0, "district_code": "330114", "sample": true}
+    });
+
+    // Refused: an enterprise account, a viewer, a regulator of another district.
+    let (v0, n0) = (version(&s), count(&s));
+    for (token, why) in [
+        (&ent, "enterprise"),
+        (&viewer, "viewer"),
+        (&reg_other, "district"),
+    ] {
+        let (st, v) = call(
+            &s,
+            req(
+                "POST",
+                "/collections/shelters/items",
+                Some(token),
+                Some(&shelter),
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+        assert!(v["description"].as_str().unwrap().contains(why), "{v}");
+    }
+    let existing = s
+        .world()
+        .unwrap()
+        .catalog
+        .iter(Collection::Shelters)
+        .next()
+        .map(|f| f.id.clone())
+        .unwrap();
+    let mut changed = shelter.clone();
+    changed["id"] = json!(existing);
+    let (st, v) = call(
+        &s,
+        req(
+            "PUT",
+            &format!("/collections/shelters/items/{existing}"),
+            Some(&ent),
+            Some(&changed),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    let (st, _) = call(
+        &s,
+        req(
+            "DELETE",
+            &format!("/collections/shelters/items/{existing}"),
+            Some(&ent),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!((version(&s), count(&s)), (v0, n0), "nothing changed");
+
+    // A bad shelter names the field.
+    let mut bad = shelter.clone();
+    bad["properties"]["class"] = json!("temporary");
+    bad["properties"]["capacity_persons"] = json!(-5);
+    let (st, v) = call(
+        &s,
+        req(
+            "POST",
+            "/collections/shelters/items",
+            Some(&reg),
+            Some(&bad),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let text = v.to_string();
+    assert!(
+        text.contains("class") && text.contains("emergency, fixed, central"),
+        "{v}"
+    );
+    assert!(text.contains("capacity_persons"), "{v}");
+    assert_eq!(count(&s), n0);
+
+    // The regulator of 钱塘 creates it; it reads back as written.
+    let (st, v) = call(
+        &s,
+        req(
+            "POST",
+            "/collections/shelters/items",
+            Some(&reg),
+            Some(&shelter),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(count(&s), n0 + 1);
+    let (st, v) = call(
+        &s,
+        req("GET", "/collections/shelters/items/shelter-new", None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["geometry"], shelter["geometry"], "{v}");
+    for k in [
+        "name",
+        "class",
+        "capacity_persons",
+        "area_m2",
+        "district_code",
+        "sample",
+    ] {
+        assert_eq!(v["properties"][k], shelter["properties"][k], "{k}: {v}");
+    }
+    let (st, v) = call(
+        &s,
+        req("GET", "/collections/shelters/items?limit=100", None, None),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["numberMatched"], json!(n0 + 1), "{v}");
+    let (st, v) = call(&s, req("GET", "/tiles/shelters.json", None, None)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    // A team's contact: hidden from anonymous readers, shown to a viewer.
+    let (_, v) = call(
+        &s,
+        req("GET", "/collections/rescue_teams/items/team-01", None, None),
+    )
+    .await;
+    assert!(v["properties"]["name"].is_string(), "{v}");
+    assert!(v["properties"].get("contact").is_none(), "{v}");
+    let (_, v) = call(
+        &s,
+        req(
+            "GET",
+            "/collections/rescue_teams/items/team-01",
+            Some(&viewer),
+            None,
+        ),
+    )
+    .await;
+    assert!(v["properties"]["contact"].is_string(), "{v}");
+}
