@@ -18,13 +18,16 @@ use riskmap_tiles::{DecodedTile, TileCoord, decode_tile, tiles_covering};
 use serde_json::Value;
 
 /// The server's tilesets, in the order the archive's layers are written.
-const TILESETS: [&str; 6] = [
+const TILESETS: [&str; 9] = [
     "districts",
     "risk_grid",
     "parks",
     "pipelines",
     "protection_targets",
     "enterprises",
+    "shelters",
+    "supply_depots",
+    "rescue_teams",
 ];
 const MAX_ZOOM: u8 = 12;
 

@@ -11,13 +11,16 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-const COLLECTIONS: [&str; 6] = [
+const COLLECTIONS: [&str; 9] = [
     "enterprises",
     "parks",
     "pipelines",
     "protection_targets",
     "districts",
     "hidden_dangers",
+    "rescue_teams",
+    "supply_depots",
+    "shelters",
 ];
 
 /// The demo file of a collection, parsed independently of riskmap's importer.
@@ -71,7 +74,7 @@ async fn fresh_serve_loads_demo_and_bbox_matches_brute_force() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     listed.sort();
-    // The six stored collections and the derived, read-only ones.
+    // The stored collections and the derived, read-only ones.
     let mut want = COLLECTIONS.to_vec();
     want.extend([
         "risk_grid",

@@ -13,13 +13,16 @@ use geo::{Geometry, Intersects};
 use riskmap_tiles::{TileCoord, decode_tile};
 use serde_json::{Value, json};
 
-const TILESETS: [&str; 6] = [
+const TILESETS: [&str; 9] = [
     "enterprises",
     "parks",
     "pipelines",
     "protection_targets",
     "districts",
     "risk_grid",
+    "shelters",
+    "supply_depots",
+    "rescue_teams",
 ];
 
 async fn get_tile(
@@ -102,7 +105,14 @@ async fn every_tileset_decodes_at_every_zoom_and_z14_matches_brute_force() {
         assert!(non_empty > 0, "{ts}: every tile empty");
     }
     // z14: the features in the tile are the ones meeting the tile (plus buffer).
-    for ts in ["enterprises", "protection_targets", "parks", "districts"] {
+    for ts in [
+        "enterprises",
+        "protection_targets",
+        "parks",
+        "districts",
+        "shelters",
+        "rescue_teams",
+    ] {
         let all = demo(ts);
         for (lon, lat) in spots {
             let t = TileCoord::from_lonlat(lon, lat, 14);
