@@ -69,7 +69,7 @@ export const STRINGS = {
     violations: '防护距离内的防护目标', none: '无', scenarios: '事故情景', unconfirmedMark: '未确认',
     reportJson: '查看报告 JSON',
     // hidden dangers (dangers.js), sign-in (auth.js), dossier (dossier.js)
-    layer_hidden_dangers: '事故隐患', dangerLegend: '事故隐患', hiddenDangers: '事故隐患',
+    layer_hidden_dangers: '事故隐患', layer_rescue_teams: '救援队伍', layer_supply_depots: '物资储备库', layer_shelters: '应急避难场所', dangerLegend: '事故隐患', hiddenDangers: '事故隐患',
     dangerOpen: '未销号（已上报至待验收）', dangerClosed: '已销号', dangerRejected: '不予认定',
     dangerMajorLegend: '重大事故隐患（大圆、黑边）', dangerGeneralLegend: '一般事故隐患', dangerOverdueLegend: '超期未整改（红圈）',
     dangerAggregated: '聚合点：放大查看单个隐患',
@@ -182,7 +182,7 @@ export const STRINGS = {
     violations: 'Targets inside safety zones', none: 'none', scenarios: 'Scenarios', unconfirmedMark: 'unconfirmed',
     reportJson: 'Report as JSON',
     // hidden dangers (dangers.js), sign-in (auth.js), dossier (dossier.js)
-    layer_hidden_dangers: 'Hidden dangers', dangerLegend: 'Hidden dangers', hiddenDangers: 'Hidden dangers',
+    layer_hidden_dangers: 'Hidden dangers', layer_rescue_teams: 'Rescue teams', layer_supply_depots: 'Supply depots', layer_shelters: 'Emergency shelters', dangerLegend: 'Hidden dangers', hiddenDangers: 'Hidden dangers',
     dangerOpen: 'Open (reported … awaiting closure)', dangerClosed: 'Closed (written off)', dangerRejected: 'Rejected',
     dangerMajorLegend: 'Major hidden danger (large, black outline)', dangerGeneralLegend: 'General hidden danger', dangerOverdueLegend: 'Overdue (red ring)',
     dangerAggregated: 'Aggregated: zoom in for single dangers',

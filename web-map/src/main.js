@@ -16,9 +16,10 @@ import { COLOURS, LEVELS, esc, fetchAllFeatures, fmt } from './util.js';
 
 export { LEVELS, COLOURS };
 /** Tilesets (= collections) in click priority order. */
-const SOURCES = ['enterprises', 'hidden_dangers', 'violations', 'pipelines', 'parks', 'protection_targets', 'safety_zones', 'risk_grid', 'districts'];
-/** Collections without a risk explanation (/api/risk): derived safety results. */
-const UNEXPLAINED = new Set([...SAFETY_SOURCES, 'hidden_dangers']);
+const RESOURCES = ['rescue_teams', 'supply_depots', 'shelters'];
+const SOURCES = [...RESOURCES, 'enterprises', 'hidden_dangers', 'violations', 'pipelines', 'parks', 'protection_targets', 'safety_zones', 'risk_grid', 'districts'];
+/** Collections without a risk explanation (/api/risk): derived safety results, dangers, emergency resources. */
+const UNEXPLAINED = new Set([...SAFETY_SOURCES, 'hidden_dangers', ...RESOURCES]);
 /** Sources whose layers are coloured by `risk_level` and follow the level filter. */
 const LEVELLED = new Set(['enterprises', 'pipelines', 'parks', 'risk_grid']);
 
