@@ -508,3 +508,47 @@ async fn a_park_that_enterprises_name_is_not_deleted() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_district_that_a_shelter_names_is_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let district = parse_geojson(
+        Collection::Districts,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"330114",
+        "geometry":{"type":"Polygon","coordinates":[[[120.1,30.1],[120.2,30.1],[120.2,30.2],[120.1,30.2],[120.1,30.1]]]},
+        "properties":{"code":"330114","name":"钱塘区"}}]}"#,
+        riskmap_spatial::Crs::Wgs84,
+    )
+    .unwrap();
+    app.upsert(Collection::Districts, district, &By::admin("test"))
+        .await
+        .unwrap();
+    let shelter = parse_geojson(
+        Collection::Shelters,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"S1",
+        "geometry":{"type":"Point","coordinates":[120.15,30.15]},
+        "properties":{"name":"广场（示例避难场所）","class":"emergency","capacity_persons":800,"district_code":"330114"}}]}"#,
+        riskmap_spatial::Crs::Wgs84,
+    )
+    .unwrap();
+    app.insert(Collection::Shelters, shelter, &By::admin("test"))
+        .await
+        .unwrap();
+    let version = app.world().unwrap().version();
+    match app
+        .delete(Collection::Districts, "330114", &By::admin("test"))
+        .await
+        .unwrap_err()
+    {
+        AppError::Conflict(m) => assert!(m.contains("shelters/S1 (district_code)"), "{m}"),
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(app.world().unwrap().version(), version, "nothing changed");
+    app.delete(Collection::Shelters, "S1", &By::admin("test"))
+        .await
+        .unwrap();
+    app.delete(Collection::Districts, "330114", &By::admin("test"))
+        .await
+        .unwrap();
+}
