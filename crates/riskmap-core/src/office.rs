@@ -983,6 +983,26 @@ mod tests {
                 assert!(ok.contains(v), "{}: {label} → {v}", alias.field);
             }
         }
+        // The resources' value labels name values their importer accepts.
+        for (c, field, names) in [
+            (
+                Collection::RescueTeams,
+                "kind",
+                &crate::resources::TeamKind::NAMES[..],
+            ),
+            (
+                Collection::Shelters,
+                "class",
+                &crate::resources::ShelterClass::NAMES[..],
+            ),
+        ] {
+            for alias in a.list(c).filter(|x| !x.values.is_empty()) {
+                assert_eq!(alias.field, field);
+                for v in alias.values.values() {
+                    assert!(names.contains(&v.as_str()), "{c}: {v}");
+                }
+            }
+        }
         // Every state's Chinese name in hidden-dangers.toml is a label.
         let status = a.find(hd, "状态").unwrap();
         for s in &rules.state {
@@ -1184,5 +1204,35 @@ mod tests {
                 .starts_with("row 3 (id \"HD-2\"), column F (整改期限), field `deadline`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_shelter_table_with_chinese_headers_imports_and_names_its_columns() {
+        let text = "场所编号,场所名称,类别,容纳人数,面积(平方米),经度,纬度\n\
+                    S-1,广场（示例避难场所）,紧急避难场所,800,1500,120.30,30.30\n\
+                    S-2,公园（示例避难场所）,临时,-1,,120.31,30.31\n";
+        let err = import::parse_csv(Collection::Shelters, text, Crs::Wgs84).unwrap_err();
+        let fields: Vec<(&str, Option<usize>, Option<&str>)> = err
+            .errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.row, e.column.as_deref()))
+            .collect();
+        assert!(
+            fields.contains(&("class", Some(3), Some("C (类别)"))),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&("capacity_persons", Some(3), Some("D (容纳人数)"))),
+            "{fields:?}"
+        );
+        assert!(fields.iter().all(|f| f.1 == Some(3)), "{fields:?}");
+        let good = text.lines().take(2).collect::<Vec<_>>().join("\n");
+        let out = import::parse_csv(Collection::Shelters, &good, Crs::Wgs84).unwrap();
+        let Record::Shelter(s) = &out[0].record else {
+            panic!()
+        };
+        assert_eq!(s.class, crate::resources::ShelterClass::Emergency);
+        assert_eq!(s.capacity_persons, 800);
+        assert_eq!(s.area_m2, Some(1500.0));
     }
 }
