@@ -247,6 +247,24 @@ pub fn check_write(
     let action = verb(old, new);
     let right = format!("{action} {collection}");
     let sides = || old.into_iter().chain(new);
+    // Both the old and the new feature must lie in the account's districts.
+    let in_scope = || {
+        for f in sides() {
+            let code = district_of(f, catalog);
+            if !account.in_districts(code.as_deref()) {
+                return Err(denied(
+                    account,
+                    &right,
+                    &what,
+                    &format!(
+                        "it lies in district {}, outside the account's districts",
+                        code.as_deref().unwrap_or("(none)")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    };
     match account.role {
         Role::Admin => Ok(()),
         Role::Viewer => Err(denied(account, &right, &what, "a viewer may only read")),
@@ -259,21 +277,7 @@ pub fn check_write(
                     "districts are edited by admins only",
                 ));
             }
-            for f in sides() {
-                let code = district_of(f, catalog);
-                if !account.in_districts(code.as_deref()) {
-                    return Err(denied(
-                        account,
-                        &right,
-                        &what,
-                        &format!(
-                            "it lies in district {}, outside the account's districts",
-                            code.as_deref().unwrap_or("(none)")
-                        ),
-                    ));
-                }
-            }
-            Ok(())
+            in_scope()
         }
         Role::Inspector => {
             if collection != Collection::HiddenDangers || old.is_some() {
@@ -284,21 +288,7 @@ pub fn check_write(
                     "an inspector may only report new hidden dangers",
                 ));
             }
-            for f in sides() {
-                let code = district_of(f, catalog);
-                if !account.in_districts(code.as_deref()) {
-                    return Err(denied(
-                        account,
-                        &right,
-                        &what,
-                        &format!(
-                            "it lies in district {}, outside the account's districts",
-                            code.as_deref().unwrap_or("(none)")
-                        ),
-                    ));
-                }
-            }
-            Ok(())
+            in_scope()
         }
         Role::Enterprise => {
             let own = account.credit_code.as_deref();
