@@ -419,6 +419,18 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                     i += 1;
                     continue;
                 };
+                // An open map subscribes to its zones (Server-Sent Events)
+                // and reads the first event; the stream is then dropped.
+                let r = c
+                    .get(format!("{base}/api/incidents/{id}/events"))
+                    .send()
+                    .await;
+                if let Some(mut resp) = log.check("incidents", &format!("events {id}"), r).await {
+                    match tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await {
+                        Ok(Ok(Some(b))) if b.starts_with(b"event: zones") => {}
+                        other => log.fail(format!("events {id}: first event {other:?}")),
+                    }
+                }
                 for k in 1..4 {
                     let r = c
                         .patch(format!("{base}/api/incidents/{id}"))
@@ -544,7 +556,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 24 } else { 4 };
+                let n = if phase2 { 25 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -656,6 +668,10 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                             "time_of_day": "night", "cloud_cover_oktas": 2
                         })),
                     ),
+                    23 => {
+                        let rc = ["shelters", "rescue_teams", "supply_depots"][(i / n) % 3];
+                        ("resources", c.get(format!("{base}/collections/{rc}/items?limit=100")))
+                    }
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
                 let what = format!("{family} #{i}");
@@ -693,6 +709,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
         "audit",
         "office",
         "incidents",
+        "resources",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,
