@@ -8,6 +8,7 @@
 //! - [`index`]: an R*-tree over feature bounding boxes ([`BBoxIndex`]).
 //! - [`local`]: CGCS2000 3° Gauss–Krüger zones, the metric frames for distances and buffers.
 //! - [`metric`]: geodesic distances in metres.
+//! - [`roads`]: a road graph from OpenStreetMap XML and fastest routes over it (petgraph).
 //! - [`proximity`]: distances between geometries in a local metric frame.
 //! - [`validity`]: OGC geometry validity in near-linear time (same answers as `geo::Validation`).
 //!
@@ -20,6 +21,7 @@ pub mod index;
 pub mod local;
 pub mod metric;
 pub mod proximity;
+pub mod roads;
 pub mod validity;
 
 pub use crs::{Crs, CrsError};
