@@ -23,6 +23,7 @@ use crate::effect::Reach;
 use crate::error::SafetyError;
 use crate::incident::{Release, ToxicRelease, ToxicZones, toxic_zones};
 use crate::loc::LevelsOfConcern;
+use crate::routing::{RoadRules, Roads};
 use crate::site::LocalFrame;
 
 /// Day or night, for the stability class.
@@ -149,6 +150,16 @@ pub struct IncidentAnswer {
     pub notes: Vec<String>,
 }
 
+/// How a distance was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DistanceBasis {
+    /// Along the road network (fastest route at the class speeds).
+    Road,
+    /// The straight line (geodesic): no network here, or the place is off it.
+    StraightLine,
+}
+
 /// A rescue team or depot ranked for an incident.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resource {
@@ -158,11 +169,18 @@ pub struct Resource {
     pub name: String,
     /// Team kind (`fire`, `hazmat`, …) or `depot`.
     pub kind: String,
-    /// Distance to the incident, m (see [`Help::distance_basis`]).
+    /// Distance to the incident, m, along `route` or straight.
     pub distance_m: f64,
-    /// Estimated arrival, minutes, at 50 and at 30 km/h: dispatch 1 min +
-    /// mobilisation + driving.
+    /// Estimated arrival, minutes: dispatch 1 min + mobilisation + driving;
+    /// by road at free flow and at peak (the class speeds × the peak
+    /// factor), else straight at 50 and at 30 km/h.
     pub eta_min: [f64; 2],
+    /// How `distance_m` was measured.
+    pub distance_basis: DistanceBasis,
+    /// The road route from the resource to the incident, `[lon, lat]`.
+    pub route: Option<Vec<[f64; 2]>>,
+    /// Why there is no route, when there is a network.
+    pub route_note: Option<String>,
 }
 
 /// A shelter outside the zones, with the people assigned to it.
@@ -176,10 +194,31 @@ pub struct ShelterOption {
     pub class: String,
     /// People it holds.
     pub capacity_persons: u32,
-    /// Distance from the incident, m.
+    /// Distance from the incident, m, along `route` or straight.
     pub distance_m: f64,
+    /// How `distance_m` was measured.
+    pub distance_basis: DistanceBasis,
+    /// The road route from the incident to the shelter, `[lon, lat]`.
+    pub route: Option<Vec<[f64; 2]>>,
     /// People assigned by the nearest-first fill.
     pub assigned: u64,
+}
+
+/// The road network an answer used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoadSummary {
+    /// The file it was read from.
+    pub source: String,
+    /// Ways, nodes and kilometres of road.
+    pub ways: usize,
+    /// Graph nodes.
+    pub nodes: usize,
+    /// Road length, km.
+    pub length_km: f64,
+    /// Speeds and their confidence.
+    pub speeds: String,
+    /// Whether the speeds are unconfirmed.
+    pub unconfirmed: bool,
 }
 
 /// Help for an incident: teams and depots by arrival, shelters outside
@@ -188,10 +227,12 @@ pub struct ShelterOption {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Help {
     /// How distances were measured.
-    pub distance_basis: &'static str,
+    pub distance_basis: String,
+    /// The road network, when one is loaded.
+    pub roads: Option<RoadSummary>,
     /// Rescue teams, soonest first (at most 10).
     pub teams: Vec<Resource>,
-    /// Supply depots, nearest first (at most 5).
+    /// Supply depots, soonest first (at most 5).
     pub depots: Vec<Resource>,
     /// People to evacuate: those in the protection targets of the largest
     /// zone.
@@ -202,72 +243,159 @@ pub struct Help {
     /// People the listed shelters cannot take.
     pub unassigned: u64,
     /// Assumptions of the estimates.
-    pub assumptions: Vec<&'static str>,
+    pub assumptions: Vec<String>,
 }
 
-/// Planning speeds for arrival estimates, km/h (30–50 km/h planning
-/// practice, emergency.md §6.2).
+/// Planning speeds for straight-line arrival estimates, km/h (30–50 km/h
+/// planning practice, emergency.md §6.2).
 const SPEEDS_KMH: [f64; 2] = [50.0, 30.0];
 
-fn help(catalog: &Catalog, source: [f64; 2], avoid: &[Polygon<f64>], people: u64) -> Help {
+/// One place to reach: its straight-line distance, then its road route.
+struct Measured {
+    distance_m: f64,
+    /// Driving minutes at [free flow, peak] (straight: at 50 and 30 km/h).
+    drive_min: [f64; 2],
+    basis: DistanceBasis,
+    route: Option<Vec<[f64; 2]>>,
+    note: Option<String>,
+}
+
+impl Measured {
+    fn straight(d: f64) -> Measured {
+        Measured {
+            distance_m: d,
+            drive_min: SPEEDS_KMH.map(|v| d / 1000.0 / v * 60.0),
+            basis: DistanceBasis::StraightLine,
+            route: None,
+            note: None,
+        }
+    }
+}
+
+/// Measures how far `place` is from `source`: by road when `roads` is
+/// given (from the place to the source when `inbound`, else outward), else
+/// straight.
+fn reach(
+    roads: Option<&Roads>,
+    place: [f64; 2],
+    source: [f64; 2],
+    inbound: bool,
+    straight_m: f64,
+) -> Measured {
+    let Some(roads) = roads else {
+        return Measured::straight(straight_m);
+    };
+    let rules = RoadRules::builtin();
+    let (a, b) = if inbound {
+        (place, source)
+    } else {
+        (source, place)
+    };
+    match roads.network.route(a, b, rules.access()) {
+        Ok(r) => Measured {
+            distance_m: r.distance_m,
+            drive_min: [r.seconds / 60.0, r.seconds / 60.0 / rules.peak_factor],
+            basis: DistanceBasis::Road,
+            route: Some(r.path),
+            note: None,
+        },
+        Err(e) => Measured {
+            note: Some(format!("{e}: straight line instead")),
+            ..Measured::straight(straight_m)
+        },
+    }
+}
+
+fn help(
+    catalog: &Catalog,
+    source: [f64; 2],
+    avoid: &[Polygon<f64>],
+    people: u64,
+    roads: Option<&Roads>,
+) -> Help {
     use geo::Centroid;
+    let rules = RoadRules::builtin();
     let here = geo::Point::new(source[0], source[1]);
-    let dist = |g: &geo::Geometry<f64>| {
-        g.centroid().map_or(f64::INFINITY, |c| {
-            riskmap_spatial::metric::geodesic_distance_m(here, c)
+    let at = |g: &geo::Geometry<f64>| {
+        g.centroid().map(|c| {
+            (
+                [c.x(), c.y()],
+                riskmap_spatial::metric::geodesic_distance_m(here, c),
+            )
         })
     };
-    let eta = |d: f64, mobilise: f64| SPEEDS_KMH.map(|v| 1.0 + mobilise + d / 1000.0 / v * 60.0);
-    let mut teams: Vec<Resource> = catalog
-        .iter(Collection::RescueTeams)
-        .filter_map(|f| match &f.record {
-            Record::RescueTeam(t) => {
-                let d = dist(&f.geometry);
-                Some(Resource {
-                    id: f.id.clone(),
-                    name: t.name.clone(),
-                    kind: serde_json::to_value(t.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    distance_m: d,
-                    eta_min: eta(d, t.mobilisation_min.unwrap_or(0.0)),
-                })
-            }
-            _ => None,
+    // The nearest `candidates_per_list` by straight line are measured by road.
+    fn nearest(mut v: Vec<(f64, [f64; 2], &Feature)>, n: usize) -> Vec<(f64, [f64; 2], &Feature)> {
+        v.retain(|(d, _, _)| d.is_finite());
+        v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.id.cmp(&b.2.id)));
+        v.truncate(n);
+        v
+    }
+    let resources = |collection: Collection| {
+        nearest(
+            catalog
+                .iter(collection)
+                .filter_map(|f| at(&f.geometry).map(|(p, d)| (d, p, &**f)))
+                .collect(),
+            rules.candidates_per_list,
+        )
+    };
+    let resource = |f: &Feature, p: [f64; 2], d: f64| -> Option<Resource> {
+        let (name, kind, mobilise) = match &f.record {
+            Record::RescueTeam(t) => (
+                t.name.clone(),
+                serde_json::to_value(t.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                t.mobilisation_min.unwrap_or(0.0),
+            ),
+            Record::SupplyDepot(t) => (t.name.clone(), "depot".to_string(), 0.0),
+            _ => return None,
+        };
+        let r = reach(roads, p, source, true, d);
+        Some(Resource {
+            id: f.id.clone(),
+            name,
+            kind,
+            distance_m: r.distance_m,
+            eta_min: r.drive_min.map(|m| 1.0 + mobilise + m),
+            distance_basis: r.basis,
+            route: r.route,
+            route_note: r.note,
         })
-        .filter(|r| r.distance_m.is_finite())
+    };
+    let soonest =
+        |a: &Resource, b: &Resource| a.eta_min[1].total_cmp(&b.eta_min[1]).then(a.id.cmp(&b.id));
+    let mut teams: Vec<Resource> = resources(Collection::RescueTeams)
+        .into_iter()
+        .filter_map(|(d, p, f)| resource(f, p, d))
         .collect();
-    teams.sort_by(|a, b| a.eta_min[1].total_cmp(&b.eta_min[1]).then(a.id.cmp(&b.id)));
+    teams.sort_by(soonest);
     teams.truncate(10);
-    let mut depots: Vec<Resource> = catalog
-        .iter(Collection::SupplyDepots)
-        .filter_map(|f| match &f.record {
-            Record::SupplyDepot(t) => {
-                let d = dist(&f.geometry);
-                Some(Resource {
-                    id: f.id.clone(),
-                    name: t.name.clone(),
-                    kind: "depot".into(),
-                    distance_m: d,
-                    eta_min: eta(d, 0.0),
-                })
-            }
-            _ => None,
-        })
-        .filter(|r| r.distance_m.is_finite())
+    let mut depots: Vec<Resource> = resources(Collection::SupplyDepots)
+        .into_iter()
+        .filter_map(|(d, p, f)| resource(f, p, d))
         .collect();
-    depots.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
+    depots.sort_by(soonest);
     depots.truncate(5);
-    let mut shelters: Vec<ShelterOption> = catalog
-        .iter(Collection::Shelters)
-        .filter(|f| {
-            !avoid
-                .iter()
-                .any(|z| !z.exterior().0.is_empty() && f.geometry.intersects(z))
-        })
-        .filter_map(|f| match &f.record {
-            Record::Shelter(s) => Some(ShelterOption {
+    let mut shelters: Vec<ShelterOption> = nearest(
+        catalog
+            .iter(Collection::Shelters)
+            .filter(|f| {
+                !avoid
+                    .iter()
+                    .any(|z| !z.exterior().0.is_empty() && f.geometry.intersects(z))
+            })
+            .filter_map(|f| at(&f.geometry).map(|(p, d)| (d, p, &**f)))
+            .collect(),
+        rules.candidates_per_list,
+    )
+    .into_iter()
+    .filter_map(|(d, p, f)| match &f.record {
+        Record::Shelter(s) => {
+            let r = reach(roads, p, source, false, d);
+            Some(ShelterOption {
                 id: f.id.clone(),
                 name: s.name.clone(),
                 class: serde_json::to_value(s.class)
@@ -275,13 +403,15 @@ fn help(catalog: &Catalog, source: [f64; 2], avoid: &[Polygon<f64>], people: u64
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
                 capacity_persons: s.capacity_persons,
-                distance_m: dist(&f.geometry),
+                distance_m: r.distance_m,
+                distance_basis: r.basis,
+                route: r.route,
                 assigned: 0,
-            }),
-            _ => None,
-        })
-        .filter(|s| s.distance_m.is_finite())
-        .collect();
+            })
+        }
+        _ => None,
+    })
+    .collect();
     shelters.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
     shelters.truncate(20);
     let mut left = people;
@@ -290,18 +420,54 @@ fn help(catalog: &Catalog, source: [f64; 2], avoid: &[Polygon<f64>], people: u64
         s.assigned = take;
         left -= take;
     }
+    let mut assumptions: Vec<String> = Vec::new();
+    let (distance_basis, summary) = match roads {
+        Some(r) => {
+            let st = r.network.stats();
+            assumptions.push(format!(
+                "arrival = 1 min dispatch + the team's mobilisation time (0 when not recorded) + driving the fastest road route at the class speeds (free flow) and at {:.0} % of them (peak); {}{}",
+                rules.peak_factor * 100.0,
+                rules.note,
+                if rules.unconfirmed() { " (UNCONFIRMED)" } else { "" }
+            ));
+            assumptions.push(format!(
+                "places join the road network at its nearest node over a straight leg at {} km/h; places more than {} m from it, and resources beyond the {} nearest by straight line, are given straight-line distances (marked per item)",
+                rules.off_road_kmh, rules.max_snap_m, rules.candidates_per_list
+            ));
+            (
+                format!(
+                    "road: fastest routes over {} ({} ways, {:.1} km of road); items marked straight_line could not be routed",
+                    r.source, st.ways, st.length_km
+                ),
+                Some(RoadSummary {
+                    source: r.source.clone(),
+                    ways: st.ways,
+                    nodes: st.nodes,
+                    length_km: st.length_km,
+                    speeds: rules.note.clone(),
+                    unconfirmed: rules.unconfirmed(),
+                }),
+            )
+        }
+        None => {
+            assumptions.push("arrival = 1 min dispatch + the team's mobilisation time (0 when not recorded) + driving at 50 or 30 km/h (planning practice 30–50 km/h; 建标152-2017 sets 5 min to the district edge)".into());
+            (
+                "straight line (geodesic): no road network is loaded for this area, so road distances and times are longer than shown".into(),
+                None,
+            )
+        }
+    };
+    assumptions.push("distances are to the release point; teams should stage upwind, outside the red and orange zones".into());
+    assumptions.push("shelters touching any zone or its wind-uncertainty area are left out; people are assigned nearest shelter first up to its capacity (a simple fill, not an optimal assignment)".into());
     Help {
-        distance_basis: "straight line (geodesic): no road network is loaded for this area, so road distances and times are longer than shown",
+        distance_basis,
+        roads: summary,
         teams,
         depots,
         people_to_evacuate: people,
         shelters,
         unassigned: left,
-        assumptions: vec![
-            "arrival = 1 min dispatch + the team's mobilisation time (0 when not recorded) + driving at 50 or 30 km/h (planning practice 30–50 km/h; 建标152-2017 sets 5 min to the district edge)",
-            "distances are to the release point; teams should stage upwind, outside the red and orange zones",
-            "shelters touching any zone or its wind-uncertainty area are left out; people are assigned nearest shelter first up to its capacity (a simple fill, not an optimal assignment)",
-        ],
+        assumptions,
     }
 }
 
@@ -461,10 +627,12 @@ fn inside(
     }
 }
 
-/// Assesses an incident against the world in `catalog`.
+/// Assesses an incident against the world in `catalog`; help is measured
+/// along `roads` when a network is given, else straight.
 pub fn assess_incident(
     req: &IncidentRequest,
     catalog: &Catalog,
+    roads: Option<&Roads>,
 ) -> Result<IncidentAnswer, IncidentError> {
     let table = LevelsOfConcern::builtin();
     let substance = table.substance(&req.substance).ok_or_else(|| {
@@ -692,7 +860,7 @@ pub fn assess_incident(
         .cloned()
         .collect();
     let people = ins.iter().map(|i| i.population).max().unwrap_or(0);
-    let help = help(catalog, source, &avoid, people);
+    let help = help(catalog, source, &avoid, people, roads);
     notes.extend(
         toxic
             .unconfirmed

@@ -38,7 +38,10 @@
 //! - [`command`]: [`command::assess_incident`] — an incident at a site's unit
 //!   or a point: the worst credible release from the inventory, the
 //!   stability class from the weather, the zones in WGS84 and who is inside
-//!   each (targets, pipelines, other hazardous sites), exactly.
+//!   each (targets, pipelines, other hazardous sites), exactly; rescue
+//!   teams, depots and shelters by road when a network is loaded.
+//! - [`routing`]: road speeds per class (`data/rules/road-speeds.toml`) and
+//!   the road network read from OpenStreetMap XML with them.
 //! - [`erg`]: ERG Table 1 isolation and protective-action distances beside a
 //!   modelled incident (`data/rules/erg.toml`, mostly UNCONFIRMED).
 //! - [`incident`]: [`incident::toxic_zones`] — ALOHA-style threat zones of
@@ -122,6 +125,7 @@ pub mod incident;
 pub mod loc;
 pub mod qra;
 mod quadrature;
+pub mod routing;
 pub mod site;
 pub mod siting;
 pub mod solve;

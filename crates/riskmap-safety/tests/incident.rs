@@ -95,7 +95,7 @@ fn chlorine_at_ent01(from: f64) -> IncidentRequest {
 #[test]
 fn a_chlorine_release_at_a_demo_unit_takes_the_dense_gas_model() {
     let cat = demo_catalog();
-    let a = assess_incident(&chlorine_at_ent01(90.0), &cat).unwrap();
+    let a = assess_incident(&chlorine_at_ent01(90.0), &cat, None).unwrap();
     assert!(
         a.toxic.model.starts_with("britter_mcquaid"),
         "{}",
@@ -147,13 +147,13 @@ fn a_chlorine_release_at_a_demo_unit_takes_the_dense_gas_model() {
     // The worst credible case comes from the unit's 300 t over 10 min.
     let mut worst = chlorine_at_ent01(90.0);
     worst.release = None;
-    let w = assess_incident(&worst, &cat).unwrap();
+    let w = assess_incident(&worst, &cat, None).unwrap();
     assert!(w.release_basis.contains("300 t"), "{}", w.release_basis);
     // Unknown substance and missing unit are named.
     let mut bad = chlorine_at_ent01(90.0);
     bad.substance = "unobtainium".into();
     assert!(
-        assess_incident(&bad, &cat)
+        assess_incident(&bad, &cat, None)
             .unwrap_err()
             .to_string()
             .starts_with("substance")
@@ -161,7 +161,7 @@ fn a_chlorine_release_at_a_demo_unit_takes_the_dense_gas_model() {
     let mut bad = chlorine_at_ent01(90.0);
     bad.unit_id = Some("T9".into());
     assert!(
-        assess_incident(&bad, &cat)
+        assess_incident(&bad, &cat, None)
             .unwrap_err()
             .to_string()
             .starts_with("unit_id")
@@ -173,7 +173,7 @@ fn who_is_inside_equals_a_brute_force_count() {
     let cat = demo_catalog();
     let mut any = 0;
     for from in [0.0, 90.0, 200.0, 290.0] {
-        let a = assess_incident(&chlorine_at_ent01(from), &cat).unwrap();
+        let a = assess_incident(&chlorine_at_ent01(from), &cat, None).unwrap();
         for (fp, inside) in a.footprints.iter().zip(&a.inside) {
             let ring: Vec<(f64, f64)> = fp.exterior().coords().map(|c| (c.x, c.y)).collect();
             if ring.len() < 4 {

@@ -120,9 +120,10 @@ fn parse(body: &[u8]) -> Result<IncidentRequest, ApiError> {
 
 /// Runs the assessment of `req` on one snapshot.
 async fn answer(state: &AppState, req: IncidentRequest) -> Result<Value, ApiError> {
+    let roads = state.roads();
     state
         .read(Work::Analysis, move |w| {
-            assess_incident(&req, &w.catalog)
+            assess_incident(&req, &w.catalog, roads.as_deref())
                 .map(|a| answer_json(&a))
                 .map_err(|e| match e {
                     IncidentError::Field { field, message } => ApiError::Unprocessable(format!(

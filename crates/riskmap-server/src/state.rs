@@ -33,6 +33,7 @@ pub struct AppState {
     app: App,
     config: Arc<ServerConfig>,
     incidents: tokio::sync::broadcast::Sender<IncidentEvent>,
+    roads: Option<Arc<riskmap_safety::routing::Roads>>,
 }
 
 /// A change of a stored incident pushed to open maps (Server-Sent Events):
@@ -54,7 +55,19 @@ impl AppState {
             app,
             config: Arc::new(config),
             incidents: tokio::sync::broadcast::channel(64).0,
+            roads: None,
         }
+    }
+
+    /// The same state measuring help by road over `roads` (`--roads`).
+    pub fn with_roads(mut self, roads: Arc<riskmap_safety::routing::Roads>) -> Self {
+        self.roads = Some(roads);
+        self
+    }
+
+    /// The road network, when one is loaded.
+    pub fn roads(&self) -> Option<Arc<riskmap_safety::routing::Roads>> {
+        self.roads.clone()
     }
 
     /// The channel of incident changes (one per process).

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod bench;
+mod bench_incident;
 mod bench_limits;
 mod bench_qra;
 mod bench_startup;
@@ -72,6 +73,11 @@ enum Command {
         /// reports or file exports).
         #[arg(long, default_value = "full", value_parser = ["full", "limited"])]
         public_read: String,
+        /// Road network for emergency command (OpenStreetMap XML, e.g.
+        /// `data/roads/shanghai-jingan.osm`): help is ranked by road; without
+        /// it, by straight line.
+        #[arg(long, value_name = "FILE.osm")]
+        roads: Option<PathBuf>,
         /// Do not load the demo city into a new embedded database.
         #[arg(long)]
         no_demo: bool,
@@ -213,6 +219,24 @@ enum TilesCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Emergency command: a stored incident's wind changed by PATCH over
+    /// HTTP, timed to the answer and to its Server-Sent Event at a client,
+    /// with help by road against straight-line help.
+    Incident {
+        /// Wind changes.
+        #[arg(long, default_value_t = 50)]
+        changes: usize,
+        /// Rescue teams (and as many shelters, a quarter as many depots)
+        /// seeded on the road network.
+        #[arg(long, default_value_t = 100)]
+        teams: usize,
+        /// The road network (OpenStreetMap XML).
+        #[arg(long, default_value = "data/roads/shanghai-jingan.osm")]
+        roads: PathBuf,
+        /// Random seed.
+        #[arg(long, default_value_t = 20261206)]
+        seed: u64,
+    },
     /// A province from file to map with the real binary: `riskmap import` of a
     /// CSV against ogr2ogr, then `riskmap serve` until items, tiles and every
     /// level answer.
@@ -329,6 +353,7 @@ async fn main() -> ExitCode {
             addr,
             admin_token,
             public_read,
+            roads,
             no_demo,
             load_demo,
             max_connections,
@@ -350,6 +375,7 @@ async fn main() -> ExitCode {
                 addr,
                 admin_token,
                 public_read,
+                roads,
                 no_demo,
                 load_demo,
                 limits,
@@ -483,6 +509,22 @@ async fn main() -> ExitCode {
         .map(|()| ExitCode::SUCCESS),
         Command::Bench {
             which:
+                BenchCommand::Incident {
+                    changes,
+                    teams,
+                    roads,
+                    seed,
+                },
+        } => bench_incident::run(bench_incident::IncidentBench {
+            changes,
+            teams,
+            roads,
+            seed,
+        })
+        .await
+        .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            which:
                 BenchCommand::Qra {
                     cells,
                     scenarios,
@@ -533,15 +575,48 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Reads a road network (OpenStreetMap XML) off the async workers; a bad
+/// file stops the start, naming it.
+async fn load_roads(path: PathBuf) -> anyhow::Result<riskmap_safety::routing::Roads> {
+    let bytes = tokio::fs::read(&path)
+        .await
+        .with_context(|| format!("cannot read the road network {}", path.display()))?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let roads = tokio::task::spawn_blocking(move || {
+        riskmap_safety::routing::Roads::from_osm_xml(&bytes, name)
+    })
+    .await?
+    .with_context(|| format!("road network {}", path.display()))?;
+    let st = roads.network.stats();
+    tracing::info!(
+        ways = st.ways,
+        nodes = st.nodes,
+        km = st.length_km,
+        "road network {} loaded",
+        roads.source
+    );
+    Ok(roads)
+}
+
+// The command line's options, one by one.
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     addr: SocketAddr,
     admin_token: Option<String>,
     public_read: riskmap_server::PublicRead,
+    roads: Option<PathBuf>,
     no_demo: bool,
     load_demo: bool,
     limits: riskmap_server::listen::ConnLimits,
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
+    let roads = match roads {
+        Some(path) => Some(std::sync::Arc::new(load_roads(path).await?)),
+        None => None,
+    };
     let config = store_args.config();
     let fresh =
         matches!(&config, StoreConfig::Sqlite { dir } if !dir.join(sqlite::DB_FILE).exists());
@@ -560,13 +635,16 @@ async fn serve(
         tracing::info!("no admin token configured: only accounts may write");
     }
     let app = riskmap_app::App::new(store, riskmap_app::Limits::default());
-    let state = riskmap_server::AppState::new(
+    let mut state = riskmap_server::AppState::new(
         app.clone(),
         riskmap_server::ServerConfig {
             admin_tokens: tokens,
             public_read,
         },
     );
+    if let Some(roads) = roads {
+        state = state.with_roads(roads);
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
