@@ -833,7 +833,7 @@ pub fn assess_incident(
                 .and_then(|un| {
                     let kg = held_in(un) * 1000.0;
                     let rho = r.liquid_density_kg_m3?;
-                    (kg > 0.0).then(|| kg / rho / qra.model.source_term.bund_height_m)
+                    (kg > 0.0).then_some(kg / rho / qra.model.source_term.bund_height_m)
                 });
             fire_hazards(
                 &FlammableRelease {
