@@ -7,6 +7,14 @@
 //! and the other hazardous sites (domino candidates), all tested exactly on
 //! the geometry.
 //!
+//! A flammable substance (a row of `qra-substances.toml`, or a GB 18218
+//! category that has a flammable surrogate there) also gets its thermal and
+//! overpressure zones ([`crate::fire_zones`]: pool fire, jet fire or
+//! fireball, and a vapour-cloud explosion), circles on the release with the
+//! same "who is inside"; a substance without toxic levels of concern on
+//! file (propane, gasoline) gets those alone, and the answer says why each
+//! hazard is absent. Every zone of every hazard is avoided by the shelters.
+//!
 //! Without a release the worst credible case is taken from the unit's
 //! inventory: the unit's whole quantity of the substance released over
 //! 10 minutes (the US EPA RMP worst-case convention, 40 CFR 68.25; a project
@@ -15,15 +23,17 @@
 use geo::{BoundingRect, Intersects, Polygon};
 use serde::{Deserialize, Serialize};
 
-use riskmap_core::model::{Collection, Record, TargetCategory};
+use riskmap_core::model::{Collection, Record, TargetCategory, UnitKind};
 use riskmap_core::{Catalog, Feature};
 
 use crate::consequence::plume::{StabilityClass, Terrain};
 use crate::effect::Reach;
 use crate::error::SafetyError;
-use crate::incident::{Release, ToxicRelease, ToxicZones, toxic_zones};
+use crate::fire_zones::{AbsentHazard, FireAnswer, FlammableRelease, HazardSummary, fire_hazards};
+use crate::incident::{IncidentRules, Release, ToxicRelease, ToxicZones, toxic_zones};
 use crate::loc::LevelsOfConcern;
 use crate::routing::{RoadRules, Roads};
+use crate::qra::rules::{PhysicalState, QraRules, SubstanceProps};
 use crate::site::LocalFrame;
 
 /// Day or night, for the stability class.
@@ -102,6 +112,8 @@ pub struct FeatureInside {
 /// Who is inside one zone.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inside {
+    /// `toxic`, `thermal` or `overpressure`.
+    pub hazard: &'static str,
     /// `red`, `orange` or `yellow`.
     pub colour: &'static str,
     /// Protection targets, vulnerable ones first, then by population.
@@ -139,8 +151,23 @@ pub struct IncidentAnswer {
     pub footprints: Vec<Polygon<f64>>,
     /// Their uncertainty areas, WGS84.
     pub uncertainty_areas: Vec<Polygon<f64>>,
-    /// Who is inside each zone, red first.
+    /// Who is inside each zone: the toxic zones red first, then the
+    /// thermal, then the overpressure zones.
     pub inside: Vec<Inside>,
+    /// Every hazard present (toxic, thermal, overpressure): model,
+    /// scenario, why, and its zones.
+    pub hazards: Vec<crate::fire_zones::HazardSummary>,
+    /// The hazards absent, and why (a substance that is not flammable has
+    /// no thermal or overpressure hazard).
+    pub absent_hazards: Vec<crate::fire_zones::AbsentHazard>,
+    /// The thermal and overpressure hazards in full (model inputs, zones in
+    /// local metres).
+    #[serde(skip)]
+    pub fire: Vec<crate::fire_zones::FireHazard>,
+    /// Their zones, WGS84, in the order of `fire` and its zones (empty
+    /// polygons where no zone is drawn).
+    #[serde(skip)]
+    pub fire_footprints: Vec<Polygon<f64>>,
     /// The nearest help and the shelters (应急资源).
     pub help: Help,
     /// ERG Table 1 distances for the same release, a plausibility check
@@ -553,11 +580,13 @@ fn vulnerable(c: TargetCategory) -> bool {
 fn inside(
     catalog: &Catalog,
     zone: &Polygon<f64>,
+    hazard: &'static str,
     colour: &'static str,
     site: Option<&str>,
 ) -> Inside {
     let Some(bbox) = zone.bounding_rect() else {
         return Inside {
+            hazard,
             colour,
             targets: Vec::new(),
             population: 0,
@@ -607,6 +636,7 @@ fn inside(
         },
     };
     Inside {
+        hazard,
         colour,
         population: targets.iter().map(|t| t.population).sum(),
         targets,
@@ -627,6 +657,111 @@ fn inside(
     }
 }
 
+/// The substance of a request: its toxic levels of concern and its
+/// `qra-substances.toml` row (or GB 18218 category surrogate), either of
+/// which may be absent, not both.
+struct Matched<'a> {
+    loc: Option<&'a crate::loc::SubstanceLevels>,
+    row: Option<&'a SubstanceProps>,
+    /// The row stands in for the substance through its GB 18218 category.
+    surrogate: bool,
+    name: String,
+    cas: String,
+    molar_mass_g_mol: f64,
+}
+
+fn match_substance<'a>(
+    key: &str,
+    table: &'a LevelsOfConcern,
+    qra: &'a QraRules,
+    notes: &mut Vec<String>,
+) -> Result<Matched<'a>, IncidentError> {
+    let loc = table.substance(key);
+    let k = key.trim();
+    let (row, surrogate) = match loc {
+        Some(s) => (qra.substances.find(None, Some(&s.cas)), false),
+        None => match qra.substances.find(Some(k), Some(k)) {
+            Some(r) => (Some(r), false),
+            None => {
+                let gb = riskmap_core::standards::gb18218::Gb18218::builtin();
+                let fallback = gb.find_substance(Some(k), Some(k)).and_then(|e| {
+                    let c = e.default_category.as_deref()?;
+                    let r = qra.substances.fallback(c)?;
+                    Some((e, c, r))
+                });
+                match fallback {
+                    Some((e, c, r)) if r.is_flammable() => {
+                        notes.push(format!(
+                            "{} ({}) has no row in qra-substances.toml: its fire and explosion use the properties of {} ({}), the surrogate of its GB 18218 category {c} (UNCONFIRMED)",
+                            e.name_zh,
+                            e.cas.join(", "),
+                            r.name_zh,
+                            r.key
+                        ));
+                        (Some(r), true)
+                    }
+                    _ => (None, false),
+                }
+            }
+        },
+    };
+    let flammable = row.is_some_and(|r| r.is_flammable());
+    if loc.is_none() && !flammable {
+        return Err(field(
+            "substance",
+            format!(
+                "{:?} has no levels of concern on file and is not a flammable substance of qra-substances.toml or GB 18218; known toxic: {}",
+                key,
+                table
+                    .substance
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.cas))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    Ok(match (loc, row) {
+        (Some(s), _) => Matched {
+            loc,
+            row,
+            surrogate,
+            name: s.name.clone(),
+            cas: s.cas.clone(),
+            molar_mass_g_mol: s.molar_mass_g_mol,
+        },
+        (None, Some(r)) => {
+            let english = r
+                .names
+                .iter()
+                .find(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == ' '))
+                .cloned()
+                .unwrap_or_else(|| r.key.clone());
+            let cas = r
+                .cas
+                .iter()
+                .find(|c| !digits(k).is_empty() && digits(c) == digits(k))
+                .or_else(|| r.cas.first())
+                .cloned()
+                .unwrap_or_default();
+            Matched {
+                loc,
+                row,
+                surrogate,
+                name: if surrogate {
+                    k.to_string()
+                } else {
+                    format!("{} {english}", r.name_zh)
+                },
+                cas: if surrogate { k.to_string() } else { cas },
+                molar_mass_g_mol: r.molar_mass_g_per_mol,
+            }
+        }
+        (None, None) => return Err(field("substance", "unknown")),
+    })
+}
+
 /// Assesses an incident against the world in `catalog`; help is measured
 /// along `roads` when a network is given, else straight.
 pub fn assess_incident(
@@ -635,22 +770,11 @@ pub fn assess_incident(
     roads: Option<&Roads>,
 ) -> Result<IncidentAnswer, IncidentError> {
     let table = LevelsOfConcern::builtin();
-    let substance = table.substance(&req.substance).ok_or_else(|| {
-        field(
-            "substance",
-            format!(
-                "{:?} has no levels of concern on file; known: {}",
-                req.substance,
-                table
-                    .substance
-                    .iter()
-                    .map(|s| format!("{} ({})", s.name, s.cas))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
+    let qra = QraRules::embedded();
+    let rules = IncidentRules::builtin();
     let mut notes: Vec<String> = Vec::new();
+    let m = match_substance(&req.substance, table, qra, &mut notes)?;
+    let substance = &m;
 
     // Where.
     let site = match &req.site_id {
@@ -735,7 +859,36 @@ pub fn assess_incident(
     };
 
     // The release.
-    let liquid = substance.boiling_point_k > ta_k;
+    let liquid = match (substance.loc, substance.row) {
+        (Some(s), _) => s.boiling_point_k > ta_k,
+        (None, Some(r)) => r.state == PhysicalState::Liquid,
+        _ => false,
+    };
+    let key = req.substance.trim().to_lowercase();
+    // The unit's inventory of the substance, t.
+    let held_in = |unit: &riskmap_core::model::Unit| -> f64 {
+        unit.substances
+            .iter()
+            .filter(|s| match (substance.loc, substance.row) {
+                (Some(l), _) => {
+                    s.cas.as_deref() == Some(l.cas.as_str())
+                        || s.name.as_deref().is_some_and(|n| {
+                            let n = n.to_lowercase();
+                            l.name.to_lowercase().contains(&n) || n == key
+                        })
+                }
+                (None, Some(r)) if !substance.surrogate => qra
+                    .substances
+                    .find(s.name.as_deref(), s.cas.as_deref())
+                    .is_some_and(|x| x.key == r.key),
+                _ => {
+                    s.cas.as_deref().map(str::trim) == Some(req.substance.trim())
+                        || s.name.as_deref().map(str::trim) == Some(req.substance.trim())
+                }
+            })
+            .map(|s| s.quantity_t)
+            .sum()
+    };
     let (release, release_basis) = match req.release {
         Some(r) => (r, "given".to_string()),
         None => {
@@ -745,28 +898,16 @@ pub fn assess_incident(
                     "required when no site unit is named (the worst credible case comes from a unit's inventory)",
                 ));
             };
-            if liquid {
+            if let (true, Some(l)) = (liquid, substance.loc) {
                 return Err(field(
                     "release",
                     format!(
                         "{} boils at {:.0} K, above the air temperature: it is a liquid, and the evaporation rate from a pool is not modelled; give release.rate_kg_s",
-                        substance.name, substance.boiling_point_k
+                        l.name, l.boiling_point_k
                     ),
                 ));
             }
-            let key = req.substance.trim().to_lowercase();
-            let held: f64 = unit
-                .substances
-                .iter()
-                .filter(|s| {
-                    s.cas.as_deref() == Some(substance.cas.as_str())
-                        || s.name.as_deref().is_some_and(|n| {
-                            let n = n.to_lowercase();
-                            substance.name.to_lowercase().contains(&n) || n == key
-                        })
-                })
-                .map(|s| s.quantity_t)
-                .sum();
+            let held = held_in(unit);
             if held <= 0.0 {
                 return Err(field(
                     "substance",
@@ -790,30 +931,105 @@ pub fn assess_incident(
         }
     };
     let release_t = if liquid {
-        notes.push(format!(
-            "{} is a liquid at {ta} °C: the given rate is taken as vapour at the air temperature",
-            substance.name
-        ));
+        if substance.loc.is_some() {
+            notes.push(format!(
+                "{} is a liquid at {ta} °C: the given rate is taken as vapour at the air temperature",
+                substance.name
+            ));
+        }
         ta_k
     } else {
-        substance.boiling_point_k
+        match (substance.loc, substance.row) {
+            (Some(l), _) => l.boiling_point_k,
+            (None, Some(r)) => match (r.state, r.boiling_point_k) {
+                (PhysicalState::CompressedGas, _) => ta_k,
+                (_, Some(b)) => b.min(ta_k),
+                (_, None) => {
+                    notes.push(format!(
+                        "{}: no boiling point on file: the cloud is taken at the air temperature",
+                        substance.name
+                    ));
+                    ta_k
+                }
+            },
+            _ => ta_k,
+        }
     };
-    let toxic = toxic_zones(
-        &ToxicRelease {
-            molar_mass_g_mol: substance.molar_mass_g_mol,
-            release,
-            release_temperature_k: release_t,
-            ambient_temperature_k: ta_k,
-            wind_speed_m_s: u,
-            wind_from_deg: req.wind_from_deg,
-            stability,
-            terrain: req.terrain.unwrap_or(Terrain::Urban),
-        },
-        &table.toxic(substance),
-    )?;
+    let cloud = ToxicRelease {
+        molar_mass_g_mol: substance.molar_mass_g_mol,
+        release,
+        release_temperature_k: release_t,
+        ambient_temperature_k: ta_k,
+        wind_speed_m_s: u,
+        wind_from_deg: req.wind_from_deg,
+        stability,
+        terrain: req.terrain.unwrap_or(Terrain::Urban),
+    };
+    let toxic = match substance.loc {
+        Some(l) => toxic_zones(&cloud, &table.toxic(l))?,
+        None => {
+            crate::error::positive("wind_speed_m_s", u)?;
+            if !(req.wind_from_deg.is_finite() && (0.0..360.0).contains(&req.wind_from_deg)) {
+                return Err(SafetyError::InvalidInput {
+                    field: "wind_from_deg",
+                    value: req.wind_from_deg,
+                    expected: "a direction in [0, 360) degrees clockwise from north",
+                }
+                .into());
+            }
+            ToxicZones::not_assessed(
+                format!(
+                    "no toxic levels of concern (AEGL, ERPG) on file for {}: no toxic zones",
+                    substance.name
+                ),
+                substance.molar_mass_g_mol,
+                release_t,
+                ta_k,
+                req.wind_from_deg,
+                u,
+                rules,
+            )
+        }
+    };
     if req.terrain.is_none() {
         notes.push("ground not given: urban (built-up) assumed".into());
     }
+    let fire = match substance.row {
+        Some(r) => {
+            let bund_area_m2 = unit
+                .filter(|un| un.kind == UnitKind::Storage)
+                .and_then(|un| {
+                    let kg = held_in(un) * 1000.0;
+                    let rho = r.liquid_density_kg_m3?;
+                    (kg > 0.0).then_some(kg / rho / qra.model.source_term.bund_height_m)
+                });
+            fire_hazards(
+                &FlammableRelease {
+                    props: r,
+                    cloud: cloud.clone(),
+                    bund_area_m2,
+                },
+                &table.thermal(),
+                &table.overpressure(),
+                qra,
+                rules,
+            )?
+        }
+        None => FireAnswer {
+            hazards: Vec::new(),
+            absent: ["thermal", "overpressure"]
+                .into_iter()
+                .map(|hazard| AbsentHazard {
+                    hazard,
+                    reason: format!(
+                        "{} has no row in qra-substances.toml and no flammable GB 18218 category: not assessed as flammable",
+                        substance.name
+                    ),
+                })
+                .collect(),
+            notes: Vec::new(),
+        },
+    };
 
     // The zones in WGS84 and who is inside.
     let frame = LocalFrame::new(source[0], source[1])
@@ -841,7 +1057,13 @@ pub fn assess_incident(
         } else {
             Polygon::new(geo::LineString::new(vec![]), vec![])
         };
-        ins.push(inside(catalog, &fp, z.loc.colour, req.site_id.as_deref()));
+        ins.push(inside(
+            catalog,
+            &fp,
+            "toxic",
+            z.loc.colour,
+            req.site_id.as_deref(),
+        ));
         if let Reach::BeyondRange { max_distance_m } = z.reach {
             notes.push(format!(
                 "the {} zone ({}) reaches beyond {} km: drawn to {} km",
@@ -854,9 +1076,31 @@ pub fn assess_incident(
         footprints.push(fp);
         uncertainty_areas.push(ua);
     }
+    let mut fire_footprints = Vec::new();
+    for h in &fire.hazards {
+        for z in &h.zones {
+            let fp = if z.ring.len() >= 4 {
+                to_polygon(&z.ring)?
+            } else {
+                Polygon::new(geo::LineString::new(vec![]), vec![])
+            };
+            ins.push(inside(
+                catalog,
+                &fp,
+                h.hazard,
+                z.loc.colour,
+                req.site_id.as_deref(),
+            ));
+            if !z.note.is_empty() {
+                notes.push(format!("{} {} zone: {}", h.hazard, z.loc.colour, z.note));
+            }
+            fire_footprints.push(fp);
+        }
+    }
     let avoid: Vec<Polygon<f64>> = footprints
         .iter()
         .chain(uncertainty_areas.iter())
+        .chain(fire_footprints.iter())
         .cloned()
         .collect();
     let people = ins.iter().map(|i| i.population).max().unwrap_or(0);
@@ -865,6 +1109,34 @@ pub fn assess_incident(
         toxic
             .unconfirmed
             .iter()
+            .map(|u| format!("UNCONFIRMED: {u}")),
+    );
+    notes.extend(fire.notes.iter().cloned());
+    for a in &fire.absent {
+        notes.push(format!("no {} hazard: {}", a.hazard, a.reason));
+    }
+    let mut fire_unconfirmed: Vec<String> = Vec::new();
+    for h in &fire.hazards {
+        let levels = h.zones.iter().find(|z| z.loc.unconfirmed).map(|_| {
+            format!(
+                "the {} levels of concern ({}) are from memory",
+                h.hazard,
+                h.zones
+                    .iter()
+                    .map(|z| format!("{} {}", z.loc.value, z.loc.unit))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        for u in levels.into_iter().chain(h.unconfirmed.iter().cloned()) {
+            if !fire_unconfirmed.contains(&u) {
+                fire_unconfirmed.push(u);
+            }
+        }
+    }
+    notes.extend(
+        fire_unconfirmed
+            .into_iter()
             .map(|u| format!("UNCONFIRMED: {u}")),
     );
     // ERG beside the model: night when the stability is E or F or it is
@@ -902,6 +1174,18 @@ pub fn assess_incident(
             if e.unconfirmed { " (ERG values UNCONFIRMED)" } else { "" }
         ));
     }
+    let mut hazards = Vec::new();
+    let mut absent_hazards = Vec::new();
+    if substance.loc.is_some() {
+        hazards.push(HazardSummary::toxic(&toxic, rules));
+    } else {
+        absent_hazards.push(AbsentHazard {
+            hazard: "toxic",
+            reason: toxic.reason.clone(),
+        });
+    }
+    hazards.extend(fire.hazards.iter().map(HazardSummary::fire));
+    absent_hazards.extend(fire.absent.iter().cloned());
     Ok(IncidentAnswer {
         source,
         substance: substance.name.clone(),
@@ -914,6 +1198,10 @@ pub fn assess_incident(
         footprints,
         uncertainty_areas,
         inside: ins,
+        hazards,
+        absent_hazards,
+        fire: fire.hazards,
+        fire_footprints,
         help,
         erg,
         notes,

@@ -219,8 +219,8 @@ pub struct ThreatZone {
 /// The answer for a toxic release.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToxicZones {
-    /// `britter_mcquaid_plume`, `britter_mcquaid_puff`, `gaussian_plume` or
-    /// `gaussian_puff`.
+    /// `britter_mcquaid_plume`, `britter_mcquaid_puff`, `gaussian_plume`,
+    /// `gaussian_puff`, or `not_assessed` ([`ToxicZones::not_assessed`]).
     pub model: &'static str,
     /// Why this model.
     pub reason: String,
@@ -238,6 +238,34 @@ pub struct ToxicZones {
     pub unconfirmed: Vec<String>,
     /// Model limits to show with the zones.
     pub limitations: Vec<String>,
+}
+
+impl ToxicZones {
+    /// No toxic zones: the substance has no toxic levels of concern on
+    /// file (`why` says so). The wind is still read: `downwind_deg` and
+    /// the uncertainty half angle are those of the wind given.
+    pub fn not_assessed(
+        why: String,
+        molar_mass_g_mol: f64,
+        release_temperature_k: f64,
+        ambient_temperature_k: f64,
+        wind_from_deg: f64,
+        wind_speed_m_s: f64,
+        rules: &IncidentRules,
+    ) -> ToxicZones {
+        let p = rules.air.pressure_pa;
+        ToxicZones {
+            model: "not_assessed",
+            reason: why,
+            gas_density_kg_m3: density(molar_mass_g_mol, release_temperature_k, p),
+            air_density_kg_m3: density(rules.air.molar_mass_g_mol, ambient_temperature_k, p),
+            downwind_deg: (wind_from_deg + 180.0) % 360.0,
+            uncertainty_deg: rules.uncertainty_deg(wind_speed_m_s),
+            zones: Vec::new(),
+            unconfirmed: Vec::new(),
+            limitations: Vec::new(),
+        }
+    }
 }
 
 /// Stations along the axis used to draw a footprint.

@@ -121,6 +121,7 @@ pub mod dense_gas;
 pub mod effect;
 pub mod erg;
 pub mod error;
+pub mod fire_zones;
 pub mod incident;
 pub mod loc;
 pub mod qra;

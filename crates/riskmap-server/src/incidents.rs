@@ -55,45 +55,85 @@ fn geojson(g: &Geometry<f64>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The answer as JSON: the assessment, the zones and their uncertainty
-/// areas as GeoJSON features (red first) with who is inside each.
+/// The answer as JSON: the assessment, its `hazards` (model, scenario,
+/// why, zones per hazard) and every threat zone as a GeoJSON feature
+/// (`zones_geojson`): the toxic zones red to yellow, then the thermal, then
+/// the overpressure zones, then the toxic wind-uncertainty areas, each with
+/// its `hazard`, id `{kind}-{hazard}-{colour}` and who is inside (`inside`
+/// has one entry per threat zone, in the same order).
 pub fn answer_json(a: &IncidentAnswer) -> Value {
     let mut body = serde_json::to_value(a).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut body {
         m.remove("footprints");
         m.remove("uncertainty_areas");
     }
-    let feature = |kind: &str, i: usize, g: &geo::Polygon<f64>| {
-        let z = &a.toxic.zones[i];
-        let inside = &a.inside[i];
+    struct Zone<'a> {
+        hazard: &'a str,
+        colour: &'a str,
+        zone_name: &'a str,
+        loc: &'a riskmap_safety::loc::Loc,
+        reach: &'a riskmap_safety::Reach,
+    }
+    let feature = |kind: &str,
+                   z: &Zone,
+                   g: &geo::Polygon<f64>,
+                   inside: Option<&riskmap_safety::command::Inside>| {
         json!({
             "type": "Feature",
-            "id": format!("{kind}-{}", z.loc.colour),
+            "id": format!("{kind}-{}-{}", z.hazard, z.colour),
             "geometry": if g.exterior().0.is_empty() { Value::Null } else { geojson(&Geometry::Polygon(g.clone())) },
             "properties": {
                 "kind": kind,
-                "colour": z.loc.colour,
+                "hazard": z.hazard,
+                "colour": z.colour,
                 "zone_name": z.zone_name,
                 "level": z.loc.value,
                 "unit": z.loc.unit,
                 "basis": z.loc.basis,
                 "unconfirmed": z.loc.unconfirmed,
                 "reach": z.reach,
-                "population": inside.population,
-                "targets": inside.targets.len(),
+                "population": inside.map_or(0, |i| i.population),
+                "targets": inside.map_or(0, |i| i.targets.len()),
             },
         })
     };
-    let zones: Vec<Value> = a
-        .footprints
+    let toxic: Vec<Zone> = a
+        .toxic
+        .zones
         .iter()
+        .map(|z| Zone {
+            hazard: "toxic",
+            colour: z.loc.colour,
+            zone_name: &z.zone_name,
+            loc: &z.loc,
+            reach: &z.reach,
+        })
+        .collect();
+    let fire: Vec<Zone> = a
+        .fire
+        .iter()
+        .flat_map(|h| {
+            h.zones.iter().map(|z| Zone {
+                hazard: h.hazard,
+                colour: z.loc.colour,
+                zone_name: &z.zone_name,
+                loc: &z.loc,
+                reach: &z.reach,
+            })
+        })
+        .collect();
+    let zones: Vec<Value> = toxic
+        .iter()
+        .zip(&a.footprints)
+        .chain(fire.iter().zip(&a.fire_footprints))
         .enumerate()
-        .map(|(i, g)| feature("threat_zone", i, g))
+        .map(|(i, (z, g))| feature("threat_zone", z, g, a.inside.get(i)))
         .chain(
-            a.uncertainty_areas
+            toxic
                 .iter()
+                .zip(&a.uncertainty_areas)
                 .enumerate()
-                .map(|(i, g)| feature("wind_uncertainty", i, g)),
+                .map(|(i, (z, g))| feature("wind_uncertainty", z, g, a.inside.get(i))),
         )
         .collect();
     body["zones_geojson"] = json!({"type": "FeatureCollection", "features": zones});

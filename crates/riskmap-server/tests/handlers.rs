@@ -901,6 +901,146 @@ async fn an_incident_draws_its_zones_and_names_bad_fields() {
     assert!(v.to_string().contains("wind_from_deg"), "{v}");
 }
 
+/// `POST /api/incidents/assess` with LPG at a demo storage unit, released at
+/// once: a fireball and a vapour-cloud explosion besides (no) toxic zones,
+/// each hazard with its model and why; every threat zone a feature with
+/// its hazard and id `{kind}-{hazard}-{colour}`, in the order toxic,
+/// thermal, overpressure, then the uncertainty areas; `inside` one entry
+/// per threat zone in that order. Chlorine has no fire hazard and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flammable_incident_draws_its_thermal_and_blast_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let body = json!({"site_id": "ent-21", "unit_id": "ent-21-T1", "substance": "液化石油气",
+        "release": {"kind": "instantaneous", "mass_kg": 30000},
+        "wind_from_deg": 45, "wind_speed_m_s": 2.5, "stability": "D"});
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &body)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let hazards = v["hazards"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = hazards
+        .iter()
+        .map(|h| {
+            (
+                h["hazard"].as_str().unwrap(),
+                h["scenario"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("thermal", "fireball"),
+            ("overpressure", "vapour_cloud_explosion")
+        ]
+    );
+    for h in hazards {
+        assert!(h["model"].as_str().unwrap().contains('.'), "{h}");
+        assert!(!h["reasons"].as_array().unwrap().is_empty(), "{h}");
+        let zones = h["zones"].as_array().unwrap();
+        assert_eq!(zones.len(), 3);
+        let mut last = 0.0;
+        for (z, colour) in zones.iter().zip(["red", "orange", "yellow"]) {
+            assert_eq!(z["colour"], colour);
+            for k in ["zone_name", "level", "unit", "reach_m", "reached", "note"] {
+                assert!(z.get(k).is_some(), "{k} missing: {z}");
+            }
+            let r = z["reach_m"].as_f64().unwrap();
+            assert!(r > last && z["reached"] == true, "{z}");
+            last = r;
+        }
+        assert_eq!(zones[0]["zone_name"], "事故中心区域（隔离区）");
+    }
+    assert_eq!(hazards[0]["zones"][0]["unit"], "kW/m²");
+    assert_eq!(hazards[1]["zones"][2]["unit"], "kPa");
+    // No toxic levels for LPG: the toxic object is there, with no zones,
+    // and the answer says why.
+    assert_eq!(v["toxic"]["model"], "not_assessed");
+    assert_eq!(v["absent_hazards"][0]["hazard"], "toxic");
+    let features = v["zones_geojson"]["features"].as_array().unwrap();
+    let ids: Vec<&str> = features.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "threat_zone-thermal-red",
+            "threat_zone-thermal-orange",
+            "threat_zone-thermal-yellow",
+            "threat_zone-overpressure-red",
+            "threat_zone-overpressure-orange",
+            "threat_zone-overpressure-yellow",
+        ]
+    );
+    let inside = v["inside"].as_array().unwrap();
+    assert_eq!(inside.len(), 6);
+    for (f, i) in features.iter().zip(inside) {
+        let p = &f["properties"];
+        assert_eq!(p["kind"], "threat_zone");
+        assert_eq!(f["geometry"]["type"], "Polygon");
+        assert_eq!((&p["hazard"], &p["colour"]), (&i["hazard"], &i["colour"]));
+        assert_eq!(p["population"], i["population"]);
+        assert_eq!(p["targets"], json!(i["targets"].as_array().unwrap().len()));
+        for k in [
+            "zone_name",
+            "level",
+            "unit",
+            "basis",
+            "unconfirmed",
+            "reach",
+        ] {
+            assert!(p.get(k).is_some(), "{k} missing: {p}");
+        }
+        // Centred on the release: the ring's vertices are equally far.
+        let ring = f["geometry"]["coordinates"][0].as_array().unwrap();
+        assert_eq!(ring.len(), 129);
+    }
+    assert!(
+        v["notes"].to_string().contains("blast centre downwind"),
+        "{}",
+        v["notes"]
+    );
+
+    // Chlorine: toxic zones as before, first, and no fire hazard.
+    let cl = json!({"site_id": "ent-01", "unit_id": "ent-01-T1", "substance": "7782-50-5",
+        "release": {"kind": "continuous", "rate_kg_s": 2.0, "duration_s": 1800},
+        "wind_from_deg": 0, "wind_speed_m_s": 3.0, "stability": "D"});
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &cl)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["hazards"].as_array().unwrap().len(), 1);
+    assert_eq!(v["hazards"][0]["hazard"], "toxic");
+    let ids: Vec<&str> = v["zones_geojson"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "threat_zone-toxic-red",
+            "threat_zone-toxic-orange",
+            "threat_zone-toxic-yellow",
+            "wind_uncertainty-toxic-red",
+            "wind_uncertainty-toxic-orange",
+            "wind_uncertainty-toxic-yellow",
+        ]
+    );
+    assert_eq!(v["inside"][0]["hazard"], "toxic");
+    let absent = v["absent_hazards"].as_array().unwrap();
+    assert_eq!(absent.len(), 2);
+    assert!(
+        absent
+            .iter()
+            .all(|a| a["reason"].as_str().unwrap().starts_with("not flammable")),
+        "{absent:?}"
+    );
+
+    // A bad release is refused by name.
+    let mut bad = body.clone();
+    bad["release"] = json!({"kind": "instantaneous", "mass_kg": -5});
+    let (st, v) = call(&s, post_json("/api/incidents/assess", &bad)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("mass_kg"), "{v}");
+}
+
 /// A stored incident: reported (201), listed, read, its wind changed by
 /// PATCH — which reaches a subscribed Server-Sent Events client with the new
 /// zones — and closed; anonymous reports are 401, a closed incident is not
