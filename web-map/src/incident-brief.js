@@ -14,8 +14,8 @@ import { STRINGS } from './i18n.js';
 import { fmtTime } from './dangers.js';
 import { esc, fill } from './util.js';
 import {
-  DRAFT_KEY, HELP_COLOURS, PREFIX, WIND_COLOUR, ZONE_COLOURS, ZONE_LINES, addIncidentLayers, basisHtml, compass, drawIncident,
-  ergHtml, fmtNum, fmtReach, hazardGroups, helpHtml, incidentBounds, isVulnerable, loadPlaces, notesHtml, windArrow,
+  DRAFT_KEY, HELP_COLOURS, PREFIX, WIND_COLOUR, ZONE_COLOURS, ZONE_LINES, addIncidentLayers, basisHtml, drawIncident,
+  ergHtml, fmtNum, fmtReach, hazardGroups, helpHtml, incidentBounds, isVulnerable, loadPlaces, notesHtml, windArrow, windName,
 } from './incident.js';
 
 function initialLang() {
@@ -176,7 +176,7 @@ function compose(map, a, items, request, t, lang) {
   if (tail) {
     const p = map.project(tail);
     const speed = Number.isFinite(Number(request?.wind_speed_m_s)) ? ` ${fmtNum(request.wind_speed_m_s)} m/s` : '';
-    const text = `${fill(t('cmdCompassWind'), { c: compass(from, lang) })}${speed}`;
+    const text = `${windName(from, lang)}${speed}`;
     g.font = font(12, true);
     tag(text, Math.max(4, Math.min(W - g.measureText(text).width - 12, p.x - g.measureText(text).width / 2)), Math.max(12, Math.min(H - 12, p.y - 16)), WIND_COLOUR);
   }
@@ -243,7 +243,7 @@ function countsHtml(a, t) {
 function weatherHtml(a, req, t, lang) {
   const r = req ?? {};
   const rows = [
-    [t('cmdWindFrom'), Number.isFinite(Number(r.wind_from_deg)) ? `${fmtNum(r.wind_from_deg)}° · ${fill(t('cmdCompassWind'), { c: compass(r.wind_from_deg, lang) })}` : '—'],
+    [t('cmdWindFrom'), Number.isFinite(Number(r.wind_from_deg)) ? `${fmtNum(r.wind_from_deg)}° · ${windName(r.wind_from_deg, lang)}` : '—'],
     [t('cmdWindSpeed'), r.wind_speed_m_s === undefined ? '—' : `${fmtNum(r.wind_speed_m_s)} m/s`],
     [t('cmdStabilityUsed'), `${a.stability ?? '—'} · ${a.stability_basis ?? ''}`],
     [t('cmdTemperature'), r.ambient_temperature_c === undefined || r.ambient_temperature_c === null ? '20 °C' : `${fmtNum(r.ambient_temperature_c)} °C`],

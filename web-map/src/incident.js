@@ -35,11 +35,19 @@ export function compass(deg, lang) {
   return lang === 'en' ? COMPASS_EN[i] : `${COMPASS_ZH[i]} ${COMPASS_EN[i]}`;
 }
 
-/** `北风 N，烟羽吹向南 S` for a wind from `deg`. */
+/** A wind by where it blows from: `东北风 NE` (Chinese) or `NE wind`. */
+export function windName(deg, lang) {
+  const d = Number(deg);
+  if (!Number.isFinite(d)) return '';
+  const i = Math.round((((d % 360) + 360) % 360) / 22.5) % 16;
+  return lang === 'en' ? `${COMPASS_EN[i]} wind` : `${COMPASS_ZH[i]}风 ${COMPASS_EN[i]}`;
+}
+
+/** `东北风 NE，烟羽吹向西南 SW` for a wind from `deg`. */
 export function windHint(deg, t, lang) {
   const d = Number(deg);
   if (!Number.isFinite(d)) return '';
-  return fill(t('cmdWindHint'), { from: compass(d, lang), to: compass(d + 180, lang) });
+  return fill(t('cmdWindHint'), { from: windName(d, lang), to: compass(d + 180, lang) });
 }
 
 export function fmtKm(m) {
@@ -295,7 +303,7 @@ export function incidentLabels(map, a, items, t, lang, request) {
   const from = Number.isFinite(Number(req.wind_from_deg)) ? Number(req.wind_from_deg) : Number(a.toxic?.downwind_deg) + 180;
   if (tail) {
     const speed = Number.isFinite(Number(req.wind_speed_m_s)) ? ` ${fmtNum(req.wind_speed_m_s)} m/s` : '';
-    const el = label('cmd-wind-label', `${fill(t('cmdCompassWind'), { c: compass(from, lang) })}${speed}`, tail, 'right', [-6, 0]);
+    const el = label('cmd-wind-label', `${windName(from, lang)}${speed}`, tail, 'right', [-6, 0]);
     el.dataset.windFrom = String(((from % 360) + 360) % 360);
   }
   if (a.source) label('cmd-source-label', `${t('cmdSource')} · ${a.substance ?? ''}`, a.source, 'left', [12, 0]);
