@@ -258,7 +258,7 @@ export function createCommand(ctx) {
     form.querySelectorAll('input[name="cmd-tod"]').forEach((el) => el.addEventListener('change', () => { f.timeOfDay = el.value; }));
     form.querySelector('#cmd-pick-site')?.addEventListener('click', () => setPicking(s.picking === 'site' ? null : 'site'));
     form.querySelector('#cmd-pick-point')?.addEventListener('click', () => setPicking(s.picking === 'point' ? null : 'point'));
-    form.querySelector('#cmd-new')?.addEventListener('click', () => { stopFollowing(); s.answer = null; s.request = null; s.error = null; draw(); render(); });
+    form.querySelector('#cmd-new')?.addEventListener('click', () => { stopFollowing(); s.answer = null; s.request = null; s.incident = null; s.error = null; draw(); render(); });
     const search = form.querySelector('#cmd-site-search');
     const results = form.querySelector('#cmd-site-results');
     if (search) {
@@ -502,7 +502,7 @@ export function createCommand(ctx) {
       parts.push(`<p id="cmd-incident" data-id="${esc(inc.id)}" data-status="${esc(inc.status)}" data-revision="${esc(inc.revision)}">${esc(inc.status === 'open' ? t('cmdFollowing') : t('cmdClosed'))}: <code>${esc(inc.id)}</code> · ${esc(t('incStatus_' + inc.status))} · ${esc(fill(t('cmdRevision'), { n: inc.revision }))}</p>`);
     }
     const brief = inc ? `/?incident=${encodeURIComponent(inc.id)}` : '/?incident=draft';
-    parts.push(`<div class="cmd-result-actions"><a id="cmd-brief-link" href="${esc(brief)}" target="_blank">${esc(t('cmdPrintBrief'))}</a>${
+    parts.push(`<div class="cmd-result-actions"><a id="cmd-brief-link" href="${esc(brief)}" target="_blank" rel="opener">${esc(t('cmdPrintBrief'))}</a>${
       inc && inc.status === 'open' && commander() ? ` <button type="button" id="cmd-close-incident">${esc(t('cmdCloseIncident'))}</button>` : ''}</div>`);
     parts.push(basisHtml(a, t, lang()));
     parts.push(`<h4>${esc(t('cmdZones'))}</h4><div id="cmd-zones">${zonesHtml(a, t)}</div>`);
@@ -513,10 +513,9 @@ export function createCommand(ctx) {
     el.dataset.state = 'answer';
     el.dataset.events = String(s.sseEvents);
     el.querySelector('#cmd-close-incident')?.addEventListener('click', () => closeIncident(inc.id));
-    el.querySelector('#cmd-brief-link').addEventListener('click', () => {
-      // The brief of an assessment that is not stored: the request goes along in this tab's storage.
-      if (!inc) { try { sessionStorage.setItem(DRAFT_KEY, JSON.stringify(s.request ?? buildRequest())); } catch { /* private mode */ } }
-    });
+    // The brief of an assessment that is not stored: its request goes along in this tab's storage
+    // (a tab opened with `opener` starts with a copy of it).
+    if (!inc) { try { sessionStorage.setItem(DRAFT_KEY, JSON.stringify(s.request ?? buildRequest())); } catch { /* private mode */ } }
   }
 
   function render() {
