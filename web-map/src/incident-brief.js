@@ -275,7 +275,7 @@ function briefHtml(page, t) {
   }<div class="brief-legend-box"><h3>${esc(t('briefLegend'))}</h3>${legendHtml(a, t)}</div></div></section>`);
   out.push(`<section id="brief-weather-section"><h2>${esc(t('cmdWeather'))}</h2>${weatherHtml(a, page.request, t, lang)}</section>`);
   out.push(`<section id="brief-counts-section"><h2>${esc(t('briefCounts'))}</h2>${countsHtml(a, t)}</section>`);
-  out.push(`<section id="brief-resources"><h2>${esc(t('briefResources'))}</h2>${helpHtml(a, t, { full: true })}</section>`);
+  out.push(`<section id="brief-resources"><h2>${esc(t('briefResources'))}</h2>${helpHtml(a, t)}</section>`);
   out.push(`<section id="brief-model"><h2>${esc(t('briefModel'))}</h2>${basisHtml(a, t, lang)}${a.erg ? `<h3>${esc(t('cmdErg'))}</h3>${ergHtml(a, t)}` : ''}<h3>${esc(t('cmdNotes'))}</h3>${notesHtml(a, t)}</section>`);
   out.push(`<footer class="brief-foot">${esc(t('briefFooter'))}</footer>`);
   return out.join('');
