@@ -12,6 +12,7 @@ import { addSafetyLayers, renderSafetyLegend, reportHtml, SAFETY_SOURCES } from 
 import { createSiting } from './siting.js';
 import { createAuth } from './auth.js';
 import { createDangers } from './dangers.js';
+import { createCommand } from './command.js';
 import { COLOURS, LEVELS, esc, fetchAllFeatures, fmt } from './util.js';
 
 export { LEVELS, COLOURS };
@@ -90,11 +91,13 @@ map.on('load', () => {
   dangers.addLayers({ before: 'report-zones-line' })
     .then(() => renderLayerToggles())
     .catch((err) => console.warn('hidden-danger layer', err));
+  command.addOverlays();
 });
 
 map.on('moveend', debounce(refreshCounts, 250));
 
 map.on('mousemove', (e) => {
+  if (command.onMouseMove(e)) return;
   if (siting.onMouseMove(e)) return;
   if (dangers.onMouseMove(e)) return;
   const hits = map.queryRenderedFeatures(e.point, { layers: interactiveLayers() });
@@ -102,6 +105,7 @@ map.on('mousemove', (e) => {
 });
 
 map.on('click', (e) => {
+  if (command.onMapClick(e)) return;
   if (siting.onMapClick(e)) return;
   if (dangers.onMapClick(e)) return;
   const pad = 4;
@@ -388,7 +392,7 @@ const siting = createSiting({ map, state, t, getJson, loadZones, loadEnterprises
 const auth = createAuth({
   t,
   // The actions offered on a danger depend on who is signed in: ask again.
-  onChange: () => { if (state.panelView === 'danger' && state.dangers?.detail) dangers.openDanger(state.dangers.detail.id); else renderPanel(); },
+  onChange: () => { command.authChanged(); if (state.panelView === 'danger' && state.dangers?.detail) dangers.openDanger(state.dangers.detail.id); else renderPanel(); },
 });
 signIn = auth;
 const dangers = createDangers({
@@ -398,6 +402,7 @@ const dangers = createDangers({
     ?? state.enterprises?.find((f) => String(f.id) === String(id))?.properties?.name ?? null,
   districtName,
 });
+const command = createCommand({ map, state, t, getJson, auth, loadEnterprises });
 
 /** A district's name: from the district statistics, else from the district tiles drawn so far (no extra request). */
 const districtNames = new Map();
@@ -634,6 +639,7 @@ function setLang(lang) {
   renderStats();
   siting.renderForm();
   siting.renderLabels();
+  command.render();
   renderPanel();
 }
 document.querySelectorAll('#lang button').forEach((b) => b.addEventListener('click', () => setLang(b.dataset.lang)));
@@ -647,4 +653,4 @@ function debounce(fn, ms) {
 }
 
 /** Hooks for the browser tests and the console. */
-window.__riskmap = { map, state, setLang, openFeature, openEnterprise, openSite, loadReport, exportPng, renderExport, COLOURS, siting, dangers, auth, reloadTiles };
+window.__riskmap = { map, state, setLang, openFeature, openEnterprise, openSite, loadReport, exportPng, renderExport, COLOURS, siting, dangers, auth, reloadTiles, command };
