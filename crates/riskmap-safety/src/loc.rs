@@ -29,6 +29,10 @@ pub struct TierValue {
 pub struct SubstanceLevels {
     /// Chinese and English name.
     pub name: String,
+    /// Other names it is registered under (液氯 for 氯气, the names of
+    /// GB 18218 Table 1 and of inventories).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// CAS number.
     pub cas: String,
     /// g/mol.
@@ -175,6 +179,7 @@ impl LevelsOfConcern {
             self.substance.iter().find(|s| {
                 s.name.to_lowercase().split_whitespace().any(|w| w == k)
                     || s.name.to_lowercase() == k
+                    || s.aliases.iter().any(|a| a.to_lowercase() == k)
             })
         })
     }
@@ -242,6 +247,10 @@ mod tests {
         let cl = t.substance("7782-50-5").unwrap();
         assert_eq!(t.substance("chlorine").unwrap().cas, "7782-50-5");
         assert_eq!(t.substance("氯气").unwrap().cas, "7782-50-5");
+        // Inventories name it as GB 18218 Table 1 does.
+        assert_eq!(t.substance("液氯").unwrap().cas, "7782-50-5");
+        assert_eq!(t.substance("液氨").unwrap().cas, "7664-41-7");
+        assert_eq!(t.substance("氟化氢（无水）").unwrap().cas, "7664-39-3");
         let l = t.toxic(cl);
         assert_eq!(
             l.iter().map(|l| (l.colour, l.value)).collect::<Vec<_>>(),
