@@ -32,8 +32,8 @@ use crate::error::SafetyError;
 use crate::fire_zones::{AbsentHazard, FireAnswer, FlammableRelease, HazardSummary, fire_hazards};
 use crate::incident::{IncidentRules, Release, ToxicRelease, ToxicZones, toxic_zones};
 use crate::loc::LevelsOfConcern;
-use crate::routing::{RoadRules, Roads};
 use crate::qra::rules::{PhysicalState, QraRules, SubstanceProps};
+use crate::routing::{RoadRules, Roads};
 use crate::site::LocalFrame;
 
 /// Day or night, for the stability class.

@@ -425,7 +425,8 @@ fn flammable_releases_at_demo_units_take_their_fire_scenarios() {
             "rate_kg_s",
         ),
     ] {
-        let e = assess_incident(&lpg_at("ent-21", "ent-21-T1", Some(release)), &cat, None).unwrap_err();
+        let e =
+            assess_incident(&lpg_at("ent-21", "ent-21-T1", Some(release)), &cat, None).unwrap_err();
         assert!(e.to_string().contains(name), "{e}");
     }
     let mut bad = lpg_at("ent-21", "ent-21-T1", None);
