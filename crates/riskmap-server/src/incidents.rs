@@ -12,7 +12,9 @@
 //!   pushed to every open map.
 //! - `POST /api/incidents/{id}/close`.
 //! - `GET /api/incidents/{id}/events`: Server-Sent Events, the zones now
-//!   and after each change (`zones`), and `closed`.
+//!   and after each change (`zones`), and `closed`; changes made on another
+//!   server of the same store, and edits that change who is inside, arrive
+//!   within two seconds.
 //!
 //! The work is [`riskmap_safety::command::assess_incident`]'s, on one world
 //! snapshot off the async threads; request errors name their field.
@@ -374,6 +376,7 @@ async fn patch(
     // Nobody listening is not an error.
     let _ = state.incident_events().send(IncidentEvent {
         id: id.clone(),
+        revision: inc.revision,
         kind: "zones",
         data: Arc::from(out.to_string()),
     });
@@ -411,56 +414,159 @@ async fn close(
     let body = json!({"incident": inc});
     let _ = state.incident_events().send(IncidentEvent {
         id: id.clone(),
+        revision: inc.revision,
         kind: "closed",
         data: Arc::from(body.to_string()),
     });
     Ok(Json(body))
 }
 
+/// How often an open event stream looks for changes this process did not
+/// push: a `PATCH` or close made on another server of the same store, or an
+/// edit that changes who is inside (a new world version).
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What an event stream knows it has sent.
+struct Follow {
+    state: AppState,
+    id: String,
+    rx: tokio::sync::broadcast::Receiver<IncidentEvent>,
+    first: Option<Event>,
+    done: bool,
+    revision: u64,
+    world: u64,
+    /// The last answer sent, without the record: a re-computation that
+    /// gives the same is not sent again.
+    sent: String,
+    tick: tokio::time::Interval,
+}
+
+fn answer_text(answer: &Value) -> String {
+    let mut a = answer.clone();
+    if let Value::Object(m) = &mut a {
+        m.remove("incident");
+    }
+    a.to_string()
+}
+
+fn world_version(state: &AppState) -> u64 {
+    state.app().world().map_or(0, |w| w.version())
+}
+
+impl Follow {
+    /// The next event: this process's pushes at once; on each poll, the
+    /// stored incident (a newer revision or a close from elsewhere) and the
+    /// world (an edit that changes the answer).
+    async fn next(&mut self) -> Option<Event> {
+        if let Some(ev) = self.first.take() {
+            return Some(ev);
+        }
+        if self.done {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                got = self.rx.recv() => match got {
+                    Ok(e) if e.id == self.id => {
+                        self.done = e.kind == "closed";
+                        self.revision = self.revision.max(e.revision);
+                        if let Ok(v) = serde_json::from_str::<Value>(&e.data) {
+                            self.sent = answer_text(&v);
+                        }
+                        return Some(Event::default().event(e.kind).data(&*e.data));
+                    }
+                    Ok(_) => {}
+                    // Missed events: say so; the client re-reads the incident.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        return Some(Event::default().event("lagged").data(n.to_string()));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = self.tick.tick() => {
+                    if let Some(ev) = self.poll().await {
+                        return Some(ev);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn poll(&mut self) -> Option<Event> {
+        let inc = stored(&self.state, &self.id).await.ok()?;
+        if inc.status != "open" {
+            self.done = true;
+            return Some(
+                Event::default()
+                    .event("closed")
+                    .data(json!({"incident": inc}).to_string()),
+            );
+        }
+        let world = world_version(&self.state);
+        if inc.revision == self.revision && world == self.world {
+            return None;
+        }
+        let req = request_of(&inc).ok()?;
+        let out = answer(&self.state, req).await.ok()?;
+        self.world = world;
+        self.revision = inc.revision;
+        let text = answer_text(&out);
+        if text == self.sent {
+            return None;
+        }
+        self.sent = text;
+        Some(
+            Event::default()
+                .event("zones")
+                .data(with_record(out, &inc).to_string()),
+        )
+    }
+}
+
 /// `GET /api/incidents/{id}/events`: Server-Sent Events. The first event
-/// is the zones now; then one per change (`zones`) until `closed`.
+/// is the zones now; then one per change (`zones`) until `closed`: a
+/// change made here at once, one made on another server of the same store
+/// or an edit that changes the zones' counts within [`EVENT_POLL`].
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading, so that no change falls in between.
     let rx = state.incident_events().subscribe();
+    let world = world_version(&state);
     let inc = stored(&state, &id).await?;
-    let first = if inc.status == "open" {
-        Event::default()
-            .event("zones")
-            .data(with_record(answer(&state, request_of(&inc)?).await?, &inc).to_string())
+    let (first, sent) = if inc.status == "open" {
+        let out = answer(&state, request_of(&inc)?).await?;
+        let sent = answer_text(&out);
+        (
+            Event::default()
+                .event("zones")
+                .data(with_record(out, &inc).to_string()),
+            sent,
+        )
     } else {
-        Event::default()
-            .event("closed")
-            .data(json!({"incident": inc}).to_string())
+        (
+            Event::default()
+                .event("closed")
+                .data(json!({"incident": inc}).to_string()),
+            String::new(),
+        )
     };
-    let stream = futures_util::stream::unfold(
-        (Some(first), rx, id, false),
-        |(first, mut rx, id, done)| async move {
-            if let Some(ev) = first {
-                return Some((Ok(ev), (None, rx, id, done)));
-            }
-            if done {
-                return None;
-            }
-            loop {
-                match rx.recv().await {
-                    Ok(e) if e.id == id => {
-                        let closed = e.kind == "closed";
-                        let ev = Event::default().event(e.kind).data(&*e.data);
-                        return Some((Ok(ev), (None, rx, id, closed)));
-                    }
-                    Ok(_) => {}
-                    // Missed events: say so; the client re-reads the incident.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        let ev = Event::default().event("lagged").data(n.to_string());
-                        return Some((Ok(ev), (None, rx, id, false)));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        },
-    );
+    let mut tick = tokio::time::interval(EVENT_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.reset();
+    let follow = Follow {
+        state,
+        id,
+        rx,
+        first: Some(first),
+        done: false,
+        revision: inc.revision,
+        world,
+        sent,
+        tick,
+    };
+    let stream = futures_util::stream::unfold(follow, |mut f| async move {
+        f.next().await.map(|ev| (Ok(ev), f))
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -42,6 +42,8 @@ pub struct AppState {
 pub struct IncidentEvent {
     /// The incident.
     pub id: String,
+    /// Its revision after the change.
+    pub revision: u64,
     /// `zones` (a new answer) or `closed`.
     pub kind: &'static str,
     /// The JSON.

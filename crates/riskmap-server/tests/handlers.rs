@@ -1160,3 +1160,139 @@ async fn a_wind_change_reaches_an_open_map_through_server_sent_events() {
         ["incident:create", "incident:update", "incident:close"]
     );
 }
+
+/// An open map follows what this process did not push: an edit that puts
+/// people inside a zone (the counts change), and a change or a close of
+/// the incident stored by another server of the same store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_map_hears_edits_inside_a_zone_and_changes_made_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    let body = json!({"site_id": "ent-01", "unit_id": "ent-01-T1", "substance": "7782-50-5",
+        "release": {"kind": "continuous", "rate_kg_s": 2.0, "duration_s": 1800},
+        "wind_from_deg": 0, "wind_speed_m_s": 3.0, "stability": "D"});
+    let (st, v) = call(&s, post_json("/api/incidents", &body)).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let id = v["incident"]["id"].as_str().unwrap().to_string();
+    let resp = app(s.clone())
+        .oneshot(get(&format!("/api/incidents/{id}/events")))
+        .await
+        .unwrap();
+    let mut body_stream = resp.into_body();
+    let mut next_event = async || -> Value {
+        let mut text = String::new();
+        while !text.contains("\n\n") {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(15), body_stream.frame())
+                    .await
+                    .expect("an event within 15 s")
+                    .expect("the stream is open")
+                    .unwrap();
+            if let Ok(data) = frame.into_data() {
+                text.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        }
+        let kind = text.lines().next().unwrap().trim_start_matches("event: ");
+        let data: String = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        json!({"event": kind, "data": serde_json::from_str::<Value>(&data).unwrap()})
+    };
+    let first = next_event().await;
+    assert_eq!(first["event"], "zones");
+    let red_people = |v: &Value| v["data"]["inside"][0]["population"].as_u64().unwrap();
+    let before = red_people(&first);
+    // A point in the red zone: its first vertex moved halfway to the source.
+    let red = first["data"]["zones_geojson"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["kind"] == "threat_zone" && f["properties"]["colour"] == "red")
+        .unwrap()
+        .clone();
+    let source = first["data"]["source"].as_array().unwrap().clone();
+    let ring = red["geometry"]["coordinates"][0].as_array().unwrap();
+    let far = ring
+        .iter()
+        .max_by(|a, b| {
+            let d = |p: &Value| {
+                (p[0].as_f64().unwrap() - source[0].as_f64().unwrap()).powi(2)
+                    + (p[1].as_f64().unwrap() - source[1].as_f64().unwrap()).powi(2)
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    let mid = [
+        (far[0].as_f64().unwrap() + source[0].as_f64().unwrap()) / 2.0,
+        (far[1].as_f64().unwrap() + source[1].as_f64().unwrap()) / 2.0,
+    ];
+    let school = json!({"type": "Feature", "id": "sse-school", "geometry": {"type": "Point",
+        "coordinates": mid}, "properties": {"name": "应急测试小学", "category": "school", "population": 777}});
+    let req = Request::post("/collections/protection_targets/items")
+        .header("content-type", "application/geo+json")
+        .header("authorization", "Bearer t")
+        .body(Body::from(school.to_string()))
+        .unwrap();
+    let (st, v) = call(&s, req).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let edited = next_event().await;
+    assert_eq!(edited["event"], "zones", "{edited}");
+    assert_eq!(
+        red_people(&edited),
+        before + 777,
+        "{}",
+        edited["data"]["inside"][0]
+    );
+    assert!(
+        edited["data"]["inside"][0]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == "sse-school")
+    );
+
+    // Another server changes the wind in the shared store.
+    let store = s.app().store().clone();
+    let inc = store.incident(&id).await.unwrap().unwrap();
+    let mut changed = inc.clone();
+    changed.request["wind_from_deg"] = json!(90);
+    changed.revision += 1;
+    store
+        .put_incident(
+            &changed,
+            &riskmap_store::access::incident_entry(
+                "2026-12-07T00:00:00Z",
+                "other-server",
+                "incident:update",
+                Some(&inc),
+                &changed,
+            ),
+        )
+        .await
+        .unwrap();
+    let moved = next_event().await;
+    assert_eq!(moved["event"], "zones", "{moved}");
+    assert_eq!(moved["data"]["toxic"]["downwind_deg"], json!(270.0));
+    assert_eq!(moved["data"]["incident"]["revision"], changed.revision);
+
+    // And closes it.
+    let mut closed = changed.clone();
+    closed.status = "closed".into();
+    closed.revision += 1;
+    store
+        .put_incident(
+            &closed,
+            &riskmap_store::access::incident_entry(
+                "2026-12-07T00:00:01Z",
+                "other-server",
+                "incident:close",
+                Some(&changed),
+                &closed,
+            ),
+        )
+        .await
+        .unwrap();
+    let end = next_event().await;
+    assert_eq!(end["event"], "closed", "{end}");
+}
