@@ -12,6 +12,7 @@ import { addSafetyLayers, renderSafetyLegend, reportHtml, SAFETY_SOURCES } from 
 import { createSiting } from './siting.js';
 import { createAuth } from './auth.js';
 import { createDangers } from './dangers.js';
+import { createChanges } from './changes.js';
 import { COLOURS, LEVELS, esc, fetchAllFeatures, fmt } from './util.js';
 
 export { LEVELS, COLOURS };
@@ -398,6 +399,7 @@ const dangers = createDangers({
     ?? state.enterprises?.find((f) => String(f.id) === String(id))?.properties?.name ?? null,
   districtName,
 });
+const changes = createChanges({ map, state, t, getJson, openFeature });
 
 /** A district's name: from the district statistics, else from the district tiles drawn so far (no extra request). */
 const districtNames = new Map();
@@ -629,6 +631,7 @@ function setLang(lang) {
   renderSafetyLegend($('#safety-legend-list'), t);
   dangers.renderLegend($('#danger-legend-list'));
   dangers.renderStats();
+  changes.render();
   auth.render();
   if (map.isStyleLoaded()) { renderLayerToggles(); renderLevelFilter(); }
   renderStats();
