@@ -300,6 +300,16 @@ fn reason(old: Option<&Assessment>, new: Option<&Assessment>) -> String {
     if fresh.is_empty() {
         fresh = new.factors.iter().collect();
     }
+    // The factors whose points moved most first (a new deduction before a
+    // changed figure that scores the same).
+    let old_points = |name: &str| {
+        old.and_then(|o| o.factors.iter().find(|f| &*f.name == name))
+            .and_then(|f| f.points)
+            .unwrap_or(0.0)
+    };
+    let moved =
+        |f: &&riskmap_core::scoring::Factor| (f.points.unwrap_or(0.0) - old_points(&f.name)).abs();
+    fresh.sort_by(|a, b| moved(b).total_cmp(&moved(a)));
     parts.extend(fresh.iter().take(REASON_FACTORS).map(|f| {
         if f.value.is_empty() {
             f.name.to_string()
