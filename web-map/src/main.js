@@ -13,6 +13,7 @@ import { createSiting } from './siting.js';
 import { createAuth } from './auth.js';
 import { createDangers } from './dangers.js';
 import { createCommand } from './command.js';
+import { createChanges } from './changes.js';
 import { COLOURS, LEVELS, esc, fetchAllFeatures, fmt } from './util.js';
 
 export { LEVELS, COLOURS };
@@ -403,6 +404,7 @@ const dangers = createDangers({
   districtName,
 });
 const command = createCommand({ map, state, t, getJson, auth, loadEnterprises });
+const changes = createChanges({ map, state, t, getJson, openFeature });
 
 /** A district's name: from the district statistics, else from the district tiles drawn so far (no extra request). */
 const districtNames = new Map();
@@ -634,6 +636,7 @@ function setLang(lang) {
   renderSafetyLegend($('#safety-legend-list'), t);
   dangers.renderLegend($('#danger-legend-list'));
   dangers.renderStats();
+  changes.render();
   auth.render();
   if (map.isStyleLoaded()) { renderLayerToggles(); renderLevelFilter(); }
   renderStats();

@@ -60,7 +60,7 @@ use riskmap_core::scoring::Rules;
 use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_safety::site::SafetyConfig;
 use riskmap_store::access::feature_json;
-use riskmap_store::{AuditEntry, LoggedChange, Store, StoreError, WriteOp};
+use riskmap_store::{AuditEntry, DerivedChange, LoggedChange, Store, StoreError, WriteOp};
 pub use riskmap_tiles::TileCoord;
 use riskmap_world::Progress as _;
 use riskmap_world::tiles::{CachedTile, TileCache};
@@ -330,6 +330,88 @@ fn check_and_audit(world: &World, change: &Change, by: &By) -> AppResult<Vec<Aud
         Change::Today(_) => {}
     }
     Ok(out)
+}
+
+/// Ids named in a derived change's cause, at most.
+const CAUSE_IDS: usize = 20;
+
+/// The cause of a change as its derived changes record it: the write
+/// (action, collection, ids, actor) or the date rollover.
+fn cause_of(change: &Change, by: Option<&By>, audit: &[AuditEntry]) -> serde_json::Value {
+    let (collection, ids, default): (Collection, Vec<&str>, &str) = match change {
+        Change::Today(day) => return serde_json::json!({"kind": "day", "date": day}),
+        Change::Upsert {
+            collection,
+            features,
+        } => (
+            *collection,
+            features.iter().map(|f| f.id.as_str()).collect(),
+            "upsert",
+        ),
+        Change::Delete { collection, ids } => (
+            *collection,
+            ids.iter().map(String::as_str).collect(),
+            "delete",
+        ),
+    };
+    let actions: std::collections::BTreeSet<&str> =
+        audit.iter().map(|a| a.action.as_str()).collect();
+    let action = match (by.and_then(|b| b.action.as_deref()), actions.len()) {
+        (Some(a), _) => a,
+        (None, 1) => actions.first().copied().unwrap_or(default),
+        _ => default,
+    };
+    let mut cause = serde_json::json!({
+        "kind": "write",
+        "action": action,
+        "collection": collection.as_str(),
+        "ids": ids.iter().take(CAUSE_IDS).collect::<Vec<_>>(),
+        "count": ids.len(),
+    });
+    if let Some(by) = by {
+        cause["actor"] = by.account.name.clone().into();
+    }
+    cause
+}
+
+/// The stored form of a change's derived changes: each with the write's
+/// time (its audit entries' time) and cause.
+fn derived_changes(
+    items: Vec<riskmap_world::history::DerivedItem>,
+    change: &Change,
+    by: Option<&By>,
+    audit: &[AuditEntry],
+) -> Vec<DerivedChange> {
+    use riskmap_store::history::kind;
+    use riskmap_world::history::Kind;
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let at = audit.first().map_or_else(now_rfc3339, |a| a.at.clone());
+    let cause = cause_of(change, by, audit);
+    items
+        .into_iter()
+        .map(|item| {
+            let mut detail = item.detail;
+            detail.insert("at".into(), at.clone().into());
+            detail.insert("cause".into(), cause.clone());
+            DerivedChange {
+                at: at.clone(),
+                kind: match item.kind {
+                    Kind::Level => kind::LEVEL,
+                    Kind::ViolationNew => kind::VIOLATION_NEW,
+                    Kind::ViolationCleared => kind::VIOLATION_CLEARED,
+                }
+                .to_string(),
+                collection: item.collection,
+                id: item.id,
+                bbox: item
+                    .bbox
+                    .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]),
+                detail: serde_json::Value::Object(detail).to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Today in China time.
@@ -765,14 +847,21 @@ impl App {
         };
         let spare = writer.spare.take();
         let pending = std::mem::take(&mut writer.pending);
-        let (next, effects) = {
+        // Only the server that makes a change records what it changed.
+        let record = !matches!(persist, Persist::No);
+        let (next, effects, derived) = {
             let current = current.clone();
             let change = change.clone();
             tokio::task::spawn_blocking(move || {
                 std::panic::catch_unwind(AssertUnwindSafe(move || {
                     let mut world = reclaim(spare, &pending, &current);
                     let effects = world.apply(&change);
-                    (world, effects)
+                    let derived = if record {
+                        riskmap_world::history::diff(&current, &world, &effects)
+                    } else {
+                        Vec::new()
+                    };
+                    (world, effects, derived)
                 }))
             })
             .await
@@ -789,6 +878,7 @@ impl App {
                 current.version()
             )));
         }
+        let derived = derived_changes(derived, &change, persist.by(), &audit);
         match (persist, &change) {
             (Persist::No, _) => {}
             (
@@ -801,7 +891,7 @@ impl App {
                 let plain: Vec<Feature> = features.iter().map(|f| (**f).clone()).collect();
                 self.0
                     .store
-                    .write(*collection, WriteOp::Insert(&plain), &audit)
+                    .write_with_changes(*collection, WriteOp::Insert(&plain), &audit, &derived)
                     .await
                     .map_err(|e| match e {
                         StoreError::Exists { collection, ids } => AppError::Conflict(format!(
@@ -814,7 +904,7 @@ impl App {
                         other => AppError::Store(other),
                     })?;
             }
-            _ => self.store_change(&change, &audit).await?,
+            _ => self.store_change(&change, &audit, &derived).await?,
         }
         let version = next.version();
         let old = self.0.world.swap(Some(Arc::new(next)));
@@ -931,25 +1021,31 @@ impl App {
         Ok(changes)
     }
 
-    async fn store_change(&self, change: &Change, audit: &[AuditEntry]) -> AppResult<()> {
+    async fn store_change(
+        &self,
+        change: &Change,
+        audit: &[AuditEntry],
+        derived: &[DerivedChange],
+    ) -> AppResult<()> {
+        let store = &self.0.store;
         match change {
             Change::Upsert {
                 collection,
                 features,
             } => {
                 let plain: Vec<Feature> = features.iter().map(|f| (**f).clone()).collect();
-                self.0
-                    .store
-                    .write(*collection, WriteOp::Upsert(&plain), audit)
+                store
+                    .write_with_changes(*collection, WriteOp::Upsert(&plain), audit, derived)
                     .await?;
             }
             Change::Delete { collection, ids } => {
-                self.0
-                    .store
-                    .write(*collection, WriteOp::Delete(ids), audit)
+                store
+                    .write_with_changes(*collection, WriteOp::Delete(ids), audit, derived)
                     .await?;
             }
-            Change::Today(_) => {}
+            // No write: the levels the new day changed (overdue dangers)
+            // are recorded alone, before the new world is published.
+            Change::Today(_) => store.record_changes(derived).await?,
         }
         Ok(())
     }

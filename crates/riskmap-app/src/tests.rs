@@ -552,3 +552,46 @@ async fn a_district_that_a_shelter_names_is_not_deleted() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_server_that_made_a_change_records_what_it_derived() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    for c in Collection::ALL {
+        let text = riskmap_core::demo::text(c);
+        let f = parse_geojson(c, text, riskmap_spatial::Crs::Wgs84).unwrap();
+        store.import(c, &f, None).await.unwrap();
+    }
+    let a = App::open(store, Some("2026-12-03".into())).await.unwrap();
+    let b = app(dir.path()).await;
+    let v = a.world().unwrap().safety.violations().next().cloned();
+    let v = v.expect("the demo city has a violation");
+    let window = riskmap_store::DerivedQuery {
+        since: "2000-01-01".into(),
+        until: "2100-01-01".into(),
+        limit: 1000,
+        ..Default::default()
+    };
+    a.delete(
+        Collection::ProtectionTargets,
+        &v.target_id,
+        &By::admin("test"),
+    )
+    .await
+    .unwrap();
+    let rows = a.store().derived_changes(&window).await.unwrap();
+    let cleared: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.change.kind == riskmap_store::history::kind::VIOLATION_CLEARED)
+        .map(|r| r.change.id.as_str())
+        .collect();
+    assert!(cleared.contains(&v.id.as_str()), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.change.detail.contains("\"actor\":\"test\""))
+    );
+    // The other server takes the change in and records nothing more.
+    assert_eq!(b.catch_up().await.unwrap(), 1);
+    assert!(b.world().unwrap().safety.violations().all(|x| x.id != v.id));
+    assert_eq!(b.store().derived_changes(&window).await.unwrap(), rows);
+}

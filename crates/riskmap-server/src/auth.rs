@@ -665,6 +665,7 @@ async fn audit(
             actor: p.actor,
             collection: p.collection,
             id: p.id,
+            ..AuditQuery::default()
         })
         .await?;
     let entries: Vec<Value> = rows

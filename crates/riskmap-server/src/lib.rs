@@ -10,6 +10,8 @@
 //! - [`auth`]: who calls (`--admin-token` or an account's token), login,
 //!   accounts, tokens and `GET /api/audit`.
 //! - [`api`]: `/api/risk/{collection}/{id}` explanations and `/api/stats/risk`.
+//! - [`changes`]: `GET /api/changes?since=` (变化情况): levels, violations,
+//!   hidden dangers and edits since a date, from the kept history.
 //! - [`siting`]: `POST /api/siting/check` (规划选址) and
 //!   `GET /api/sites/{id}/report` (外部安全防护距离 report of one site).
 //! - [`tiles`]: vector tiles (MVT) built in process, TileJSON, the MapLibre
@@ -28,6 +30,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod dangers;
 pub mod derived;
 pub mod error;
@@ -69,6 +72,7 @@ pub fn app(state: AppState) -> Router {
     ogc::routes()
         .merge(api::routes())
         .merge(auth::routes())
+        .merge(changes::routes())
         .merge(dangers::routes())
         .merge(siting::routes())
         .merge(incidents::routes())

@@ -62,6 +62,11 @@ pub struct AuditQuery {
     pub collection: Option<String>,
     /// Only this id.
     pub id: Option<String>,
+    /// Only rows at or after this time bound
+    /// ([`crate::history::time_bound`]).
+    pub since: Option<String>,
+    /// Only rows before this time bound.
+    pub until: Option<String>,
 }
 
 /// A feature as GeoJSON text, for the audit log.

@@ -10,6 +10,8 @@
 //!   says when another process may have written.
 //! - [`access`]: accounts, hashed tokens and the audit log, written in the
 //!   transaction of the write they describe.
+//! - [`history`]: the kept history of derived changes (levels, violations),
+//!   written in the transaction of the write that caused them.
 //!
 //! Only this crate knows SQL. Writes are transactional: an import lands whole
 //! or not at all, also when the process is killed in the middle of it.
@@ -17,6 +19,7 @@
 
 pub mod access;
 pub mod codec;
+pub mod history;
 pub mod log;
 pub mod postgres;
 pub mod sqlite;
@@ -29,6 +32,7 @@ use geo::{Intersects, Rect};
 use riskmap_core::{Collection, Feature};
 
 pub use access::{AuditEntry, AuditQuery, AuditRow, StoredAccount, TokenRecord, WriteOp};
+pub use history::{DerivedChange, DerivedQuery, DerivedRow};
 pub use log::{LoggedChange, Watch};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -170,7 +174,28 @@ pub trait Store: Send + Sync + 'static {
         collection: Collection,
         op: WriteOp<'_>,
         audit: &[AuditEntry],
+    ) -> StoreResult<ImportSummary> {
+        self.write_with_changes(collection, op, audit, &[]).await
+    }
+
+    /// [`Store::write`] with the derived changes it caused (levels,
+    /// violations), all in one transaction: the write, its audit entries
+    /// and its derived changes land together or not at all. A delete that
+    /// deletes nothing records nothing.
+    async fn write_with_changes(
+        &self,
+        collection: Collection,
+        op: WriteOp<'_>,
+        audit: &[AuditEntry],
+        derived: &[DerivedChange],
     ) -> StoreResult<ImportSummary>;
+
+    /// Records derived changes that no write caused (the day's rollover
+    /// rescoring overdue dangers), in one transaction.
+    async fn record_changes(&self, derived: &[DerivedChange]) -> StoreResult<()>;
+
+    /// Derived changes in a time window (and box), oldest first.
+    async fn derived_changes(&self, query: &DerivedQuery) -> StoreResult<Vec<DerivedRow>>;
 
     /// Audit rows, oldest first.
     async fn audit_log(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRow>>;

@@ -23,7 +23,11 @@ use riskmap_core::{Collection, Feature};
 use riskmap_store::access::{
     AuditEntry, AuditQuery, StoredAccount, TokenRecord, WriteOp, account_entry,
 };
-use riskmap_store::{ImportSummary, PostgresStore, SqliteStore, Store, StoreError};
+use riskmap_store::history::{kind, time_bound};
+use riskmap_store::{
+    DerivedChange, DerivedQuery, DerivedRow, ImportSummary, PostgresStore, SqliteStore, Store,
+    StoreError,
+};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -1328,6 +1332,238 @@ async fn incidents_round_trip_with_their_audit(store: Arc<dyn Store>) {
     assert_eq!(before_v["request"]["wind_from_deg"], json!(45.0));
 }
 
+fn derived(at: &str, kind: &str, id: &str, bbox: Option<[f64; 4]>) -> DerivedChange {
+    DerivedChange {
+        at: at.into(),
+        kind: kind.into(),
+        collection: "enterprises".into(),
+        id: id.into(),
+        bbox,
+        detail: json!({"id": id, "old": "blue", "new": "red", "reason": "score 80 → 40"})
+            .to_string(),
+    }
+}
+
+fn derived_query(since: &str, until: &str, bbox: Option<Rect<f64>>) -> DerivedQuery {
+    DerivedQuery {
+        since: time_bound(since),
+        until: time_bound(until),
+        bbox,
+        after: 0,
+        limit: 1000,
+    }
+}
+
+/// Derived changes (levels, violations) land with the write that caused
+/// them or not at all; they are read back by time window (fractional
+/// seconds included), by box and in pages. The audit log reads by time too.
+async fn derived_changes_land_with_their_writes(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    let s = store.as_ref();
+    let window = derived_query("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z", None);
+    assert!(s.derived_changes(&window).await.expect("read").is_empty());
+
+    // A write records its derived changes in its transaction.
+    let t1 = numbered_targets(0..2, 1);
+    let d1 = vec![
+        derived(
+            "2026-12-06T08:00:01Z",
+            kind::LEVEL,
+            "e1",
+            Some([120.0, 30.0, 120.1, 30.1]),
+        ),
+        derived("2026-12-06T08:00:01Z", kind::VIOLATION_NEW, "e1|t|z", None),
+    ];
+    s.write_with_changes(
+        C,
+        WriteOp::Upsert(&t1),
+        &[entry(
+            1,
+            "a",
+            "create",
+            "protection_targets",
+            Some("tx-00000"),
+        )],
+        &d1,
+    )
+    .await
+    .expect("write");
+    let rows = s.derived_changes(&window).await.expect("read");
+    assert_eq!(
+        rows.iter().map(|r| &r.change).collect::<Vec<_>>(),
+        d1.iter().collect::<Vec<_>>()
+    );
+    assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
+
+    // A refused insert and a delete of nothing record nothing.
+    let refused = s
+        .write_with_changes(
+            C,
+            WriteOp::Insert(&t1[..1]),
+            &[],
+            &[derived("2026-12-06T08:00:02Z", kind::LEVEL, "x", None)],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Exists { .. })),
+        "{refused:?}"
+    );
+    let nothing = vec!["no-such-id".to_string()];
+    s.write_with_changes(
+        C,
+        WriteOp::Delete(&nothing),
+        &[],
+        &[derived("2026-12-06T08:00:03Z", kind::LEVEL, "y", None)],
+    )
+    .await
+    .expect("delete of nothing");
+    // A failed write (non-finite coordinate) records nothing.
+    let mut bad = numbered_targets(9..10, 1);
+    bad[0].geometry = Geometry::Point(Point::new(f64::NAN, 30.0));
+    assert!(
+        s.write_with_changes(
+            C,
+            WriteOp::Upsert(&bad),
+            &[],
+            &[derived("2026-12-06T08:00:04Z", kind::LEVEL, "z", None)]
+        )
+        .await
+        .is_err()
+    );
+    assert_eq!(s.derived_changes(&window).await.expect("read").len(), 2);
+    assert_eq!(s.count(C).await.expect("count"), 2);
+
+    // A delete records its own; so does the day's rollover, alone.
+    let gone = vec!["tx-00001".to_string()];
+    let d2 = derived(
+        "2026-12-06T09:00:00Z",
+        kind::VIOLATION_CLEARED,
+        "e1|t|z",
+        Some([120.05, 30.05, 120.05, 30.05]),
+    );
+    s.write_with_changes(C, WriteOp::Delete(&gone), &[], std::slice::from_ref(&d2))
+        .await
+        .expect("delete");
+    s.record_changes(&[]).await.expect("nothing to record");
+    // Around the China-time midnight of 2026-12-06 (16:00 UTC the day before).
+    let edge = [
+        "2026-12-05T15:59:59.999Z",
+        "2026-12-05T16:00:00Z",
+        "2026-12-05T16:00:00.5Z",
+        "2026-12-06T15:59:59.25Z",
+        "2026-12-06T16:00:00Z",
+    ];
+    let day: Vec<DerivedChange> = edge
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            derived(
+                at,
+                kind::LEVEL,
+                &format!("d{i}"),
+                Some([121.0, 31.0, 121.0, 31.0]),
+            )
+        })
+        .collect();
+    s.record_changes(&day).await.expect("record");
+    let rows = s.derived_changes(&window).await.expect("read");
+    assert_eq!(rows.len(), 8);
+    let ids = |rows: &[DerivedRow]| rows.iter().map(|r| r.change.id.clone()).collect::<Vec<_>>();
+    let in_day = s
+        .derived_changes(&derived_query(
+            "2026-12-05T16:00:00Z",
+            "2026-12-06T16:00:00Z",
+            None,
+        ))
+        .await
+        .expect("read");
+    assert_eq!(
+        ids(&in_day),
+        vec!["e1", "e1|t|z", "e1|t|z", "d1", "d2", "d3"]
+    );
+
+    // By box: touching counts; rows without a box are left out.
+    let near = Rect::new(coord! {x: 120.05, y: 30.05}, coord! {x: 120.2, y: 30.2});
+    let got = s
+        .derived_changes(&derived_query(
+            "2000-01-01T00:00:00Z",
+            "2100-01-01T00:00:00Z",
+            Some(near),
+        ))
+        .await
+        .expect("read");
+    assert_eq!(ids(&got), vec!["e1", "e1|t|z"]);
+    assert_eq!(got[1].change.kind, kind::VIOLATION_CLEARED);
+    let touch = Rect::new(coord! {x: 120.1, y: 30.1}, coord! {x: 120.3, y: 30.3});
+    let got = s
+        .derived_changes(&derived_query(
+            "2000-01-01T00:00:00Z",
+            "2100-01-01T00:00:00Z",
+            Some(touch),
+        ))
+        .await
+        .expect("read");
+    assert_eq!(ids(&got), vec!["e1"]);
+    let away = Rect::new(coord! {x: 100.0, y: 20.0}, coord! {x: 101.0, y: 21.0});
+    assert!(
+        s.derived_changes(&derived_query(
+            "2000-01-01T00:00:00Z",
+            "2100-01-01T00:00:00Z",
+            Some(away)
+        ))
+        .await
+        .expect("read")
+        .is_empty()
+    );
+
+    // In pages.
+    let mut q = window.clone();
+    q.limit = 3;
+    let first = s.derived_changes(&q).await.expect("read");
+    q.after = first.last().expect("a page").seq;
+    let second = s.derived_changes(&q).await.expect("read");
+    assert_eq!(first.len() + second.len(), 6);
+    assert!(first.last().expect("first").seq < second[0].seq);
+
+    // The audit log by time, on the same convention.
+    let audit: Vec<AuditEntry> = edge
+        .iter()
+        .enumerate()
+        .map(|(i, at)| AuditEntry {
+            at: at.to_string(),
+            ..entry(
+                i as u32,
+                "a",
+                "replace",
+                "protection_targets",
+                Some("tx-00000"),
+            )
+        })
+        .collect();
+    let t0 = numbered_targets(0..1, 2);
+    s.write(C, WriteOp::Upsert(&t0), &audit)
+        .await
+        .expect("write");
+    let rows = s
+        .audit_log(&AuditQuery {
+            limit: 100,
+            since: Some(time_bound("2026-12-05T16:00:00Z")),
+            until: Some(time_bound("2026-12-06T16:00:00Z")),
+            ..AuditQuery::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(
+        rows.iter().map(|r| r.entry.at.as_str()).collect::<Vec<_>>(),
+        vec![
+            "2026-12-06T08:00:01Z",
+            "2026-12-05T16:00:00Z",
+            "2026-12-05T16:00:00.5Z",
+            "2026-12-06T15:59:59.25Z"
+        ]
+    );
+}
+
 macro_rules! conformance {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -1357,7 +1593,8 @@ conformance!(
     writes_are_logged,
     insert_refuses_existing_ids,
     accounts_tokens_and_audit,
-    incidents_round_trip_with_their_audit
+    incidents_round_trip_with_their_audit,
+    derived_changes_land_with_their_writes
 );
 
 #[test]

@@ -13,12 +13,13 @@
 //! equals one built from scratch.
 #![warn(missing_docs)]
 
+pub mod history;
 pub mod layers;
 pub mod properties;
 pub mod stats;
 pub mod tiles;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use geo::{BoundingRect, Rect};
@@ -86,6 +87,22 @@ pub struct Effects {
     pub boxes: Vec<Rect<f64>>,
     /// Everything may have changed (a full rescore): purge every tile.
     pub everything: bool,
+    /// What the change reached, for the history of derived changes
+    /// ([`history::diff`]); empty when `everything`.
+    pub reached: Reached,
+}
+
+/// The scored features, grid cells and sites a change rescored or
+/// reassessed (a superset of those whose level or violations changed).
+#[derive(Debug, Clone, Default)]
+pub struct Reached {
+    /// Scored features (enterprises, parks, pipelines, districts) and the
+    /// edited features themselves.
+    pub features: BTreeSet<(Collection, String)>,
+    /// Grid cells.
+    pub cells: BTreeSet<String>,
+    /// Sites (enterprises) whose safety zones or violations were reassessed.
+    pub sites: BTreeSet<String>,
 }
 
 /// The whole derived world: one consistent version of every collection and
@@ -382,6 +399,14 @@ impl World {
         }
         effects.boxes.extend(self.changed_boxes(&changes));
         let safety_changes = self.update_safety(collection, &ids, &edit_boxes, &mut effects);
+        let reached = &mut effects.reached;
+        reached
+            .features
+            .extend(ids.iter().map(|id| (collection, id.clone())));
+        for c in [&changes, &safety_changes] {
+            reached.features.extend(c.features.iter().cloned());
+            reached.cells.extend(c.cells.iter().cloned());
+        }
         self.tiles
             .apply(&self.catalog, &self.risk, collection, edited, &changes);
         self.tiles
@@ -434,6 +459,7 @@ impl World {
             }
             _ => return Changes::default(),
         };
+        effects.reached.sites.extend(sites.iter().cloned());
         let verdicts: HashMap<String, Option<bool>> = sites
             .into_iter()
             .map(|id| {

@@ -11,8 +11,8 @@
 //! `/api/stats/risk` and `POST /api/siting/check`. Phase 2 adds every other
 //! endpoint and target writes, hidden dangers moved through their lifecycle
 //! by a regulator account, logins and token revocations, an enterprise
-//! account refused (403) on another enterprise, the audit log and office
-//! exports.
+//! account refused (403) on another enterprise, the audit log, office
+//! exports and what changed since yesterday (`/api/changes`).
 //!
 //! `RISKMAP_STRESS_SECS` sets the total duration (default 30).
 
@@ -556,7 +556,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 25 } else { 4 };
+                let n = if phase2 { 26 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -672,6 +672,29 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         let rc = ["shelters", "rescue_teams", "supply_depots"][(i / n) % 3];
                         ("resources", c.get(format!("{base}/collections/{rc}/items?limit=100")))
                     }
+                    24 => {
+                        // What changed since yesterday, signed in or not,
+                        // in the whole city or around one site.
+                        let since = riskmap_app::china_date(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_secs() as i64)
+                                - 86_400,
+                        );
+                        let req = if (i / n) % 2 == 0 {
+                            c.get(format!("{base}/api/changes?since={since}"))
+                                .bearer_auth(TOKEN)
+                        } else {
+                            c.get(format!(
+                                "{base}/api/changes?since={since}&bbox={},{},{},{}",
+                                lon - 0.01,
+                                lat - 0.01,
+                                lon + 0.01,
+                                lat + 0.01
+                            ))
+                        };
+                        ("changes", req)
+                    }
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
                 let what = format!("{family} #{i}");
@@ -710,6 +733,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
         "office",
         "incidents",
         "resources",
+        "changes",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,

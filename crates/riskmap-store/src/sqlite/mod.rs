@@ -22,6 +22,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::access::{AuditEntry, AuditQuery, AuditRow, StoredAccount, TokenRecord, WriteOp};
 use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
+use crate::history::{DerivedChange, DerivedQuery, DerivedRow, bbox_columns, query_box};
 use crate::log::{LoggedChange, Watch, collection_of, logged_ids, new_origin};
 use crate::{ImportSummary, Progress, Store, StoreError, StoreResult, intersects_bbox};
 
@@ -172,6 +173,7 @@ impl SqliteStore {
         progress: Option<Progress<'_>>,
         new_only: bool,
         audit: &[AuditEntry],
+        derived: &[DerivedChange],
     ) -> StoreResult<ImportSummary> {
         // IMMEDIATE takes the write lock up front, so a second writer waits out
         // the busy timeout instead of failing when it upgrades from a read.
@@ -256,6 +258,7 @@ impl SqliteStore {
         )
         .await?;
         append_audit(&mut tx, audit).await?;
+        append_derived(&mut tx, derived).await?;
         tx.commit().await?;
         Ok(summary)
     }
@@ -266,6 +269,7 @@ impl SqliteStore {
         collection: Collection,
         ids: &[String],
         audit: &[AuditEntry],
+        derived: &[DerivedChange],
     ) -> StoreResult<Vec<Feature>> {
         let sql = format!(
             "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties",
@@ -290,10 +294,46 @@ impl SqliteStore {
             )
             .await?;
             append_audit(&mut tx, audit).await?;
+            append_derived(&mut tx, derived).await?;
         }
         tx.commit().await?;
         Ok(gone)
     }
+}
+
+/// Derived changes in a window and box, after a position.
+const DERIVED_QUERY: &str = "SELECT seq, at, kind, collection, item_id, minx, miny, maxx, maxy, \
+     detail FROM derived_changes WHERE seq > ?1 AND at >= ?2 AND at < ?3 AND (?4 IS NULL OR \
+     (minx <= ?6 AND maxx >= ?4 AND miny <= ?7 AND maxy >= ?5)) ORDER BY seq LIMIT ?8";
+
+/// Rows per `INSERT` of derived changes (9 parameters each).
+const DERIVED_BATCH: usize = 500;
+
+/// Appends derived changes in the write's transaction.
+async fn append_derived(
+    tx: &mut sqlx::SqliteConnection,
+    derived: &[DerivedChange],
+) -> StoreResult<()> {
+    for batch in derived.chunks(DERIVED_BATCH) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO derived_changes (at, kind, collection, item_id, minx, miny, maxx, maxy, \
+             detail) ",
+        );
+        q.push_values(batch, |mut b, d| {
+            let [x0, y0, x1, y1] = bbox_columns(d.bbox);
+            b.push_bind(d.at.clone())
+                .push_bind(d.kind.clone())
+                .push_bind(d.collection.clone())
+                .push_bind(d.id.clone())
+                .push_bind(x0)
+                .push_bind(y0)
+                .push_bind(x1)
+                .push_bind(y1)
+                .push_bind(d.detail.clone());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// Appends audit entries in the write's transaction.
@@ -438,43 +478,102 @@ impl Store for SqliteStore {
         progress: Option<Progress<'_>>,
         audit: &[AuditEntry],
     ) -> StoreResult<ImportSummary> {
-        self.write_many(collection, features, progress, false, audit)
+        self.write_many(collection, features, progress, false, audit, &[])
             .await
     }
 
     async fn insert(&self, collection: Collection, features: &[Feature]) -> StoreResult<()> {
-        self.write_many(collection, features, None, true, &[])
+        self.write_many(collection, features, None, true, &[], &[])
             .await
             .map(|_| ())
     }
 
-    async fn write(
+    async fn write_with_changes(
         &self,
         collection: Collection,
         op: WriteOp<'_>,
         audit: &[AuditEntry],
+        derived: &[DerivedChange],
     ) -> StoreResult<ImportSummary> {
         match op {
-            WriteOp::Upsert(f) => self.write_many(collection, f, None, false, audit).await,
-            WriteOp::Insert(f) => self.write_many(collection, f, None, true, audit).await,
+            WriteOp::Upsert(f) => {
+                self.write_many(collection, f, None, false, audit, derived)
+                    .await
+            }
+            WriteOp::Insert(f) => {
+                self.write_many(collection, f, None, true, audit, derived)
+                    .await
+            }
             WriteOp::Delete(ids) => {
-                self.delete_many(collection, ids, audit).await?;
+                self.delete_many(collection, ids, audit, derived).await?;
                 Ok(ImportSummary::default())
             }
         }
+    }
+
+    async fn record_changes(&self, derived: &[DerivedChange]) -> StoreResult<()> {
+        if derived.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        append_derived(&mut tx, derived).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn derived_changes(&self, q: &DerivedQuery) -> StoreResult<Vec<DerivedRow>> {
+        let [x0, y0, x1, y1] = query_box(q.bbox);
+        let rows = sqlx::query(DERIVED_QUERY)
+            .bind(q.after as i64)
+            .bind(&q.since)
+            .bind(&q.until)
+            .bind(x0)
+            .bind(y0)
+            .bind(x1)
+            .bind(y1)
+            .bind(q.limit.clamp(1, 1000) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let bbox = match (
+                    r.try_get::<Option<f64>, _>("minx")?,
+                    r.try_get::<Option<f64>, _>("miny")?,
+                    r.try_get::<Option<f64>, _>("maxx")?,
+                    r.try_get::<Option<f64>, _>("maxy")?,
+                ) {
+                    (Some(a), Some(b), Some(c), Some(d)) => Some([a, b, c, d]),
+                    _ => None,
+                };
+                Ok(DerivedRow {
+                    seq: r.try_get::<i64, _>("seq")? as u64,
+                    change: DerivedChange {
+                        at: r.try_get("at")?,
+                        kind: r.try_get("kind")?,
+                        collection: r.try_get("collection")?,
+                        id: r.try_get("item_id")?,
+                        bbox,
+                        detail: r.try_get("detail")?,
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn audit_log(&self, q: &AuditQuery) -> StoreResult<Vec<AuditRow>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, collection, item_id, before, after FROM audit_log \
              WHERE seq > ?1 AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR collection = ?3) \
-             AND (?4 IS NULL OR item_id = ?4) ORDER BY seq LIMIT ?5",
+             AND (?4 IS NULL OR item_id = ?4) AND (?6 IS NULL OR at >= ?6) \
+             AND (?7 IS NULL OR at < ?7) ORDER BY seq LIMIT ?5",
         )
         .bind(q.after as i64)
         .bind(&q.actor)
         .bind(&q.collection)
         .bind(&q.id)
         .bind(q.limit.clamp(1, 1000) as i64)
+        .bind(&q.since)
+        .bind(&q.until)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
