@@ -145,8 +145,11 @@ export function createChanges(ctx) {
     return { type: 'FeatureCollection', features: out };
   }
 
+  // Set on the map's 'load'. Not map.isStyleLoaded(): that is false while any
+  // source still loads tiles, and the rings were then never drawn.
+  let ready = false;
   function ensureLayer() {
-    if (!map.isStyleLoaded() || map.getSource('changes')) return Boolean(map.getSource('changes'));
+    if (!ready || map.getSource('changes')) return Boolean(map.getSource('changes'));
     map.addSource('changes', { type: 'geojson', data: EMPTY });
     map.addLayer({
       id: 'changes-ring',
@@ -184,7 +187,7 @@ export function createChanges(ctx) {
     render();
   }
 
-  map.on('load', () => { ensureLayer(); draw(); });
+  map.on('load', () => { ready = true; ensureLayer(); draw(); });
   render();
   if (ctx.state) ctx.state.changes = s;
   return { render, load, state: s };
