@@ -299,38 +299,39 @@ impl Measured {
     }
 }
 
-/// Measures how far `place` is from `source`: by road when `roads` is
-/// given (from the place to the source when `inbound`, else outward), else
-/// straight.
+/// Measures how far each place (with its straight-line distance) is from
+/// `source`: by road when `roads` is given (from the place to the source
+/// when `inbound`, else outward; one search for all), else straight.
 fn reach(
     roads: Option<&Roads>,
-    place: [f64; 2],
     source: [f64; 2],
+    places: &[([f64; 2], f64)],
     inbound: bool,
-    straight_m: f64,
-) -> Measured {
+) -> Vec<Measured> {
     let Some(roads) = roads else {
-        return Measured::straight(straight_m);
+        return places.iter().map(|&(_, d)| Measured::straight(d)).collect();
     };
     let rules = RoadRules::builtin();
-    let (a, b) = if inbound {
-        (place, source)
-    } else {
-        (source, place)
-    };
-    match roads.network.route(a, b, rules.access()) {
-        Ok(r) => Measured {
-            distance_m: r.distance_m,
-            drive_min: [r.seconds / 60.0, r.seconds / 60.0 / rules.peak_factor],
-            basis: DistanceBasis::Road,
-            route: Some(r.path),
-            note: None,
-        },
-        Err(e) => Measured {
-            note: Some(format!("{e}: straight line instead")),
-            ..Measured::straight(straight_m)
-        },
-    }
+    let points: Vec<[f64; 2]> = places.iter().map(|&(p, _)| p).collect();
+    roads
+        .network
+        .routes_from(source, &points, inbound, rules.access())
+        .into_iter()
+        .zip(places)
+        .map(|(r, &(_, d))| match r {
+            Ok(r) => Measured {
+                distance_m: r.distance_m,
+                drive_min: [r.seconds / 60.0, r.seconds / 60.0 / rules.peak_factor],
+                basis: DistanceBasis::Road,
+                route: Some(r.path),
+                note: None,
+            },
+            Err(e) => Measured {
+                note: Some(format!("{e}: straight line instead")),
+                ..Measured::straight(d)
+            },
+        })
+        .collect()
 }
 
 fn help(
@@ -367,7 +368,7 @@ fn help(
             rules.candidates_per_list,
         )
     };
-    let resource = |f: &Feature, p: [f64; 2], d: f64| -> Option<Resource> {
+    let resource = |f: &Feature, r: Measured| -> Option<Resource> {
         let (name, kind, mobilise) = match &f.record {
             Record::RescueTeam(t) => (
                 t.name.clone(),
@@ -380,7 +381,6 @@ fn help(
             Record::SupplyDepot(t) => (t.name.clone(), "depot".to_string(), 0.0),
             _ => return None,
         };
-        let r = reach(roads, p, source, true, d);
         Some(Resource {
             id: f.id.clone(),
             name,
@@ -394,19 +394,32 @@ fn help(
     };
     let soonest =
         |a: &Resource, b: &Resource| a.eta_min[1].total_cmp(&b.eta_min[1]).then(a.id.cmp(&b.id));
-    let mut teams: Vec<Resource> = resources(Collection::RescueTeams)
-        .into_iter()
-        .filter_map(|(d, p, f)| resource(f, p, d))
+    // Teams and depots drive to the incident: one search for both.
+    let (team_c, depot_c) = (
+        resources(Collection::RescueTeams),
+        resources(Collection::SupplyDepots),
+    );
+    let inbound: Vec<([f64; 2], f64)> = team_c
+        .iter()
+        .chain(&depot_c)
+        .map(|&(d, p, _)| (p, d))
+        .collect();
+    let mut measured = reach(roads, source, &inbound, true).into_iter();
+    let mut teams: Vec<Resource> = team_c
+        .iter()
+        .zip(measured.by_ref())
+        .filter_map(|(&(_, _, f), r)| resource(f, r))
         .collect();
     teams.sort_by(soonest);
     teams.truncate(10);
-    let mut depots: Vec<Resource> = resources(Collection::SupplyDepots)
-        .into_iter()
-        .filter_map(|(d, p, f)| resource(f, p, d))
+    let mut depots: Vec<Resource> = depot_c
+        .iter()
+        .zip(measured)
+        .filter_map(|(&(_, _, f), r)| resource(f, r))
         .collect();
     depots.sort_by(soonest);
     depots.truncate(5);
-    let mut shelters: Vec<ShelterOption> = nearest(
+    let shelter_c = nearest(
         catalog
             .iter(Collection::Shelters)
             .filter(|f| {
@@ -417,12 +430,14 @@ fn help(
             .filter_map(|f| at(&f.geometry).map(|(p, d)| (d, p, &**f)))
             .collect(),
         rules.candidates_per_list,
-    )
-    .into_iter()
-    .filter_map(|(d, p, f)| match &f.record {
-        Record::Shelter(s) => {
-            let r = reach(roads, p, source, false, d);
-            Some(ShelterOption {
+    );
+    // People leave the incident for the shelters: one search outward.
+    let outbound: Vec<([f64; 2], f64)> = shelter_c.iter().map(|&(d, p, _)| (p, d)).collect();
+    let mut shelters: Vec<ShelterOption> = shelter_c
+        .iter()
+        .zip(reach(roads, source, &outbound, false))
+        .filter_map(|(&(_, _, f), r)| match &f.record {
+            Record::Shelter(s) => Some(ShelterOption {
                 id: f.id.clone(),
                 name: s.name.clone(),
                 class: serde_json::to_value(s.class)
@@ -434,11 +449,10 @@ fn help(
                 distance_basis: r.basis,
                 route: r.route,
                 assigned: 0,
-            })
-        }
-        _ => None,
-    })
-    .collect();
+            }),
+            _ => None,
+        })
+        .collect();
     shelters.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
     shelters.truncate(20);
     let mut left = people;

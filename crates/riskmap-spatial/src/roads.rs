@@ -567,6 +567,124 @@ impl RoadNetwork {
     }
 }
 
+impl RoadNetwork {
+    /// The fastest routes between `origin` and each of `places`: from each
+    /// place to the origin when `inbound` (teams driving to an incident),
+    /// else from the origin to each place (people leaving it). One Dijkstra
+    /// search from the origin's node (over the reversed graph when inbound)
+    /// serves them all; each path is read back along the edges whose times
+    /// add up exactly, so every route is a fastest one, as [`Self::route`]
+    /// would give (one of them, where two are equally fast).
+    pub fn routes_from(
+        &self,
+        origin: [f64; 2],
+        places: &[[f64; 2]],
+        inbound: bool,
+        access: Access,
+    ) -> Vec<Result<Route, RouteError>> {
+        let origin_end = if inbound { "end" } else { "start" };
+        let place_end = if inbound { "start" } else { "end" };
+        let snap = |p: [f64; 2], end: &'static str| -> Result<(NodeIndex, f64), RouteError> {
+            let (n, d) = self.nearest_node(p).ok_or(RouteError::NotFinite)?;
+            if d > access.max_snap_m {
+                return Err(RouteError::FarFromRoad {
+                    end,
+                    distance_m: d,
+                    limit_m: access.max_snap_m,
+                });
+            }
+            Ok((NodeIndex::new(n), d))
+        };
+        let (o, o_off) = match snap(origin, origin_end) {
+            Ok(s) => s,
+            Err(e) => return vec![Err(e); places.len()],
+        };
+        let scores = if inbound {
+            petgraph::algo::dijkstra(petgraph::visit::Reversed(&self.graph), o, None, |e| {
+                e.weight().seconds
+            })
+        } else {
+            petgraph::algo::dijkstra(&self.graph, o, None, |e| e.weight().seconds)
+        };
+        // Seconds to (inbound) or from the origin's node, by node index.
+        let mut seconds = vec![f64::INFINITY; self.graph.node_count()];
+        for (n, t) in scores {
+            seconds[n.index()] = t;
+        }
+        let cost = |n: NodeIndex| Some(seconds[n.index()]).filter(|t| t.is_finite());
+        let v_off = access.off_road_m_s.max(f64::MIN_POSITIVE);
+        places
+            .iter()
+            .map(|&p| {
+                let (n, p_off) = snap(p, place_end)?;
+                let total = cost(n).ok_or(RouteError::NoPath)?;
+                // Walk from the place's node to the origin's along edges that
+                // account exactly for the remaining time.
+                let mut nodes = vec![n];
+                let mut road_m = 0.0;
+                let mut at = n;
+                let mut left = total;
+                while at != o {
+                    let step = if inbound {
+                        // The path runs at → next (forward edges).
+                        self.graph
+                            .edges_directed(at, petgraph::Direction::Outgoing)
+                            .filter_map(|e| {
+                                let c = cost(e.target())?;
+                                Some((
+                                    e.target(),
+                                    *e.weight(),
+                                    (c + e.weight().seconds - left).abs(),
+                                ))
+                            })
+                            .min_by(|a, b| a.2.total_cmp(&b.2))
+                    } else {
+                        self.graph
+                            .edges_directed(at, petgraph::Direction::Incoming)
+                            .filter_map(|e| {
+                                let c = cost(e.source())?;
+                                Some((
+                                    e.source(),
+                                    *e.weight(),
+                                    (c + e.weight().seconds - left).abs(),
+                                ))
+                            })
+                            .min_by(|a, b| a.2.total_cmp(&b.2))
+                    };
+                    let Some((next, w, _)) = step else {
+                        return Err(RouteError::NoPath);
+                    };
+                    road_m += w.length_m;
+                    left = cost(next).unwrap_or(0.0);
+                    nodes.push(next);
+                    at = next;
+                    if nodes.len() > self.graph.node_count() {
+                        return Err(RouteError::NoPath);
+                    }
+                }
+                // `nodes` runs place → origin; a route runs start → end.
+                let (off, path_nodes): ([f64; 2], Vec<NodeIndex>) = if inbound {
+                    ([p_off, o_off], nodes)
+                } else {
+                    ([o_off, p_off], nodes.into_iter().rev().collect())
+                };
+                let (start, end) = if inbound { (p, origin) } else { (origin, p) };
+                let mut path = Vec::with_capacity(path_nodes.len() + 2);
+                path.push(start);
+                path.extend(path_nodes.iter().map(|&n| self.graph[n]));
+                path.push(end);
+                Ok(Route {
+                    distance_m: off[0] + road_m + off[1],
+                    seconds: total + (off[0] + off[1]) / v_off,
+                    road_m,
+                    off_road_m: off,
+                    path,
+                })
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

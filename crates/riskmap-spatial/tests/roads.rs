@@ -257,3 +257,63 @@ proptest! {
         prop_assert!(r.distance_m >= straight - 1e-6, "{} < {straight}", r.distance_m);
     }
 }
+
+/// One search for many places gives each the time of its own fastest route,
+/// with a path that runs over real edges and adds up to it.
+#[test]
+fn one_search_for_many_places_equals_a_route_each() {
+    let net = jingan_shared();
+    let origin = [121.4745, 31.2300];
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % 1_000_000) as f64 / 1_000_000.0
+    };
+    let places: Vec<[f64; 2]> = (0..120)
+        .map(|_| [121.462 + 0.024 * next(), 31.220 + 0.021 * next()])
+        .collect();
+    let edges: std::collections::HashMap<([u64; 2], [u64; 2]), f64> = net
+        .edges()
+        .map(|(a, b, e)| {
+            let k = |n: usize| net.position(n).expect("node").map(f64::to_bits);
+            ((k(a), k(b)), e.length_m)
+        })
+        .collect();
+    for inbound in [true, false] {
+        let many = net.routes_from(origin, &places, inbound, ACCESS);
+        for (p, r) in places.iter().zip(&many) {
+            let one = if inbound {
+                net.route(*p, origin, ACCESS)
+            } else {
+                net.route(origin, *p, ACCESS)
+            };
+            match (r, one) {
+                (Ok(r), Ok(one)) => {
+                    assert!(
+                        (r.seconds - one.seconds).abs() < 1e-6 * one.seconds.max(1.0),
+                        "{p:?} inbound {inbound}: {} vs {} s",
+                        r.seconds,
+                        one.seconds
+                    );
+                    // Every inner step is an edge of the network, in its direction.
+                    let inner = &r.path[1..r.path.len() - 1];
+                    let along: f64 = inner
+                        .windows(2)
+                        .map(|w| {
+                            *edges
+                                .get(&(w[0].map(f64::to_bits), w[1].map(f64::to_bits)))
+                                .expect("a real edge in its direction")
+                        })
+                        .sum();
+                    assert!((along - r.road_m).abs() < 1e-6 * along.max(1.0));
+                    let start = if inbound { *p } else { origin };
+                    assert_eq!(r.path[0], start);
+                }
+                (Err(a), Err(b)) => assert_eq!(a, &b),
+                (a, b) => panic!("{p:?}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+}
