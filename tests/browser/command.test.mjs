@@ -18,12 +18,12 @@
 // incident-brief.pdf, incident-brief.png).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from './server.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.env.RISKMAP_BIN ?? join(repo, 'target/debug/riskmap');
@@ -35,7 +35,6 @@ const ZONE_RGB = { red: [255, 0, 0], orange: [0xed, 0x7d, 0x31], yellow: [255, 2
 const FILL_OPACITY = 0.4; // cmd-zones-fill in incident.js
 
 let server;
-let serverLog = '';
 let base;
 let tmp;
 let context;
@@ -44,26 +43,9 @@ const requests = [];
 const pageErrors = [];
 
 function startServer(dataDir) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir, '--admin-token', TOKEN], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-    });
-    const timer = setTimeout(() => reject(new Error(`server did not start in 120 s:\n${serverLog}`)), 120_000);
-    const onData = (buf) => {
-      serverLog += buf.toString();
-      const m = serverLog.match(/listening on (http:\/\/\S+)\r?\n/);
-      if (m && /ready in \S+ s\r?\n/.test(serverLog)) {
-        clearTimeout(timer);
-        resolvePromise({ child, url: m[1].replace(/\/$/, '') });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${serverLog}`)); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    server = child;
-  });
+  const s = serve(bin, ['--data-dir', dataDir, '--admin-token', TOKEN]);
+  server = s.child;
+  return s.ready;
 }
 
 async function api(path, { method = 'GET', body, auth = false } = {}) {
