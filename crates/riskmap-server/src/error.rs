@@ -39,6 +39,13 @@ pub enum ApiError {
     /// 415: the body is not in a media type the endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 406: neither `f=` nor `Accept` names a format the resource has.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// 412: `If-Match` names a version that is no longer current; nothing
+    /// was written.
+    #[error("{0}")]
+    PreconditionFailed(String),
     /// 404: no such collection or feature.
     #[error("{0}")]
     NotFound(String),
@@ -85,6 +92,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -102,6 +111,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotFound(_) => "NotFound",
+            ApiError::NotAcceptable(_) => "NotAcceptable",
+            ApiError::PreconditionFailed(_) => "PreconditionFailed",
             ApiError::PayloadTooLarge => "PayloadTooLarge",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::Conflict(_) => "Conflict",

@@ -5,7 +5,6 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use geo::Rect;
 use riskmap_app::Work;
 use riskmap_core::import::{self, Fill, ImportErrors};
 use riskmap_core::{Catalog, Collection, Feature, office};
@@ -37,32 +36,20 @@ impl Table {
     }
 }
 
-/// `GET /collections/{c}/items?f=csv|xlsx[&bbox=&bbox-crs=&limit=&offset=]`:
-/// the features (all of them unless `limit` is given) in the import
-/// schema's columns, built on the blocking pool from one snapshot.
+/// `GET /collections/{c}/items?f=csv|xlsx[&bbox=&filter=&sortby=&limit=&offset=…]`:
+/// the selected features (all of them unless `limit` is given) in the
+/// import schema's columns, built on the blocking pool from one snapshot.
 pub(crate) async fn export_items(
     state: &AppState,
-    name: &str,
+    c: Collection,
     format: Table,
-    bbox: Option<Rect<f64>>,
+    selection: crate::filter::Selection,
     limit: Option<usize>,
     offset: usize,
 ) -> Result<Response, ApiError> {
-    let c = name.parse::<Collection>().map_err(|e| {
-        if crate::derived::Derived::parse(name).is_some() {
-            ApiError::BadRequest(format!(
-                "f=csv and f=xlsx export the stored collections; {name} is derived: use GeoJSON"
-            ))
-        } else {
-            ApiError::NotFound(e.to_string())
-        }
-    })?;
     let bytes = state
         .read(Work::Analysis, move |w| {
-            let features: Vec<std::sync::Arc<Feature>> = match bbox {
-                Some(b) => w.catalog.query_bbox(c, b),
-                None => w.catalog.iter(c).cloned().collect(),
-            };
+            let features = selection.select(w, c);
             let page = features
                 .iter()
                 .skip(offset)

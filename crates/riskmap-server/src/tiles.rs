@@ -6,7 +6,7 @@
 //! purged by every change where it meets anything the change touched) and
 //! served with an `ETag` (and `304 Not Modified`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::ogc::base_url;
+use crate::params::Params;
 use crate::state::AppState;
 
 impl From<RenderError> for ApiError {
@@ -66,11 +67,48 @@ fn parse_tile(z: &str, x: &str, file: &str) -> Result<TileCoord, ApiError> {
     TileCoord::new(z, x, y).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-async fn tile(
+/// The query parameters of a tile.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // the OpenAPI description of what `Params::of` accepts
+pub(crate) struct TileQuery {
+    /// A version to bypass browser caches (the web map sets it after a write).
+    v: Option<String>,
+    /// A CQL2 filter on the queryables of the tileset's collection (stored collections only); filtered tiles are drawn from the catalogue and not cached.
+    filter: Option<String>,
+    /// `cql2-text` (default) or `cql2-json`.
+    #[serde(rename = "filter-lang")]
+    filter_lang: Option<String>,
+    /// The CRS of geometries in `filter`.
+    #[serde(rename = "filter-crs")]
+    filter_crs: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/tiles/{tileset}/{z}/{x}/{y}.mvt",
+    tag = "tiles",
+    params(
+        ("tileset" = String, Path, description = "a tileset, named like the collections (see /style.json)"),
+        ("z" = u8, Path, description = "zoom 0–22"),
+        ("x" = u32, Path, description = "column"),
+        ("y" = u32, Path, description = "row"),
+        TileQuery
+    ),
+    responses(
+        (status = 200, description = "a Mapbox vector tile with its ETag", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 304, description = "If-None-Match names the current ETag (weak tags match)"),
+        (status = 400, description = "a bad tile address or filter; the answer names it", body = crate::openapi::Exception),
+        (status = 404, description = "no such tileset or zoom", body = crate::openapi::Exception),
+    )
+)]
+pub(crate) async fn tile(
     State(state): State<AppState>,
     Path((tileset, z, x, file)): Path<(String, String, String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let p = Params::of::<TileQuery>(pairs, "/tiles/{tileset}/{z}/{x}/{y}.mvt")?;
     let Some(spec) = tileset_spec(&tileset) else {
         return Err(ApiError::NotFound(format!(
             "no tileset {tileset:?}; tilesets: {}",
@@ -79,6 +117,42 @@ async fn tile(
     };
     let t = parse_tile(&z, &x, &file)?;
     let app = state.app();
+    if let Some(raw) = p.get("filter") {
+        let TilesetSource::Collection(c) = spec.source else {
+            return Err(ApiError::BadRequest(format!(
+                "filter: tileset {tileset} is derived; filters apply to the tilesets of stored collections"
+            )));
+        };
+        let lang = crate::filter::Lang::parse(p.get("filter-lang"))?;
+        let crs = crate::ogc::OutputCrs::parse(p.get("filter-crs"), "filter-crs")?;
+        let filter = crate::filter::Filter::parse(c, raw, lang, crs.lat_first)?;
+        let limited = state.limited(crate::auth::caller(&state, &headers).await?.as_ref());
+        let name = tileset.clone();
+        let bytes = state
+            .read(work_of(spec), move |w| -> Result<_, ApiError> {
+                let keep = |f: &riskmap_core::Feature| {
+                    let props = crate::filter::served_properties(w, f, limited);
+                    filter.matches(&f.id, &f.geometry, &props)
+                };
+                riskmap_world::tiles::render_where(
+                    &w.catalog,
+                    &w.risk,
+                    &name,
+                    t,
+                    &TileOptions::default(),
+                    &keep,
+                )
+                .unwrap_or_else(|| Err(RenderError::UnknownTileset(name.clone())))
+                .map_err(ApiError::from)
+            })
+            .await??;
+        tracing::info!(target: "riskmap::tiles", tileset = %tileset, filter = raw, "filter applied on the server");
+        let mut resp = (StatusCode::OK, bytes).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(resp);
+    }
     let tile = match app.cached_tile(&tileset, t) {
         Some(c) => c,
         None => {
@@ -105,10 +179,7 @@ async fn tile(
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == tile.etag || t.trim() == "*")
-        });
+        .is_some_and(|v| crate::ogc::etag_listed(v, &tile.etag));
     let mut resp = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {

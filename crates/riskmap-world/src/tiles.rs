@@ -732,6 +732,37 @@ pub fn render_safety(
     encode_tile(&[layer]).map_err(internal)
 }
 
+/// One tile of a stored collection's tileset with only the features
+/// `keep` admits (a CQL2 filter on tiles): drawn from the catalogue, not
+/// the point pyramid, and never cached. `None` when the tileset is not
+/// a stored collection's.
+pub fn render_where(
+    cat: &Catalog,
+    risk: &RiskState,
+    tileset: &str,
+    t: TileCoord,
+    opts: &TileOptions,
+    keep: &dyn Fn(&Feature) -> bool,
+) -> Option<Result<Vec<u8>, RenderError>> {
+    let TilesetSource::Collection(c) = tileset_spec(tileset)?.source else {
+        return None;
+    };
+    let bbox = t.buffered_bounds_lonlat(opts.extent, opts.buffer);
+    let internal = |e: riskmap_tiles::TileError| RenderError::Encode(e.to_string());
+    let features: Vec<TileFeature> = cat
+        .query_bbox(c, bbox)
+        .into_iter()
+        .filter(|f| keep(f))
+        .map(|f| tile_feature(&f, &Facts::of(risk, c, &f)))
+        .collect();
+    let refs: Vec<&TileFeature> = features.iter().collect();
+    Some(
+        build_layer(tileset, &refs, t, opts)
+            .map_err(internal)
+            .and_then(|layer| encode_tile(&[layer]).map_err(internal)),
+    )
+}
+
 /// TileJSON of a safety tileset.
 /// tileset for `opts`, else from the catalogue (the same bytes either way).
 pub fn render(
