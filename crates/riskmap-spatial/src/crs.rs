@@ -58,12 +58,48 @@ pub struct CrsError(pub String);
 pub const GK_ZONES: std::ops::RangeInclusive<u8> = 25..=45;
 
 const GK_NAMES: [&str; 42] = [
-    "EPSG:4513", "EPSG:4514", "EPSG:4515", "EPSG:4516", "EPSG:4517", "EPSG:4518", "EPSG:4519",
-    "EPSG:4520", "EPSG:4521", "EPSG:4522", "EPSG:4523", "EPSG:4524", "EPSG:4525", "EPSG:4526",
-    "EPSG:4527", "EPSG:4528", "EPSG:4529", "EPSG:4530", "EPSG:4531", "EPSG:4532", "EPSG:4533",
-    "EPSG:4534", "EPSG:4535", "EPSG:4536", "EPSG:4537", "EPSG:4538", "EPSG:4539", "EPSG:4540",
-    "EPSG:4541", "EPSG:4542", "EPSG:4543", "EPSG:4544", "EPSG:4545", "EPSG:4546", "EPSG:4547",
-    "EPSG:4548", "EPSG:4549", "EPSG:4550", "EPSG:4551", "EPSG:4552", "EPSG:4553", "EPSG:4554",
+    "EPSG:4513",
+    "EPSG:4514",
+    "EPSG:4515",
+    "EPSG:4516",
+    "EPSG:4517",
+    "EPSG:4518",
+    "EPSG:4519",
+    "EPSG:4520",
+    "EPSG:4521",
+    "EPSG:4522",
+    "EPSG:4523",
+    "EPSG:4524",
+    "EPSG:4525",
+    "EPSG:4526",
+    "EPSG:4527",
+    "EPSG:4528",
+    "EPSG:4529",
+    "EPSG:4530",
+    "EPSG:4531",
+    "EPSG:4532",
+    "EPSG:4533",
+    "EPSG:4534",
+    "EPSG:4535",
+    "EPSG:4536",
+    "EPSG:4537",
+    "EPSG:4538",
+    "EPSG:4539",
+    "EPSG:4540",
+    "EPSG:4541",
+    "EPSG:4542",
+    "EPSG:4543",
+    "EPSG:4544",
+    "EPSG:4545",
+    "EPSG:4546",
+    "EPSG:4547",
+    "EPSG:4548",
+    "EPSG:4549",
+    "EPSG:4550",
+    "EPSG:4551",
+    "EPSG:4552",
+    "EPSG:4553",
+    "EPSG:4554",
 ];
 
 impl Crs {
@@ -161,7 +197,11 @@ impl Crs {
                     if x.abs() >= 1e6 {
                         let p = (x / 1e6).floor();
                         let hint = Crs::GaussKruger {
-                            zone: if GK_ZONES.contains(&(p as u8)) && p >= 0.0 { p as u8 } else { zone },
+                            zone: if GK_ZONES.contains(&(p as u8)) && p >= 0.0 {
+                                p as u8
+                            } else {
+                                zone
+                            },
                             prefixed: true,
                         };
                         return Err(format!(
@@ -339,7 +379,12 @@ fn geographic(node: &wkt1::Node) -> Option<Crs> {
         if n.contains("wgs 84") || n.contains("wgs 1984") || n.contains("wgs84") {
             return Some(Crs::Wgs84);
         }
-        if n.contains("beijing") || n.contains("xian") || n.contains("xi'an") || n.contains("1954") || n.contains("1980") {
+        if n.contains("beijing")
+            || n.contains("xian")
+            || n.contains("xi'an")
+            || n.contains("1954")
+            || n.contains("1980")
+        {
             return None;
         }
     }
@@ -347,7 +392,9 @@ fn geographic(node: &wkt1::Node) -> Option<Crs> {
     let nums: Vec<f64> = sph.numbers().collect();
     match nums.as_slice() {
         [a, f, ..] if *a == 6_378_137.0 && (f - 298.257_223_563).abs() < 1e-9 => Some(Crs::Wgs84),
-        [a, f, ..] if *a == 6_378_137.0 && (f - 298.257_222_101).abs() < 1e-6 => Some(Crs::Cgcs2000),
+        [a, f, ..] if *a == 6_378_137.0 && (f - 298.257_222_101).abs() < 1e-6 => {
+            Some(Crs::Cgcs2000)
+        }
         _ => None,
     }
 }
@@ -405,7 +452,8 @@ mod wkt1 {
         pub(super) fn authority_code(&self) -> Option<u32> {
             self.children()
                 .filter(|c| {
-                    c.keyword.eq_ignore_ascii_case("AUTHORITY") || c.keyword.eq_ignore_ascii_case("ID")
+                    c.keyword.eq_ignore_ascii_case("AUTHORITY")
+                        || c.keyword.eq_ignore_ascii_case("ID")
                 })
                 .find(|c| c.name().is_some_and(|n| n.eq_ignore_ascii_case("EPSG")))
                 .and_then(|c| c.numbers().next())
@@ -549,7 +597,11 @@ impl FromStr for Crs {
     /// and well-known text (a `.prj`, see [`Crs::from_wkt`]).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let trimmed = s.trim();
-        if trimmed.contains('[') && trimmed.len() > 12 && trimmed.ends_with(']') && !trimmed.starts_with('[') {
+        if trimmed.contains('[')
+            && trimmed.len() > 12
+            && trimmed.ends_with(']')
+            && !trimmed.starts_with('[')
+        {
             return Crs::from_wkt(trimmed);
         }
         let t = trimmed.to_ascii_uppercase();
@@ -701,19 +753,31 @@ mod tests {
         }
         assert_eq!(
             "EPSG:4549".parse::<Crs>().unwrap(),
-            Crs::GaussKruger { zone: 40, prefixed: false }
+            Crs::GaussKruger {
+                zone: 40,
+                prefixed: false
+            }
         );
         assert_eq!(
             "EPSG:4528".parse::<Crs>().unwrap(),
-            Crs::GaussKruger { zone: 40, prefixed: true }
+            Crs::GaussKruger {
+                zone: 40,
+                prefixed: true
+            }
         );
         assert_eq!(
             "EPSG:4513".parse::<Crs>().unwrap(),
-            Crs::GaussKruger { zone: 25, prefixed: true }
+            Crs::GaussKruger {
+                zone: 25,
+                prefixed: true
+            }
         );
         assert_eq!(
             "EPSG:4554".parse::<Crs>().unwrap(),
-            Crs::GaussKruger { zone: 45, prefixed: false }
+            Crs::GaussKruger {
+                zone: 45,
+                prefixed: false
+            }
         );
         assert_eq!("bd-09".parse::<Crs>().unwrap(), Crs::Bd09);
     }
@@ -727,7 +791,10 @@ mod tests {
         assert!((x - 528_799.742_479).abs() < 1e-3, "{x}");
         assert!((y - 3_375_580.000_222).abs() < 1e-3, "{y}");
         let (lon, lat) = gk.try_to_wgs84(528_799.742_479, 3_375_580.000_222).unwrap();
-        assert!((lon - 114.3).abs() < 1e-9 && (lat - 30.5).abs() < 1e-9, "{lon},{lat}");
+        assert!(
+            (lon - 114.3).abs() < 1e-9 && (lat - 30.5).abs() < 1e-9,
+            "{lon},{lat}"
+        );
         // The same zone with the zone number in front (EPSG:4526, zone 38).
         let prefixed = "EPSG:4526".parse::<Crs>().unwrap();
         let (px, py) = prefixed.from_wgs84(114.3, 30.5);
@@ -737,19 +804,29 @@ mod tests {
         // A prefix where none belongs, and a wrong one, are named.
         let e = gk.try_to_wgs84(38_528_799.0, 3_375_580.0).unwrap_err();
         assert!(e.contains("EPSG:4526"), "{e}");
-        let e = prefixed.try_to_wgs84(39_528_799.0, 3_375_580.0).unwrap_err();
+        let e = prefixed
+            .try_to_wgs84(39_528_799.0, 3_375_580.0)
+            .unwrap_err();
         assert!(e.contains("zone number 38"), "{e}");
         assert!(gk.to_wgs84(38_528_799.0, 3_375_580.0).0.is_nan());
     }
 
     #[test]
     fn bd09_round_trips_below_1e7_degrees() {
-        for (lon, lat) in [(120.3, 30.25), (118.6, 24.9), (116.404, 39.915), (87.6, 43.8)] {
+        for (lon, lat) in [
+            (120.3, 30.25),
+            (118.6, 24.9),
+            (116.404, 39.915),
+            (87.6, 43.8),
+        ] {
             let (b1, b2) = wgs84_to_bd09(lon, lat);
             // Baidu's offset is several hundred metres on top of GCJ-02's.
             assert!((b1 - lon).abs() > 0.005, "{lon},{lat}");
             let (w1, w2) = bd09_to_wgs84(b1, b2);
-            assert!((w1 - lon).abs() < 1e-7 && (w2 - lat).abs() < 1e-7, "{lon},{lat}");
+            assert!(
+                (w1 - lon).abs() < 1e-7 && (w2 - lat).abs() < 1e-7,
+                "{lon},{lat}"
+            );
             assert_eq!(Crs::Bd09.from_wgs84(lon, lat), (b1, b2));
             assert_eq!(Crs::Bd09.to_wgs84(b1, b2), (w1, w2));
         }
@@ -758,7 +835,10 @@ mod tests {
             let (w1, w2) = bd09_to_wgs84(116.404, 39.915);
             wgs84_to_gcj02(w1, w2)
         };
-        assert!((g1 - 116.397_62).abs() < 2e-5 && (g2 - 39.908_65).abs() < 2e-5, "{g1},{g2}");
+        assert!(
+            (g1 - 116.397_62).abs() < 2e-5 && (g2 - 39.908_65).abs() < 2e-5,
+            "{g1},{g2}"
+        );
     }
 
     #[test]
@@ -769,7 +849,9 @@ mod tests {
         let epsg_zone = r#"PROJCS["CGCS2000 / 3-degree Gauss-Kruger zone 40",GEOGCS["China Geodetic Coordinate System 2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",120],PARAMETER["scale_factor",1],PARAMETER["false_easting",40500000],PARAMETER["false_northing",0],UNIT["metre",1],AXIS["Northing",NORTH],AXIS["Easting",EAST]]"#;
         assert_eq!(Crs::from_wkt(epsg_zone).unwrap().epsg(), Some(4528));
         // No telling name: the parameters decide.
-        let unnamed = esri_cm.replace("CGCS2000_3_Degree_GK_CM_120E", "custom").replace("\"Central_Meridian\",120.0", "\"Central_Meridian\",114.0");
+        let unnamed = esri_cm
+            .replace("CGCS2000_3_Degree_GK_CM_120E", "custom")
+            .replace("\"Central_Meridian\",120.0", "\"Central_Meridian\",114.0");
         assert_eq!(Crs::from_wkt(&unnamed).unwrap().epsg(), Some(4547));
         let prefixed = unnamed.replace("500000.0", "38500000.0");
         assert_eq!(Crs::from_wkt(&prefixed).unwrap().epsg(), Some(4526));
