@@ -97,10 +97,8 @@ pub fn read_kml(bytes: &[u8]) -> Result<Layer, ImportErrors> {
                 let value = std::mem::take(&mut text_buf);
                 let Some(pm) = current.as_mut() else { continue };
                 match name.as_str() {
-                    "name" | "description" if parent == "Placemark" => {
-                        if !value.trim().is_empty() {
-                            pm.fields.push((name.clone(), value.trim().to_string()));
-                        }
+                    "name" | "description" if parent == "Placemark" && !value.trim().is_empty() => {
+                        pm.fields.push((name.clone(), value.trim().to_string()));
                     }
                     "value" if parent == "Data" => {
                         if let Some(n) = &data_name {

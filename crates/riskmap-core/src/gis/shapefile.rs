@@ -453,6 +453,9 @@ pub fn write_shapefile_zip(table: &GisTable) -> Result<Vec<u8>, String> {
     Ok(cursor.into_inner())
 }
 
+/// The `.shp`, `.shx` and `.dbf` of one Shapefile.
+type ShapefileParts = (Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// One `.shp`, `.shx` and `.dbf` of `rows`.
 fn write_one<S: ::shapefile::record::EsriShape>(
     table: &GisTable,
@@ -460,7 +463,7 @@ fn write_one<S: ::shapefile::record::EsriShape>(
     names: &[String],
     rows: &[&super::GisRow],
     shape: impl Fn(&geo::Geometry<f64>) -> Option<S>,
-) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), String> {
+) -> Result<ShapefileParts, String> {
     let mut builder = TableWriterBuilder::with_encoding(dbase::Unicode);
     for (&i, name) in keep.iter().zip(names) {
         let field = &table.fields[i];
