@@ -294,3 +294,93 @@ pub(crate) fn with_long_names(mut layer: Layer) -> Layer {
     }
     layer
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::import::{LayerRecord, parse_layer};
+    use geojson::GeometryValue;
+    use riskmap_spatial::Crs;
+
+    fn record(cells: Vec<Cell>, x: f64, y: f64) -> LayerRecord {
+        LayerRecord {
+            cells: Ok(cells),
+            geometry: Ok(Some(GeometryValue::new_point([x, y]))),
+        }
+    }
+
+    /// A DBF-like layer in EPSG:4549 with Chinese (and cut) field names:
+    /// the good record lands in WGS84, the bad ones are named by record,
+    /// field and the layer's column.
+    #[test]
+    fn layers_validate_like_tables_in_projected_crs() {
+        let gk: Crs = "EPSG:4549".parse().unwrap();
+        let (x, y) = gk.from_wgs84(120.3, 30.25);
+        let layer = Layer {
+            fields: ["企业编号", "名称", "统一社会信", "从业人数"].map(String::from).to_vec(),
+            records: vec![
+                record(
+                    vec![
+                        Cell::Text("E-1".into()),
+                        Cell::Text("甲化工".into()),
+                        Cell::Text("91330114MA2KQJQN6G".into()),
+                        Cell::Number(12.0),
+                    ],
+                    x,
+                    y,
+                ),
+                record(
+                    vec![
+                        Cell::Text("E-2".into()),
+                        Cell::Text("乙化工".into()),
+                        Cell::Empty,
+                        Cell::Text("很多".into()),
+                    ],
+                    x,
+                    y,
+                ),
+                // The zone number in front of an easting of EPSG:4549.
+                record(
+                    vec![
+                        Cell::Text("E-3".into()),
+                        Cell::Text("丙".into()),
+                        Cell::Empty,
+                        Cell::Empty,
+                    ],
+                    x + 40e6,
+                    y,
+                ),
+            ],
+            crs: Some(gk),
+            truncated_names: true,
+        };
+        let err = parse_layer(Collection::Enterprises, layer.clone(), gk, None).unwrap_err();
+        let got: Vec<(Option<usize>, Option<String>, String, Option<String>)> = err
+            .errors
+            .iter()
+            .map(|e| (e.index, e.id.clone(), e.field.clone(), e.column.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(1), Some("E-2".into()), "employees".into(), Some("从业人数".into())),
+                (Some(2), Some("E-3".into()), "geometry.coordinates".into(), None),
+            ],
+            "{err}"
+        );
+        assert!(err.errors[1].message.contains("EPSG:4528"), "{err}");
+        let mut good = layer;
+        good.records.truncate(1);
+        let f = parse_layer(Collection::Enterprises, good, gk, None).unwrap();
+        let p = f[0].record.to_properties();
+        assert_eq!(p["credit_code"], "91330114MA2KQJQN6G");
+        assert_eq!(p["name"], "甲化工");
+        match f[0].geometry {
+            geo::Geometry::Point(pt) => {
+                assert!((pt.x() - 120.3).abs() < 1e-9 && (pt.y() - 30.25).abs() < 1e-9)
+            }
+            ref g => panic!("{g:?}"),
+        }
+    }
+}
