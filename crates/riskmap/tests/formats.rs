@@ -12,7 +12,8 @@
 //!   back by `ogr2ogr -f GeoJSON`, equal the items: ids, names, levels,
 //!   geometry within 1e-7°.
 //! - A `POST` of a zipped Shapefile inserts; one bad record refuses it whole,
-//!   naming the record and the field.
+//!   naming the record and the field; GeoPackage, FlatGeobuf and KML bodies
+//!   insert too.
 //! - A BD-09 CSV lands within 1 m of the WGS84 truth.
 //!
 //! Without `ogr2ogr` the GDAL tests are skipped with a message, unless
@@ -589,6 +590,45 @@ async fn a_posted_shapefile_lands_whole_or_not_at_all() {
             &geometry_of(&want["geometry"])
         ) < 1e-9
     );
+    // The points as a GeoPackage, a FlatGeobuf and a KML body.
+    let points: Vec<Value> = source["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Point")
+        .cloned()
+        .collect();
+    assert!(points.len() >= 2);
+    for (i, (driver, ext, media)) in [
+        ("GPKG", "gpkg", "application/geopackage+sqlite3"),
+        ("FlatGeobuf", "fgb", "application/flatgeobuf"),
+        ("KML", "kml", "application/vnd.google-earth.kml+xml"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut fc = json!({"type": "FeatureCollection", "features": points.clone()});
+        for f in fc["features"].as_array_mut().unwrap() {
+            let id = format!("{}-{ext}", f["properties"]["id"].as_str().unwrap());
+            f["properties"]["id"] = json!(id);
+        }
+        let src = dir.path().join(format!("points-{i}.geojson"));
+        std::fs::write(&src, fc.to_string()).unwrap();
+        let file = dir.path().join(format!("points.{ext}"));
+        ogr2ogr(&["-f", driver, file.to_str().unwrap(), src.to_str().unwrap()]);
+        let resp = client()
+            .post(server.url("/collections/protection_targets/items"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", media)
+            .body(std::fs::read(&file).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "{driver}: {body}");
+        assert_eq!(body["inserted"], points.len(), "{driver}: {body}");
+    }
 }
 
 #[tokio::test]

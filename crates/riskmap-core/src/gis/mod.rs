@@ -318,7 +318,9 @@ mod tests {
         let gk: Crs = "EPSG:4549".parse().unwrap();
         let (x, y) = gk.from_wgs84(120.3, 30.25);
         let layer = Layer {
-            fields: ["企业编号", "名称", "统一社会信", "从业人数"].map(String::from).to_vec(),
+            fields: ["企业编号", "名称", "统一社会信", "从业人数"]
+                .map(String::from)
+                .to_vec(),
             records: vec![
                 record(
                     vec![
@@ -364,8 +366,18 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Some(1), Some("E-2".into()), "employees".into(), Some("从业人数".into())),
-                (Some(2), Some("E-3".into()), "geometry.coordinates".into(), None),
+                (
+                    Some(1),
+                    Some("E-2".into()),
+                    "employees".into(),
+                    Some("从业人数".into())
+                ),
+                (
+                    Some(2),
+                    Some("E-3".into()),
+                    "geometry.coordinates".into(),
+                    None
+                ),
             ],
             "{err}"
         );
