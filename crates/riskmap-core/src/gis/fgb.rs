@@ -61,8 +61,18 @@ impl PropertyProcessor for Cells<'_> {
     }
 }
 
-/// Reads a FlatGeobuf file into a layer.
+/// Reads a FlatGeobuf file into a layer. The `flatgeobuf` crate verifies
+/// the FlatBuffers but slices properties without bounds checks, so a
+/// malformed file could panic inside it: that is caught and refused.
 pub fn read_flatgeobuf(bytes: &[u8]) -> Result<Layer, ImportErrors> {
+    std::panic::catch_unwind(|| read(bytes)).unwrap_or_else(|_| {
+        Err(file_error(
+            "malformed FlatGeobuf: its properties or geometries do not match its header",
+        ))
+    })
+}
+
+fn read(bytes: &[u8]) -> Result<Layer, ImportErrors> {
     let reader = FgbReader::open(Cursor::new(bytes))
         .map_err(|e| file_error(format!("not a FlatGeobuf file: {e}")))?;
     let header = reader.header();

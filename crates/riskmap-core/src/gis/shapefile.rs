@@ -78,8 +78,18 @@ fn cpg_encoding(text: &str) -> Option<&'static encoding_rs::Encoding> {
     }
 }
 
-/// Reads a zipped Shapefile into a layer.
+/// Reads a zipped Shapefile into a layer. A panic inside the third-party
+/// readers on a malformed file is caught and refused.
 pub fn read_shapefile_zip(bytes: &[u8]) -> Result<Layer, ImportErrors> {
+    std::panic::catch_unwind(|| read(bytes)).unwrap_or_else(|_| {
+        Err(file_error(
+            "(zip)",
+            "malformed Shapefile: its records do not match its headers",
+        ))
+    })
+}
+
+fn read(bytes: &[u8]) -> Result<Layer, ImportErrors> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| file_error("(zip)", format!("not a zip archive: {e}")))?;
     let names: Vec<String> = zip
@@ -549,5 +559,139 @@ mod tests {
         assert_eq!(cpg_encoding("936\n"), Some(encoding_rs::GBK));
         assert_eq!(cpg_encoding("gbk"), Some(encoding_rs::GBK));
         assert_eq!(cpg_encoding("GB18030"), Some(encoding_rs::GB18030));
+    }
+}
+
+#[cfg(test)]
+mod mutation_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::{Cursor, Read, Write};
+
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::gis::{FieldType, GisField, GisRow, GisTable};
+    use crate::model::Collection;
+
+    fn table() -> GisTable {
+        let square = |x: f64| {
+            geo::Geometry::Polygon(geo::Polygon::new(
+                geo::LineString::from(vec![
+                    (x, 30.0),
+                    (x + 0.01, 30.0),
+                    (x + 0.01, 30.01),
+                    (x, 30.0),
+                ]),
+                vec![],
+            ))
+        };
+        GisTable {
+            collection: Collection::ProtectionTargets,
+            fields: vec![
+                GisField {
+                    name: "id".into(),
+                    kind: FieldType::Text,
+                },
+                GisField {
+                    name: "name".into(),
+                    kind: FieldType::Text,
+                },
+                GisField {
+                    name: "population".into(),
+                    kind: FieldType::Integer,
+                },
+            ],
+            rows: (0..4)
+                .map(|i| GisRow {
+                    id: format!("t-{i}"),
+                    values: vec![
+                        Cell::Text(format!("t-{i}")),
+                        Cell::Text(format!("学校{i}")),
+                        Cell::Number(f64::from(i) * 10.0),
+                    ],
+                    geometry: if i == 3 {
+                        geo::Geometry::Point(geo::Point::new(120.0, 30.0))
+                    } else {
+                        square(120.0 + f64::from(i))
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn members(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut z = zip::ZipArchive::new(Cursor::new(zip)).unwrap();
+        (0..z.len())
+            .map(|i| {
+                let mut f = z.by_index(i).unwrap();
+                let mut b = Vec::new();
+                f.read_to_end(&mut b).unwrap();
+                (f.name().unwrap().into_owned(), b)
+            })
+            .collect()
+    }
+
+    fn rezip(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (n, b) in members {
+            z.start_file(n.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(b).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    /// The export reads back (the polygons' layer), and mutated archives
+    /// are refused or read, never a panic.
+    #[test]
+    fn exports_read_back_and_mutants_never_panic() {
+        let zip = write_shapefile_zip(&table()).unwrap();
+        let all = members(&zip);
+        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(
+            names.contains(&"protection_targets_polygon.shp"),
+            "{names:?}"
+        );
+        assert!(names.contains(&"protection_targets_point.cpg"), "{names:?}");
+        let polygons: Vec<(String, Vec<u8>)> = all
+            .iter()
+            .filter(|(n, _)| n.starts_with("protection_targets_polygon"))
+            .cloned()
+            .collect();
+        let layer = read_shapefile_zip(&rezip(&polygons)).unwrap();
+        assert_eq!(layer.fields, ["id", "name", "population"]);
+        assert_eq!(layer.records.len(), 3);
+        assert_eq!(
+            layer.records[1].cells.as_ref().unwrap()[1],
+            Cell::Text("学校1".into())
+        );
+        assert_eq!(layer.crs, Some(Crs::Wgs84));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20261207);
+        for _ in 0..400 {
+            let mut m = polygons.clone();
+            let k = rng.random_range(0..m.len());
+            let bytes = &mut m[k].1;
+            if bytes.is_empty() {
+                continue;
+            }
+            match rng.random_range(0..3) {
+                0 => {
+                    for _ in 0..rng.random_range(1..8) {
+                        let i = rng.random_range(0..bytes.len());
+                        bytes[i] = rng.random();
+                    }
+                }
+                1 => {
+                    let n = rng.random_range(0..bytes.len());
+                    bytes.truncate(n);
+                }
+                _ => {
+                    let i = rng.random_range(0..bytes.len());
+                    let v: u8 = rng.random();
+                    bytes.splice(i..i, std::iter::repeat_n(v, rng.random_range(1..64)));
+                }
+            }
+            let _ = read_shapefile_zip(&rezip(&m));
+        }
     }
 }
