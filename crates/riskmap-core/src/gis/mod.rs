@@ -358,7 +358,8 @@ mod tests {
             truncated_names: true,
         };
         let err = parse_layer(Collection::Enterprises, layer.clone(), gk, None).unwrap_err();
-        let got: Vec<(Option<usize>, Option<String>, String, Option<String>)> = err
+        type Located = (Option<usize>, Option<String>, String, Option<String>);
+        let got: Vec<Located> = err
             .errors
             .iter()
             .map(|e| (e.index, e.id.clone(), e.field.clone(), e.column.clone()))
