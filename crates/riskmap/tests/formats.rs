@@ -270,7 +270,7 @@ async fn a_gbk_shapefile_in_gauss_kruger_imports_within_a_metre() {
             assert!(props["employees"].is_number(), "{epsg} {id}: {props:?}");
             worst = worst.max(vertex_gap_m(&f.geometry, geometry));
         }
-        eprintln!("{epsg} (cpg {}): worst vertex {worst:.6} m", !skip_cpg);
+        eprintln!("{epsg} (cpg {}): worst vertex {worst:.3e} m", !skip_cpg);
         assert!(worst < 1.0, "{epsg}: {worst} m");
     }
 }
