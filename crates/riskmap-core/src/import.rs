@@ -37,20 +37,122 @@ pub enum Format {
     /// An Excel workbook (.xlsx): its first sheet, read like CSV
     /// ([`crate::office::parse_xlsx`]).
     Xlsx,
+    /// An Esri Shapefile as a .zip (`.shp`, `.shx`, `.dbf`, `.prj`, `.cpg`),
+    /// read by [`crate::gis::read_shapefile_zip`].
+    Shapefile,
+    /// An OGC GeoPackage (SQLite), read by the store crate's GeoPackage reader.
+    GeoPackage,
+    /// FlatGeobuf, read by [`crate::gis::read_flatgeobuf`].
+    FlatGeobuf,
+    /// KML, read by [`crate::gis::kml::read_kml`].
+    Kml,
 }
 
 impl Format {
+    /// Every format, by [`Format::name`].
+    pub const ALL: [Format; 7] = [
+        Format::GeoJson,
+        Format::Csv,
+        Format::Xlsx,
+        Format::Shapefile,
+        Format::GeoPackage,
+        Format::FlatGeobuf,
+        Format::Kml,
+    ];
+
+    /// The name `--format` takes: `geojson`, `csv`, `xlsx`, `shp`, `gpkg`,
+    /// `fgb`, `kml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::GeoJson => "geojson",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Shapefile => "shp",
+            Format::GeoPackage => "gpkg",
+            Format::FlatGeobuf => "fgb",
+            Format::Kml => "kml",
+        }
+    }
+
+    /// A format by its name (or a usual alternative: `json`, `shapefile`,
+    /// `zip`, `geopackage`, `flatgeobuf`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "geojson" | "json" => Some(Format::GeoJson),
+            "csv" => Some(Format::Csv),
+            "xlsx" => Some(Format::Xlsx),
+            "shp" | "shapefile" | "zip" | "shp.zip" => Some(Format::Shapefile),
+            "gpkg" | "geopackage" => Some(Format::GeoPackage),
+            "fgb" | "flatgeobuf" => Some(Format::FlatGeobuf),
+            "kml" => Some(Format::Kml),
+            _ => None,
+        }
+    }
+
     /// Guesses the format from a file name (`.csv` → CSV, `.xlsx` → Excel,
-    /// anything else GeoJSON).
+    /// `.zip`/`.shp.zip` → Shapefile, `.gpkg`, `.fgb`, `.kml`; anything else
+    /// GeoJSON).
     pub fn from_path(path: &str) -> Format {
         let lower = path.to_ascii_lowercase();
-        if lower.ends_with(".csv") {
+        let ends = |e: &str| lower.ends_with(e);
+        if ends(".csv") {
             Format::Csv
-        } else if lower.ends_with(".xlsx") {
+        } else if ends(".xlsx") {
             Format::Xlsx
+        } else if ends(".zip") {
+            Format::Shapefile
+        } else if ends(".gpkg") {
+            Format::GeoPackage
+        } else if ends(".fgb") {
+            Format::FlatGeobuf
+        } else if ends(".kml") {
+            Format::Kml
         } else {
             Format::GeoJson
         }
+    }
+
+    /// The format of a file by its first bytes, for the binary formats and
+    /// KML: a SQLite header (GeoPackage), FlatGeobuf's magic, a zip holding a
+    /// `.shp` (Shapefile) or an `xl/` part (workbook), `<kml`. `None` for
+    /// anything else (text: GeoJSON or CSV, told by the name).
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        if bytes.starts_with(b"SQLite format 3\0") {
+            return Some(Format::GeoPackage);
+        }
+        if bytes.len() >= 8 && &bytes[..3] == b"fgb" && &bytes[4..7] == b"fgb" {
+            return Some(Format::FlatGeobuf);
+        }
+        if bytes.starts_with(b"PK\x03\x04") {
+            let has = |needle: &[u8]| {
+                bytes
+                    .windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            };
+            if has(b".shp") {
+                return Some(Format::Shapefile);
+            }
+            if has(b"xl/") {
+                return Some(Format::Xlsx);
+            }
+            return None;
+        }
+        let head = &bytes[..bytes.len().min(1024)];
+        let head = String::from_utf8_lossy(head);
+        let t = head.trim_start_matches('\u{feff}').trim_start();
+        if t.starts_with("<kml") || (t.starts_with("<?xml") && t.contains("<kml")) {
+            return Some(Format::Kml);
+        }
+        None
+    }
+
+    /// Whether the format is a GIS layer with typed fields and geometries
+    /// (read into a [`Layer`] and validated by [`parse_layer`]).
+    pub fn is_layer(self) -> bool {
+        matches!(
+            self,
+            Format::Shapefile | Format::GeoPackage | Format::FlatGeobuf | Format::Kml
+        )
     }
 }
 
@@ -100,7 +202,8 @@ pub struct ImportErrors {
 }
 
 impl ImportErrors {
-    pub(crate) fn file(field: &str, message: impl Into<String>) -> Self {
+    /// One error of the whole file (no record), e.g. `("(header)", "…")`.
+    pub fn file(field: &str, message: impl Into<String>) -> Self {
         ImportErrors {
             errors: vec![ImportError {
                 index: None,
@@ -365,6 +468,19 @@ pub fn parse(
             "(format)",
             "an .xlsx workbook is binary: read it with office::parse_xlsx",
         )),
+        Format::Kml => parse_layer(
+            collection,
+            crate::gis::kml::read_kml(text.as_bytes())?,
+            crs,
+            None,
+        ),
+        Format::Shapefile | Format::GeoPackage | Format::FlatGeobuf => Err(ImportErrors::file(
+            "(format)",
+            format!(
+                "a {} file is binary: read it into a Layer first",
+                format.name()
+            ),
+        )),
     }
 }
 
@@ -612,7 +728,109 @@ pub fn parse_table(
     crs: Crs,
     fill: Option<&Fill<'_>>,
 ) -> Result<Vec<Feature>, ImportErrors> {
-    let cols = crate::office::table_columns(collection, &header)?;
+    parse_rows(
+        collection,
+        header,
+        rows.map(|r| (Some(r.row), r.cells, None)),
+        crs,
+        fill,
+    )
+}
+
+/// One record of a GIS layer (a Shapefile, GeoPackage, FlatGeobuf or KML
+/// feature): its attribute values in the layer's field order, and its
+/// geometry as the file gives it, in the input CRS (`Ok(None)`: a null
+/// geometry), or why either could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerRecord {
+    /// The attribute values, one per field of [`Layer::fields`].
+    pub cells: Result<Vec<Cell>, String>,
+    /// The geometry.
+    pub geometry: Result<Option<GeometryValue>, String>,
+}
+
+/// A GIS layer as a reader of [`crate::gis`] (or the GeoPackage reader of
+/// the store) gives it: field names as the file has them (Chinese DBF
+/// names included), records, and the CRS the file declares, if any.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Layer {
+    /// The attribute fields, in order.
+    pub fields: Vec<String>,
+    /// The features.
+    pub records: Vec<LayerRecord>,
+    /// The CRS the file declares (a `.prj`, a GeoPackage's `srs_id`).
+    pub crs: Option<Crs>,
+    /// The field names are a DBF's: at most 10 bytes, so a longer name may
+    /// have been cut (统一社会信用代码 → 统一社会信 in GBK, `credit_code` →
+    /// `credit_cod`); a cut name that begins exactly one alias header or
+    /// schema field of the collection is read as it.
+    pub truncated_names: bool,
+}
+
+/// Parses and validates a GIS layer like a table ([`parse_table`]): the
+/// field names go through the column aliases (名称 → `name`, 统一社会信用代码
+/// → `credit_code`…), each record becomes properties validated like a
+/// GeoJSON feature's, and each error names the record (0-based index and
+/// id) and the field, with the layer's own field name as the column. The
+/// geometry is the record's own (a `wkt` or `lon`/`lat` field is used only
+/// when it has none).
+pub fn parse_layer(
+    collection: Collection,
+    layer: Layer,
+    crs: Crs,
+    fill: Option<&Fill<'_>>,
+) -> Result<Vec<Feature>, ImportErrors> {
+    let headers = if layer.truncated_names {
+        let aliases = crate::office::Aliases::builtin();
+        layer
+            .fields
+            .into_iter()
+            .map(|f| aliases.expand_truncated(collection, &f).unwrap_or(f))
+            .collect()
+    } else {
+        layer.fields
+    };
+    let header = TableHeader {
+        headers,
+        first_column: 0,
+    };
+    parse_rows(
+        collection,
+        header,
+        layer
+            .records
+            .into_iter()
+            .map(|r| (None, r.cells, Some(r.geometry))),
+        crs,
+        fill,
+    )
+}
+
+/// A row of [`parse_rows`]: its number as a sheet shows it (tables only),
+/// its cells, and for a layer its own geometry.
+type Row = (
+    Option<usize>,
+    Result<Vec<Cell>, String>,
+    Option<Result<Option<GeometryValue>, String>>,
+);
+
+fn parse_rows(
+    collection: Collection,
+    header: TableHeader,
+    rows: impl Iterator<Item = Row>,
+    crs: Crs,
+    fill: Option<&Fill<'_>>,
+) -> Result<Vec<Feature>, ImportErrors> {
+    let mut rows = rows.peekable();
+    // A layer's records carry their geometry, and its columns are named by
+    // the field names alone (no column letters).
+    let layer = rows.peek().is_some_and(|r| r.2.is_some());
+    let mut cols = crate::office::table_columns(collection, &header)?;
+    if layer {
+        for (c, h) in cols.iter_mut().zip(&header.headers) {
+            c.label = h.trim().to_string();
+        }
+    }
     let pos = |names: &[&str]| {
         cols.iter()
             .position(|c| names.contains(&c.field.to_ascii_lowercase().as_str()))
@@ -623,7 +841,7 @@ pub fn parse_table(
     let has_geometry = wkt_i.is_some() || (lon_i.is_some() && lat_i.is_some());
     // A hidden danger may take its enterprise's site (when a fill is given).
     let filled_later = collection == Collection::HiddenDangers && fill.is_some();
-    if !has_geometry && !filled_later {
+    if !has_geometry && !filled_later && !layer {
         return Err(ImportErrors::file(
             "(header)",
             "the CSV needs a `wkt` column or both `lon` and `lat` columns",
@@ -652,9 +870,8 @@ pub fn parse_table(
     let mut out = Vec::new();
     let mut col = Collector::default();
     let mut seen = HashSet::new();
-    for (index, row) in rows.enumerate() {
-        let number = Some(row.row);
-        let cells = match row.cells {
+    for (index, (number, cells, own_geometry)) in rows.enumerate() {
+        let cells = match cells {
             Ok(c) => c,
             Err(message) => {
                 col.push_at(index, None, "(row)".into(), message, number, None);
@@ -696,19 +913,29 @@ pub fn parse_table(
             }
         }
         // Err: the errors are in `errs`.
-        let mut geometry =
-            read_table_geometry(&cells, lon_i, lat_i, wkt_i, &mut errs).unwrap_or_default();
+        let mut geometry = match own_geometry {
+            Some(Ok(Some(g))) => Some(g),
+            Some(Err(m)) => {
+                errs.push("geometry", m);
+                None
+            }
+            Some(Ok(None)) | None => {
+                read_table_geometry(&cells, lon_i, lat_i, wkt_i, &mut errs).unwrap_or_default()
+            }
+        };
         let geometry_failed = errs
             .0
             .iter()
-            .any(|(f, _)| f == "lon" || f == "lat" || f == "wkt");
+            .any(|(f, _)| f == "lon" || f == "lat" || f == "wkt" || f == "geometry");
         if let Some(fill) = fill {
             fill(&mut props, &mut geometry);
         }
         if geometry.is_none() && !geometry_failed {
             errs.push(
                 "geometry",
-                if collection == Collection::HiddenDangers {
+                if layer {
+                    "required: the record has no geometry"
+                } else if collection == Collection::HiddenDangers {
                     "required: give `wkt`, or `lon` and `lat`, or the `enterprise_id` of a loaded enterprise"
                 } else {
                     "required: give `wkt`, or `lon` and `lat`"
@@ -867,6 +1094,11 @@ fn finish_record(
     extent: Extent,
     mut errs: RecordErrors,
 ) -> Result<Feature, ImportErrors> {
+    // Derived values an export adds (levels, summaries, `overdue`) are
+    // computed, never stored.
+    for k in crate::office::DERIVED_COLUMNS {
+        props.remove(k);
+    }
     // The id: the Feature's `id`, else `properties.id` (districts: `code`).
     let prop_id = match props.remove("id") {
         Some(Value::String(s)) => Some(s),
@@ -953,6 +1185,15 @@ fn validate_geometry(
 ) -> Option<Geometry<f64>> {
     let allowed = collection.allowed_geometries();
     check_geometry_type(g, allowed, field, errs)?;
+    // Projected input (Gauss–Krüger metres) becomes WGS84 first, so that the
+    // range and validity checks below read degrees.
+    let unprojected;
+    let (g, crs) = if crs.is_projected() {
+        unprojected = unproject_positions(g, crs, field, errs)?;
+        (&unprojected, Crs::Wgs84)
+    } else {
+        (g, crs)
+    };
     let before = errs.0.len();
     check_positions(g, field, errs);
     if errs.0.len() > before {
@@ -977,6 +1218,66 @@ fn validate_geometry(
         return None;
     }
     Some(geom)
+}
+
+/// Every position of a geometry in a projected CRS, converted to WGS84
+/// longitude/latitude; `None` (with the first failing position named) when
+/// one cannot be.
+fn unproject_positions(
+    g: &GeometryValue,
+    crs: Crs,
+    field: &str,
+    errs: &mut RecordErrors,
+) -> Option<GeometryValue> {
+    let mut out = g.clone();
+    let mut failure: Option<(String, String)> = None;
+    let mut conv = |p: &mut geojson::Position, path: String| {
+        if failure.is_some() || p.len() < 2 {
+            return;
+        }
+        let s = p.as_slice_mut();
+        match crs.try_to_wgs84(s[0], s[1]) {
+            Ok((x, y)) => {
+                s[0] = x;
+                s[1] = y;
+            }
+            Err(m) => failure = Some((path, format!("{m} ({crs})"))),
+        }
+    };
+    let c = format!("{field}.coordinates");
+    let ring = |r: &mut Vec<geojson::Position>,
+                path: &str,
+                conv: &mut dyn FnMut(&mut geojson::Position, String)| {
+        for (i, p) in r.iter_mut().enumerate() {
+            conv(p, format!("{path}[{i}]"));
+        }
+    };
+    match &mut out {
+        GeometryValue::Point { coordinates } => conv(coordinates, c),
+        GeometryValue::MultiPoint { coordinates } | GeometryValue::LineString { coordinates } => {
+            ring(coordinates, &c, &mut conv)
+        }
+        GeometryValue::MultiLineString { coordinates } | GeometryValue::Polygon { coordinates } => {
+            for (i, l) in coordinates.iter_mut().enumerate() {
+                ring(l, &format!("{c}[{i}]"), &mut conv);
+            }
+        }
+        GeometryValue::MultiPolygon { coordinates } => {
+            for (i, poly) in coordinates.iter_mut().enumerate() {
+                for (j, l) in poly.iter_mut().enumerate() {
+                    ring(l, &format!("{c}[{i}][{j}]"), &mut conv);
+                }
+            }
+        }
+        GeometryValue::GeometryCollection { .. } => {}
+    }
+    match failure {
+        Some((path, m)) => {
+            errs.push(path, m);
+            None
+        }
+        None => Some(out),
+    }
 }
 
 fn check_geometry_type(

@@ -11,6 +11,8 @@
 //! - [`demo`]: the demo city's files, embedded.
 //! - [`dangers`]: the hidden-danger register's lifecycle, 判定标准 items and level rules (隐患排查治理).
 //! - [`engine`]: the risk engine: spatial facts, all scores, the four-colour grid, incremental rescoring.
+//! - [`gis`]: GIS formats: Shapefile (.zip), FlatGeobuf and KML in; GeoJSON
+//!   and Shapefile out, with levels and explanation summaries.
 //! - [`import`]: GeoJSON and CSV parsing with full validation, reporting every
 //!   error by record and field.
 //! - [`office`]: .xlsx import, CSV/.xlsx export and the Chinese column
@@ -28,6 +30,7 @@ pub mod catalog;
 pub mod dangers;
 pub mod demo;
 pub mod engine;
+pub mod gis;
 pub mod import;
 pub mod model;
 pub mod office;

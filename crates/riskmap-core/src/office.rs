@@ -36,7 +36,13 @@ use crate::scoring::RiskLevel;
 
 /// Columns an export adds that are derived, not data: a tabular import
 /// ignores them, so that an export re-imports unchanged.
-pub const DERIVED_COLUMNS: [&str; 4] = ["risk_level", "risk_score", "risk_model", "overdue"];
+pub const DERIVED_COLUMNS: [&str; 5] = [
+    "risk_level",
+    "risk_score",
+    "risk_model",
+    "risk_summary",
+    "overdue",
+];
 
 /// Columns whose cells are JSON text (nested lists and objects).
 pub const JSON_COLUMNS: [&str; 8] = [
@@ -144,6 +150,37 @@ impl Aliases {
         let h = normalise_header(header);
         self.list(c)
             .find(|a| a.headers.iter().any(|x| normalise_header(x) == h))
+    }
+
+    /// The full header or schema field a name cut to a DBF's 10 bytes
+    /// stands for: the one alias header or field of the collection it
+    /// begins (at least two characters; `None` when the name is whole, or
+    /// begins none or several).
+    pub fn expand_truncated(&self, c: Collection, name: &str) -> Option<String> {
+        let n = normalise_header(name);
+        if n.chars().count() < 2 || self.find(c, &n).is_some() {
+            return None;
+        }
+        let fields = schema_fields(c)
+            .iter()
+            .copied()
+            .chain(["id", "lon", "lat", "wkt"]);
+        if fields.clone().any(|f| f == n) {
+            return None;
+        }
+        let mut candidates: Vec<String> = self
+            .list(c)
+            .flat_map(|a| a.headers.iter().map(|h| normalise_header(h)))
+            .chain(fields.map(str::to_string))
+            .chain(DERIVED_COLUMNS.iter().map(|s| s.to_string()))
+            .filter(|h| h.starts_with(&n) && *h != n)
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        match candidates.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
     }
 
     /// The schema field a header names in a collection: its alias's field,

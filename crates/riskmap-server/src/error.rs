@@ -140,9 +140,12 @@ impl IntoResponse for ApiError {
                 .iter()
                 .map(|e| {
                     let mut v = json!({"index": e.index, "id": e.id, "field": e.field, "message": e.message, "text": e.to_string()});
-                    // Tabular bodies (CSV, xlsx): the row and column.
+                    // Tabular bodies (CSV, xlsx): the row and column;
+                    // GIS layers: the layer's field name.
                     if e.row.is_some() {
                         v["row"] = json!(e.row);
+                        v["column"] = json!(e.column);
+                    } else if e.column.is_some() {
                         v["column"] = json!(e.column);
                     }
                     v

@@ -409,6 +409,12 @@ pub(crate) enum ItemsFormat {
     Csv,
     /// An Excel workbook, levels coloured.
     Xlsx,
+    /// Every selected feature as one GeoJSON file to download.
+    Geojson,
+    /// A GeoPackage.
+    Gpkg,
+    /// A zipped Shapefile (UTF-8 DBF, WGS 84 `.prj`).
+    Shp,
 }
 
 /// The filter languages.
@@ -627,7 +633,7 @@ pub(crate) async fn items(
         let offset = parse_usize(p.get("offset"), "offset", 0)?;
         let Some(c) = stored else {
             return Err(ApiError::BadRequest(format!(
-                "f=csv and f=xlsx export the stored collections; {name} is derived: use GeoJSON"
+                "f=csv, xlsx, geojson, gpkg and shp export the stored collections; {name} is derived: use f=json"
             )));
         };
         let sel = selection(c, &p, limited)?;

@@ -19,6 +19,7 @@
 
 pub mod access;
 pub mod codec;
+pub mod gpkg;
 pub mod history;
 pub mod log;
 pub mod postgres;

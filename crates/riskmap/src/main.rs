@@ -162,36 +162,50 @@ enum Command {
     /// Accounts with roles and their tokens (账号): add, list, revoke, disable, token.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
-    /// Import a GeoJSON, CSV or Excel (.xlsx) file into a collection, all or nothing.
+    /// Import a GeoJSON, CSV, Excel (.xlsx), Shapefile (.zip), GeoPackage,
+    /// FlatGeobuf or KML file into a collection, all or nothing.
     Import {
         /// enterprises, parks, pipelines, protection_targets, districts or hidden_dangers.
         collection: Collection,
-        /// A GeoJSON FeatureCollection, CSV with lon/lat or wkt columns, or
-        /// an .xlsx workbook (its first sheet, read like CSV). Chinese
-        /// headers of the usual templates are understood
+        /// A GeoJSON FeatureCollection, CSV with lon/lat or wkt columns, an
+        /// .xlsx workbook (its first sheet, read like CSV), a zipped
+        /// Shapefile (.shp, .shx, .dbf, .prj, .cpg; DBF in UTF-8, GBK or
+        /// GB18030), a GeoPackage (.gpkg), FlatGeobuf (.fgb) or KML. Chinese
+        /// headers and field names of the usual templates are understood
         /// (data/rules/column-aliases.toml).
         file: PathBuf,
-        /// CRS of the input: EPSG:4326 (default), EPSG:4490 or GCJ02.
-        #[arg(long, default_value = "EPSG:4326")]
-        crs: Crs,
-        /// Force the format instead of guessing it from the file name.
-        #[arg(long, value_parser = ["geojson", "csv", "xlsx"])]
-        format: Option<String>,
+        /// CRS of the input when the file does not declare one (a
+        /// Shapefile's .prj, a GeoPackage's srs_id win): EPSG:4326
+        /// (default), EPSG:4490, GCJ02, BD09, or a CGCS2000 3° Gauss–Krüger
+        /// zone EPSG:4513–4554 (eastings with or without the zone prefix).
+        #[arg(long)]
+        crs: Option<Crs>,
+        /// Force the format instead of telling it from the content and the
+        /// file name: geojson, csv, xlsx, shp, gpkg, fgb or kml.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Export a collection as CSV (UTF-8 with BOM) or an Excel workbook
-    /// (.xlsx), by the file's extension: the columns of the import schema,
-    /// so the file imports back unchanged, plus risk_level (coloured in
-    /// .xlsx) or, for hidden dangers, overdue.
+    /// Export a collection as GeoJSON, CSV (UTF-8 with BOM), an Excel
+    /// workbook (.xlsx), a GeoPackage (.gpkg) or a zipped Shapefile
+    /// (.shp.zip), by the file's extension: the columns of the import
+    /// schema, so the file imports back unchanged, plus risk_level
+    /// (coloured in .xlsx; with risk_score, risk_model and risk_summary in
+    /// the GIS formats) or, for hidden dangers, overdue.
     Export {
         /// enterprises, parks, pipelines, protection_targets, districts or hidden_dangers.
         collection: Collection,
-        /// The file to write: .csv or .xlsx.
+        /// The file to write: .geojson, .csv, .xlsx, .gpkg or .shp.zip.
         out: PathBuf,
         /// Only features meeting this box, minlon,minlat,maxlon,maxlat (WGS84).
         #[arg(long)]
         bbox: Option<String>,
+        /// Only features meeting this CQL2 filter (text, or JSON starting
+        /// with `{`) on the collection's queryables, as `?filter=` on items,
+        /// e.g. "risk_level = 'red' AND industry = '化工'".
+        #[arg(long)]
+        filter: Option<String>,
         /// Scoring and overdue date YYYY-MM-DD; default today (China).
         #[arg(long)]
         today: Option<String>,
@@ -394,9 +408,10 @@ async fn main() -> ExitCode {
             collection,
             out,
             bbox,
+            filter,
             today,
             store,
-        } => table_export::run(collection, out, bbox, today, store.config()).await,
+        } => table_export::run(collection, out, bbox, filter, today, store.config()).await,
         Command::Score { today, json, store } => score(today, json, store).await,
         Command::Accounts(cmd) => accounts::run(cmd).await,
         Command::SiteCheck {
@@ -712,11 +727,19 @@ async fn shutdown_signal() {
     eprintln!("shutting down");
 }
 
+/// `--format`: a name of [`Format::from_name`].
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown format {s:?}: use {}", names.join(", "))
+    })
+}
+
 async fn run_import(
     collection: Collection,
     file: PathBuf,
-    crs: Crs,
-    format: Option<String>,
+    crs: Option<Crs>,
+    format: Option<Format>,
     store_args: StoreArgs,
 ) -> anyhow::Result<ExitCode> {
     let bytes = match std::fs::read(&file) {
@@ -726,12 +749,9 @@ async fn run_import(
             return Ok(ExitCode::from(2));
         }
     };
-    let format = match format.as_deref() {
-        Some("csv") => Format::Csv,
-        Some("xlsx") => Format::Xlsx,
-        Some(_) => Format::GeoJson,
-        None => Format::from_path(&file.to_string_lossy()),
-    };
+    let format = format
+        .or_else(|| Format::sniff(&bytes))
+        .unwrap_or_else(|| Format::from_path(&file.to_string_lossy()));
     let config = store_args.config();
     let store = riskmap_store::open(&config)
         .await
