@@ -18,7 +18,9 @@ Inputs (all OpenStreetMap, ODbL 1.0):
 
 Output: one GeoJSON FeatureCollection, one feature per line, each with the
 properties `layer` (water, landuse, roads, railways, buildings, places),
-`kind` and, where the source has one, `name`. Geometries are simplified
+`kind` and, where the source has one, `name`; places have `minzoom`, the
+zoom from which they are drawn (districts 0, an area's name where the area
+spans 64 screen pixels; other points: 13 when absent). Geometries are simplified
 (Douglas–Peucker, 1e-5 degrees, about 1 m) and rounded to 5 decimals. The
 script uses the standard library only and is deterministic (gzip mtime 0).
 """
@@ -187,10 +189,21 @@ def label_point(g):
     return q((max(spans)[1], cy))
 
 
-def feature(layer, kind, name, geom):
+def label_minzoom(g):
+    """The zoom from which an area's name is drawn: where its larger side
+    spans 64 screen pixels (256-pixel tiles), between 10 and 16."""
+    xs = [p[0] for part in outer_rings(g) for p in part[0]]
+    ys = [p[1] for part in outer_rings(g) for p in part[0]]
+    side = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    return max(10, min(16, math.ceil(math.log2(64 * 360 / (256 * side)))))
+
+
+def feature(layer, kind, name, geom, minzoom=None):
     props = {"layer": layer, "kind": kind}
     if name:
         props["name"] = name
+    if minzoom is not None:
+        props["minzoom"] = minzoom
     return {"type": "Feature", "properties": props, "geometry": geom}
 
 
@@ -213,7 +226,8 @@ def hangzhou(shared, out):
             if name:
                 lp = label_point(g)
                 if lp:
-                    out.append(feature("places", kind, name, {"type": "Point", "coordinates": lp}))
+                    out.append(feature("places", kind, name, {"type": "Point", "coordinates": lp},
+                                       label_minzoom(g)))
 
 
 def tilezen(shared, out):
@@ -274,7 +288,7 @@ def districts(out):
     for ft in fc["features"]:
         lp = label_point(ft["geometry"])
         if lp:
-            out.append(feature("places", "district", ft["properties"]["name"], {"type": "Point", "coordinates": lp}))
+            out.append(feature("places", "district", ft["properties"]["name"], {"type": "Point", "coordinates": lp}, 0))
 
 
 def main():
