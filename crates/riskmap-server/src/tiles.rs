@@ -71,11 +71,17 @@ async fn tile(
     Path((tileset, z, x, file)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(spec) = tileset_spec(&tileset) else {
-        return Err(ApiError::NotFound(format!(
-            "no tileset {tileset:?}; tilesets: {}",
-            tileset_names()
-        )));
+    let basemap = tileset == crate::basemap::BASEMAP_TILESET;
+    let work = match tileset_spec(&tileset) {
+        Some(spec) => work_of(spec),
+        None if basemap => Work::Map,
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "no tileset {tileset:?}; tilesets: {}, {}",
+                tileset_names(),
+                crate::basemap::BASEMAP_TILESET
+            )));
+        }
     };
     let t = parse_tile(&z, &x, &file)?;
     let app = state.app();
@@ -84,12 +90,18 @@ async fn tile(
         None => {
             let name = tileset.clone();
             let (tile, version) = state
-                .read(work_of(spec), move |w| -> Result<_, ApiError> {
+                .read(work, move |w| -> Result<_, ApiError> {
                     let opts = TileOptions::default();
-                    let bytes = w.render_tile(&name, t, &opts)?;
+                    // The basemap is static: drawn from the embedded data,
+                    // never from the world, so cached at once.
+                    let bytes = if basemap {
+                        crate::basemap::render_tile(t, &opts)?
+                    } else {
+                        w.render_tile(&name, t, &opts)?
+                    };
                     Ok((
                         CachedTile::new(bytes, t, &opts),
-                        w.is_scored().then_some(w.version()),
+                        (basemap || w.is_scored()).then_some(w.version()),
                     ))
                 })
                 .await??;
@@ -195,6 +207,14 @@ async fn tilejson(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let base = base_url(&headers);
+    if file == format!("{}.json", crate::basemap::BASEMAP_TILESET) {
+        // The embedded basemap is decoded on first use: off the async workers.
+        let doc = state
+            .read(Work::Map, move |_| crate::basemap::tilejson_doc(&base))
+            .await??;
+        return Ok(Json(doc));
+    }
     let spec = file
         .strip_suffix(".json")
         .and_then(tileset_spec)
@@ -204,7 +224,6 @@ async fn tilejson(
                 tileset_names()
             ))
         })?;
-    let base = base_url(&headers);
     let doc = state
         .read(work_of(spec), move |w| tilejson_doc(w, spec, &base))
         .await?;
@@ -248,18 +267,21 @@ fn rank_expression() -> Value {
 async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let base = base_url(&headers);
     let colour = level_colour_expression();
-    let sources: serde_json::Map<String, Value> = exported_tilesets()
-        .map(|t| {
+    let raster = state.basemap_raster();
+    let sources: serde_json::Map<String, Value> = crate::basemap::style_sources(&base, raster)
+        .into_iter()
+        .chain(exported_tilesets().map(|t| {
             (
                 t.name.to_string(),
                 json!({"type": "vector", "url": format!("{base}/tiles/{}.json", t.name)}),
             )
-        })
+        }))
         .collect();
+    let font = state.glyphs().family();
     let grid =
         tileset_spec("risk_grid").ok_or_else(|| ApiError::Internal("no risk_grid".into()))?;
     let b = bounds_of(&*state.world()?, grid);
-    Ok(Json(json!({
+    let mut style = json!({
         "version": 8,
         "name": "riskmap 四色安全风险图",
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
@@ -307,7 +329,20 @@ async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json
              "paint": {"circle-color": ["match", ["get", "kind"], "fire", "#C62828", "hazmat", "#F9A825", "medical", "#00897B", "#5D4037"],
                        "circle-radius": 6, "circle-stroke-color": "#000000", "circle-stroke-width": 2}},
         ]
-    })))
+    });
+    // The basemap under the risk layers; its labels (and enterprise names)
+    // above them, only when there is a font to draw them with.
+    if let Some(layers) = style["layers"].as_array_mut() {
+        let below = crate::basemap::style_layers_below(raster);
+        layers.splice(1..1, below);
+        if let Some(font) = font {
+            layers.extend(crate::basemap::style_label_layers(font));
+        }
+    }
+    if font.is_some() {
+        style["glyphs"] = json!(format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"));
+    }
+    Ok(Json(style))
 }
 
 /// The work a tileset is: the stored collections draw at once (with no
