@@ -123,7 +123,9 @@ impl RasterBasemap {
             ));
         }
         let has = |p: &str| template.contains(p);
-        if !((has("{z}") && has("{x}") && has("{y}")) || has("{quadkey}") || has("{bbox-epsg-3857}"))
+        if !((has("{z}") && has("{x}") && has("{y}"))
+            || has("{quadkey}")
+            || has("{bbox-epsg-3857}"))
         {
             return Err(format!(
                 "--basemap-raster {template:?}: expected {{z}}, {{x}} and {{y}} (or {{quadkey}} or {{bbox-epsg-3857}}) in the template"
@@ -174,14 +176,7 @@ fn expand_range(template: &str) -> Vec<String> {
             && a <= b
         {
             return (a..=b)
-                .map(|c| {
-                    format!(
-                        "{}{}{}",
-                        &template[..i],
-                        char::from(c),
-                        &template[i + 5..]
-                    )
-                })
+                .map(|c| format!("{}{}{}", &template[..i], char::from(c), &template[i + 5..]))
                 .collect();
         }
     }
@@ -227,7 +222,7 @@ async fn glyph_range(
         .and_then(|r| r.split_once('-'))
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
         .ok_or_else(bad)?;
-    if start % RANGE_SIZE != 0 || end != start + RANGE_SIZE - 1 || end > 0xFFFF {
+    if !start.is_multiple_of(RANGE_SIZE) || end != start + RANGE_SIZE - 1 || end > 0xFFFF {
         return Err(bad());
     }
     let cell = glyphs
@@ -287,7 +282,9 @@ pub fn tilejson_doc(base: &str) -> Result<Value, ApiError> {
         .collect();
     let layers: Vec<Value> = BASEMAP_LAYERS
         .iter()
-        .map(|l| json!({"id": l, "fields": fields, "minzoom": 0, "maxzoom": crate::tiles::MAX_ZOOM}))
+        .map(
+            |l| json!({"id": l, "fields": fields, "minzoom": 0, "maxzoom": crate::tiles::MAX_ZOOM}),
+        )
         .collect();
     Ok(json!({
         "tilejson": "3.0.0",
@@ -330,18 +327,74 @@ pub fn style_layers_below(raster: Option<&RasterBasemap>) -> Vec<Value> {
         l.push(json!({"id": "basemap-raster", "type": "raster", "source": "basemap-raster"}));
     }
     let poly = json!(["!=", ["geometry-type"], "LineString"]);
-    let green = json!(["match", ["get", "kind"],
-        ["forest", "wood", "scrub", "heath", "nature_reserve"], "#CFE3C3",
-        ["park", "grass", "meadow", "recreation_ground", "garden", "village_green", "cemetery", "allotments"], "#DCEBCF",
-        ["farm", "vineyard", "orchard"], "#E9EED5",
-        "residential", "#ECE7E1",
-        ["industrial", "commercial", "retail"], "#E8E1E6",
-        "#EEEEEE"]);
-    let road_colour = json!(["match", ["get", "kind"],
-        ["motorway", "trunk"], "#F7C873", "primary", "#FCE3A6", "path", "#D7D2CB", "ferry", "#8DB6D9", "#FFFFFF"]);
-    let road_width = json!(["interpolate", ["exponential", 1.5], ["zoom"],
-        10, ["match", ["get", "kind"], ["motorway", "trunk", "primary"], 1.2, 0.4],
-        16, ["match", ["get", "kind"], ["motorway", "trunk", "primary"], 9, "secondary", 7, "tertiary", 6, "path", 1.5, 4.5]]);
+    let green = json!([
+        "match",
+        ["get", "kind"],
+        ["forest", "wood", "scrub", "heath", "nature_reserve"],
+        "#CFE3C3",
+        [
+            "park",
+            "grass",
+            "meadow",
+            "recreation_ground",
+            "garden",
+            "village_green",
+            "cemetery",
+            "allotments"
+        ],
+        "#DCEBCF",
+        ["farm", "vineyard", "orchard"],
+        "#E9EED5",
+        "residential",
+        "#ECE7E1",
+        ["industrial", "commercial", "retail"],
+        "#E8E1E6",
+        "#EEEEEE"
+    ]);
+    let road_colour = json!([
+        "match",
+        ["get", "kind"],
+        ["motorway", "trunk"],
+        "#F7C873",
+        "primary",
+        "#FCE3A6",
+        "path",
+        "#D7D2CB",
+        "ferry",
+        "#8DB6D9",
+        "#FFFFFF"
+    ]);
+    // Width by class and zoom, times `k` (the casing is wider); `zoom` may
+    // only be the input of a top-level interpolate, so `k` scales the stops.
+    let road_width = |k: f64| {
+        json!([
+            "interpolate",
+            ["exponential", 1.5],
+            ["zoom"],
+            10,
+            [
+                "match",
+                ["get", "kind"],
+                ["motorway", "trunk", "primary"],
+                1.2 * k,
+                0.4 * k
+            ],
+            16,
+            [
+                "match",
+                ["get", "kind"],
+                ["motorway", "trunk", "primary"],
+                9.0 * k,
+                "secondary",
+                7.0 * k,
+                "tertiary",
+                6.0 * k,
+                "path",
+                1.5 * k,
+                4.5 * k
+            ]
+        ])
+    };
     l.extend([
         json!({"id": "basemap-landuse", "type": "fill", "source": src, "source-layer": "landuse",
                "paint": {"fill-color": green, "fill-opacity": 0.9}}),
@@ -355,10 +408,10 @@ pub fn style_layers_below(raster: Option<&RasterBasemap>) -> Vec<Value> {
         json!({"id": "basemap-road-casing", "type": "line", "source": src, "source-layer": "roads",
                "filter": ["match", ["get", "kind"], ["path", "ferry"], false, true],
                "layout": {"line-cap": "round", "line-join": "round"},
-               "paint": {"line-color": "#C9BFB3", "line-width": ["*", 1.3, road_width.clone()], "line-gap-width": 0}}),
+               "paint": {"line-color": "#C9BFB3", "line-width": road_width(1.4)}}),
         json!({"id": "basemap-roads", "type": "line", "source": src, "source-layer": "roads",
                "layout": {"line-cap": "round", "line-join": "round"},
-               "paint": {"line-color": road_colour, "line-width": road_width}}),
+               "paint": {"line-color": road_colour, "line-width": road_width(1.0)}}),
         json!({"id": "basemap-railways", "type": "line", "source": src, "source-layer": "railways",
                "paint": {"line-color": "#8C8C8C", "line-width": 1.5, "line-dasharray": [3, 2]}}),
     ]);
@@ -370,7 +423,8 @@ pub fn style_layers_below(raster: Option<&RasterBasemap>) -> Vec<Value> {
 /// enterprise names from the `enterprises` tileset.
 pub fn style_label_layers(font: &str) -> Vec<Value> {
     let src = BASEMAP_TILESET;
-    let halo = json!({"text-color": "#37474F", "text-halo-color": "#FFFFFF", "text-halo-width": 1.5});
+    let halo =
+        json!({"text-color": "#37474F", "text-halo-color": "#FFFFFF", "text-halo-width": 1.5});
     vec![
         json!({"id": "basemap-road-labels", "type": "symbol", "source": src, "source-layer": "roads",
                "minzoom": 13, "filter": ["has", "name"],

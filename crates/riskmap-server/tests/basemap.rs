@@ -48,7 +48,13 @@ async fn call(s: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Ve
         .await
         .unwrap();
     let (status, headers) = (resp.status(), resp.headers().clone());
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, headers, bytes)
 }
 
@@ -81,9 +87,21 @@ async fn basemap_tiles_and_style_without_a_font() {
         .collect();
     assert_eq!(
         ids,
-        ["water", "landuse", "roads", "railways", "buildings", "places"]
+        [
+            "water",
+            "landuse",
+            "roads",
+            "railways",
+            "buildings",
+            "places"
+        ]
     );
-    assert!(tj["tiles"][0].as_str().unwrap().ends_with("/tiles/basemap/{z}/{x}/{y}.mvt"));
+    assert!(
+        tj["tiles"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/tiles/basemap/{z}/{x}/{y}.mvt")
+    );
 
     // The z12 tile of 西湖区's label (Xixi wetland): water, land use, Chinese names.
     let t = TileCoord::from_lonlat(120.08, 30.204, 12);
@@ -101,7 +119,10 @@ async fn basemap_tiles_and_style_without_a_font() {
         .iter()
         .filter_map(|f| f.property("name").and_then(|v| v.as_str()))
         .collect();
-    assert!(names.iter().any(|n| *n == "西湖区" || *n == "上城区"), "{names:?}");
+    assert!(
+        names.iter().any(|n| *n == "西湖区" || *n == "上城区"),
+        "{names:?}"
+    );
 
     // Shanghai's Bund at z15: roads with names, buildings, railways.
     let t = TileCoord::from_lonlat(121.49, 31.24, 15);
@@ -122,7 +143,9 @@ async fn basemap_tiles_and_style_without_a_font() {
     let ids = layer_ids(&style);
     assert!(!ids.iter().any(|i| i.ends_with("-labels")), "{ids:?}");
     let pos = |id: &str| ids.iter().position(|i| i == id).unwrap();
-    assert!(pos("background") < pos("basemap-water") && pos("basemap-water") < pos("districts-fill"));
+    assert!(
+        pos("background") < pos("basemap-water") && pos("basemap-water") < pos("districts-fill")
+    );
     let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
     assert_eq!(csp, riskmap_server::CONTENT_SECURITY_POLICY);
     let (st, _, b) = call(&s, "/fonts/Any%20Font/0-255.pbf").await;
@@ -153,18 +176,45 @@ async fn glyphs_labels_and_a_raster_basemap() {
     let (st, h, b) = call(&s, "/style.json").await;
     assert_eq!(st, StatusCode::OK);
     let style = json(&b);
-    assert!(style["glyphs"].as_str().unwrap().ends_with("/fonts/{fontstack}/{range}.pbf"));
+    assert!(
+        style["glyphs"]
+            .as_str()
+            .unwrap()
+            .ends_with("/fonts/{fontstack}/{range}.pbf")
+    );
     let ids = layer_ids(&style);
-    assert_eq!(ids[1], "basemap-raster", "the raster basemap right above the background");
-    assert_eq!(style["sources"]["basemap-raster"]["tiles"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ids[1], "basemap-raster",
+        "the raster basemap right above the background"
+    );
+    assert_eq!(
+        style["sources"]["basemap-raster"]["tiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(style["sources"]["basemap-raster"]["attribution"], "天地图");
-    for l in ["basemap-district-labels", "basemap-place-labels", "basemap-road-labels", "enterprise-labels"] {
+    for l in [
+        "basemap-district-labels",
+        "basemap-place-labels",
+        "basemap-road-labels",
+        "enterprise-labels",
+    ] {
         let layer = &style["layers"][ids.iter().position(|i| i == l).unwrap()];
         assert_eq!(layer["layout"]["text-font"][0], "WenQuanYi Zen Hei", "{l}");
     }
     let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-    assert!(csp.contains("img-src 'self' data: blob: https://t0.tianditu.gov.cn https://t1.tianditu.gov.cn;"), "{csp}");
-    assert!(csp.contains("connect-src 'self' https://t0.tianditu.gov.cn https://t1.tianditu.gov.cn;"), "{csp}");
+    assert!(
+        csp.contains(
+            "img-src 'self' data: blob: https://t0.tianditu.gov.cn https://t1.tianditu.gov.cn;"
+        ),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("connect-src 'self' https://t0.tianditu.gov.cn https://t1.tianditu.gov.cn;"),
+        "{csp}"
+    );
     assert!(!csp.contains("script-src 'self' https"), "{csp}");
 
     let (st, h, b) = call(&s, "/fonts/WenQuanYi%20Zen%20Hei/19968-20223.pbf").await;
@@ -174,8 +224,17 @@ async fn glyphs_labels_and_a_raster_basemap() {
     assert!(b.windows(17).any(|w| w == b"WenQuanYi Zen Hei"));
     assert!(b.windows(11).any(|w| w == b"19968-20223"));
     let (st2, _, b2) = call(&s, "/fonts/WenQuanYi%20Zen%20Hei/19968-20223.pbf").await;
-    assert_eq!((st2, b2.len()), (StatusCode::OK, b.len()), "kept and served again");
-    for bad in ["/fonts/x/1-256.pbf", "/fonts/x/0-255.png", "/fonts/x/65536-65791.pbf", "/fonts/x/a-b.pbf"] {
+    assert_eq!(
+        (st2, b2.len()),
+        (StatusCode::OK, b.len()),
+        "kept and served again"
+    );
+    for bad in [
+        "/fonts/x/1-256.pbf",
+        "/fonts/x/0-255.png",
+        "/fonts/x/65536-65791.pbf",
+        "/fonts/x/a-b.pbf",
+    ] {
         assert_eq!(call(&s, bad).await.0, StatusCode::NOT_FOUND, "{bad}");
     }
 }

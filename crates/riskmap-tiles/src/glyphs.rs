@@ -32,7 +32,9 @@ pub enum GlyphError {
     #[error("the font is unreadable: {0}")]
     Font(String),
     /// The range is not `{start}-{start+255}` with `start` a multiple of 256 below 65536.
-    #[error("glyph range {0}-{1}: expected start a multiple of 256 and end = start + 255, at most 65535")]
+    #[error(
+        "glyph range {0}-{1}: expected start a multiple of 256 and end = start + 255, at most 65535"
+    )]
     Range(u32, u32),
 }
 
@@ -87,7 +89,7 @@ impl<'a> GlyphFont<'a> {
     /// [`GlyphError::Range`] for a range MapLibre never asks for;
     /// [`GlyphError::Font`] when the font does not parse.
     pub fn render_range(&self, stack: &str, start: u32, end: u32) -> Result<Vec<u8>, GlyphError> {
-        if start % RANGE_SIZE != 0 || end != start + RANGE_SIZE - 1 || end > 0xFFFF {
+        if !start.is_multiple_of(RANGE_SIZE) || end != start + RANGE_SIZE - 1 || end > 0xFFFF {
             return Err(GlyphError::Range(start, end));
         }
         let face = self.face()?;
@@ -95,7 +97,9 @@ impl<'a> GlyphFont<'a> {
         put_bytes(&mut stack_msg, 1, stack.as_bytes());
         put_bytes(&mut stack_msg, 2, format!("{start}-{end}").as_bytes());
         for cp in start..=end {
-            let Some(c) = char::from_u32(cp) else { continue };
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
             if let Some(g) = render_glyph(&face, c) {
                 put_bytes(&mut stack_msg, 3, &g.encode());
             }

@@ -5,6 +5,8 @@
 //! field around a known shape. Skipped when the font is missing unless
 //! `RISKMAP_REQUIRE_FONT=1` (CI sets it).
 
+#![allow(clippy::unwrap_used)]
+
 use riskmap_tiles::glyphs::{GLYPH_BORDER, GLYPH_SIZE, GlyphFont};
 
 const FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc";
@@ -79,7 +81,9 @@ fn unzig(v: u64) -> i32 {
 fn decode(pbf: &[u8]) -> (String, String, Vec<G>) {
     let top = fields(pbf);
     assert_eq!(top.len(), 1, "one fontstack");
-    let Val::Bytes(stack) = top[0].1 else { panic!() };
+    let Val::Bytes(stack) = top[0].1 else {
+        panic!()
+    };
     assert_eq!(top[0].0, 1);
     let (mut name, mut range, mut glyphs) = (String::new(), String::new(), Vec::new());
     for (n, v) in fields(stack) {
@@ -117,8 +121,14 @@ fn cjk_range_matches_the_font() {
     let scale = GLYPH_SIZE / f64::from(face.units_per_em());
     // 一 is U+4E00: the range 19968-20223 (十, 三, 上, 中… are in it).
     let started = std::time::Instant::now();
-    let pbf = font.render_range("WenQuanYi Zen Hei", 19968, 20223).unwrap();
-    eprintln!("range 19968-20223: {} bytes in {:?}", pbf.len(), started.elapsed());
+    let pbf = font
+        .render_range("WenQuanYi Zen Hei", 19968, 20223)
+        .unwrap();
+    eprintln!(
+        "range 19968-20223: {} bytes in {:?}",
+        pbf.len(),
+        started.elapsed()
+    );
     let (name, range, glyphs) = decode(&pbf);
     assert_eq!(name, "WenQuanYi Zen Hei");
     assert_eq!(range, "19968-20223");
@@ -130,16 +140,28 @@ fn cjk_range_matches_the_font() {
     for g in &glyphs {
         let gid = face.glyph_index(char::from_u32(g.id).unwrap()).unwrap();
         let hmtx = f64::from(face.glyph_hor_advance(gid).unwrap());
-        assert_eq!(g.advance, (hmtx * scale).round() as u32, "advance of {}", g.id);
+        assert_eq!(
+            g.advance,
+            (hmtx * scale).round() as u32,
+            "advance of {}",
+            g.id
+        );
         let b = face.glyph_bounding_box(gid).unwrap();
         assert_eq!(g.left, (f64::from(b.x_min) * scale).floor() as i32);
         assert_eq!(g.top, (f64::from(b.y_max) * scale).ceil() as i32);
-        assert!((1..=26).contains(&g.width) && (1..=26).contains(&g.height), "{g:?}");
+        assert!(
+            (1..=26).contains(&g.width) && (1..=26).contains(&g.height),
+            "{g:?}"
+        );
         let (w, h) = (g.width + 6, g.height + 6);
         assert_eq!(g.bitmap.len() as u32, w * h, "bitmap of {}", g.id);
         // The border is outside the outline: below the edge value.
         assert!(g.bitmap[0] < 191 && g.bitmap[(w * h - 1) as usize] < 191);
-        assert!(g.bitmap.iter().any(|&v| v >= 191), "nothing inside {}", g.id);
+        assert!(
+            g.bitmap.iter().any(|&v| v >= 191),
+            "nothing inside {}",
+            g.id
+        );
     }
     // 一 (U+4E00) is one horizontal stroke: the middle of its box is inside
     // (≥ 191), its top and bottom border rows outside (< 191).

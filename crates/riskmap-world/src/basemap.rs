@@ -153,7 +153,9 @@ impl Basemap {
                 .ok_or_else(|| bad("no geometry"))?
                 .try_into()
                 .map_err(|e: geojson::Error| bad(&e.to_string()))?;
-            let rect = geometry.bounding_rect().ok_or_else(|| bad("empty geometry"))?;
+            let rect = geometry
+                .bounding_rect()
+                .ok_or_else(|| bad("empty geometry"))?;
             let given = f
                 .properties
                 .as_ref()
@@ -226,16 +228,20 @@ impl Basemap {
 
     /// The box of every feature (`[west, south, east, north]`).
     pub fn bounds(&self) -> [f64; 4] {
-        self.bounds
-            .map_or([-180.0, -85.0511, 180.0, 85.0511], |r| {
-                [r.min().x, r.min().y, r.max().x, r.max().y]
-            })
+        self.bounds.map_or([-180.0, -85.0511, 180.0, 85.0511], |r| {
+            [r.min().x, r.min().y, r.max().x, r.max().y]
+        })
     }
 
     /// The features of one layer drawn in tile `t` (before clipping): those
     /// whose box meets the buffered tile and whose `minzoom` is reached, in
     /// the geometry of `t`'s zoom band.
-    pub fn tile_features(&self, layer: &str, t: TileCoord, opts: &TileOptions) -> Vec<&TileFeature> {
+    pub fn tile_features(
+        &self,
+        layer: &str,
+        t: TileCoord,
+        opts: &TileOptions,
+    ) -> Vec<&TileFeature> {
         let Some(l) = self.layers.iter().find(|l| l.name == layer) else {
             return Vec::new();
         };
@@ -296,7 +302,10 @@ mod tests {
         }
         let [w, s, e, n] = b.bounds();
         // Hangzhou and Shanghai.
-        assert!(w < 119.5 && e > 121.4 && s < 29.5 && n > 31.2, "{w} {s} {e} {n}");
+        assert!(
+            w < 119.5 && e > 121.4 && s < 29.5 && n > 31.2,
+            "{w} {s} {e} {n}"
+        );
     }
 
     /// The z12 tile of 西湖区's label (Xixi wetland) holds water, land use and the
@@ -317,17 +326,19 @@ mod tests {
             .features
             .iter()
             .filter(|f| f.minzoom <= t.z)
-            .filter_map(|f| match (&f.levels[3].geometry, &f.levels[3].properties[..]) {
-                (Geometry::Point(p), [_, (_, PropValue::String(n))])
-                    if rect.min().x <= p.x()
-                        && p.x() < rect.max().x
-                        && rect.min().y < p.y()
-                        && p.y() <= rect.max().y =>
-                {
-                    Some(n.clone())
-                }
-                _ => None,
-            })
+            .filter_map(
+                |f| match (&f.levels[3].geometry, &f.levels[3].properties[..]) {
+                    (Geometry::Point(p), [_, (_, PropValue::String(n))])
+                        if rect.min().x <= p.x()
+                            && p.x() < rect.max().x
+                            && rect.min().y < p.y()
+                            && p.y() <= rect.max().y =>
+                    {
+                        Some(n.clone())
+                    }
+                    _ => None,
+                },
+            )
             .collect();
         let mut got: Vec<String> = tile
             .layer("places")
@@ -339,12 +350,19 @@ mod tests {
                 matches!(f.geometry, Geometry::Point(p)
                     if (0..4096).contains(&p.x()) && (0..4096).contains(&p.y()))
             })
-            .filter_map(|f| f.property("name").and_then(|v| v.as_str()).map(str::to_owned))
+            .filter_map(|f| {
+                f.property("name")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
             .collect();
         expected.sort();
         got.sort();
         assert_eq!(got, expected);
-        assert!(got.iter().any(|n| n == "西湖区" || n == "上城区"), "{got:?}");
+        assert!(
+            got.iter().any(|n| n == "西湖区" || n == "上城区"),
+            "{got:?}"
+        );
 
         let low = TileCoord::from_lonlat(120.14, 30.245, 6);
         let tile = decode_tile(&b.render(low, &opts).unwrap()).unwrap();
@@ -355,7 +373,10 @@ mod tests {
             .iter()
             .map(|f| f.property("kind").and_then(|v| v.as_str()).unwrap_or(""))
             .collect();
-        assert!(kinds.len() >= 13 && kinds.iter().all(|&k| k == "district"), "{kinds:?}");
+        assert!(
+            kinds.len() >= 13 && kinds.iter().all(|&k| k == "district"),
+            "{kinds:?}"
+        );
     }
 
     #[test]

@@ -649,7 +649,10 @@ async fn load_glyphs(path: Option<PathBuf>) -> anyhow::Result<riskmap_server::ba
         let bytes = match tokio::fs::read(&p).await {
             Ok(b) => b,
             Err(e) if given => {
-                anyhow::bail!("cannot read the glyph font {} (--glyph-font): {e}", p.display())
+                anyhow::bail!(
+                    "cannot read the glyph font {} (--glyph-font): {e}",
+                    p.display()
+                )
             }
             Err(_) => continue,
         };
@@ -690,10 +693,7 @@ async fn serve(
         .raster
         .as_deref()
         .map(|t| {
-            riskmap_server::basemap::RasterBasemap::parse(
-                t,
-                basemap.raster_attribution.as_deref(),
-            )
+            riskmap_server::basemap::RasterBasemap::parse(t, basemap.raster_attribution.as_deref())
         })
         .transpose()
         .map_err(anyhow::Error::msg)?;
