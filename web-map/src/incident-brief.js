@@ -112,6 +112,9 @@ async function mapImage(a, request, t, lang) {
     canvasContextAttributes: { preserveDrawingBuffer: true, antialias: true },
     attributionControl: false,
     interactive: false,
+    // Chinese labels from the server's own glyphs (/fonts), not the
+    // browser's fonts: the same on every machine, and in exports.
+    localIdeographFontFamily: false,
     pixelRatio: 2,
     fadeDuration: 0,
   });

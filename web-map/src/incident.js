@@ -287,7 +287,7 @@ export function incidentBounds(a) {
   return b;
 }
 
-/** DOM labels (the style has no glyphs): the wind, the source, and each resource with its arrival and distance basis. */
+/** DOM labels: the wind, the source, and each resource with its arrival and distance basis. */
 export function incidentLabels(map, a, items, t, lang, request) {
   const markers = [];
   const label = (cls, text, at, anchor = 'left', offsetPx = [10, 0]) => {

@@ -20,6 +20,8 @@ export { LEVELS, COLOURS };
 /** Tilesets (= collections) in click priority order. */
 const RESOURCES = ['rescue_teams', 'supply_depots', 'shelters'];
 const SOURCES = [...RESOURCES, 'enterprises', 'hidden_dangers', 'violations', 'pipelines', 'parks', 'protection_targets', 'safety_zones', 'risk_grid', 'districts'];
+/** Sources of the basemap (底图): the offline vector basemap and an optional external raster one. */
+const BASEMAP_SOURCES = ['basemap', 'basemap-raster'];
 /** Collections without a risk explanation (/api/risk): derived safety results, dangers, emergency resources. */
 const UNEXPLAINED = new Set([...SAFETY_SOURCES, 'hidden_dangers', ...RESOURCES]);
 /** Sources whose layers are coloured by `risk_level` and follow the level filter. */
@@ -64,6 +66,9 @@ const map = new maplibregl.Map({
   style: new URL('/style.json', location.href).href,
   canvasContextAttributes: { preserveDrawingBuffer: true, antialias: true },
   attributionControl: { compact: true },
+  // Chinese labels from the server's own glyphs (/fonts), not the
+  // browser's fonts: the same on every machine, and in exports.
+  localIdeographFontFamily: false,
   hash: true,
   maxZoom: 18,
 });
@@ -134,11 +139,14 @@ function interactiveLayers() {
 function renderLayerToggles() {
   const box = $('#layer-list');
   const present = SOURCES.filter((s) => styleLayers().some((l) => l.source === s)).reverse();
+  // 底图: the offline basemap and its labels (and a configured raster basemap), one toggle.
+  if (styleLayers().some((l) => BASEMAP_SOURCES.includes(l.source))) present.push('basemap');
   box.innerHTML = present.map((s) => `<label><input type="checkbox" data-source="${s}" ${state.hidden.has(s) ? '' : 'checked'}> ${esc(t('layer_' + s))}</label>`).join('');
   box.querySelectorAll('input').forEach((el) => el.addEventListener('change', () => {
     const s = el.dataset.source;
     if (el.checked) state.hidden.delete(s); else state.hidden.add(s);
-    for (const l of styleLayers().filter((x) => x.source === s)) {
+    const sources = s === 'basemap' ? BASEMAP_SOURCES : [s];
+    for (const l of styleLayers().filter((x) => sources.includes(x.source))) {
       map.setLayoutProperty(l.id, 'visibility', el.checked ? 'visible' : 'none');
     }
   }));

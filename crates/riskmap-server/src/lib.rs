@@ -21,6 +21,8 @@
 //!   hidden dangers and edits since a date, from the kept history.
 //! - [`siting`]: `POST /api/siting/check` (规划选址) and
 //!   `GET /api/sites/{id}/report` (外部安全防护距离 report of one site).
+//! - [`basemap`]: the offline basemap tileset, label glyphs
+//!   (`/fonts/{fontstack}/{range}.pbf`) and the optional raster basemap.
 //! - [`tiles`]: vector tiles (MVT) built in process, TileJSON, the MapLibre
 //!   style, and the tile cache with ETags and edit-driven purging.
 //! - [`error`]: [`ApiError`], the one error type handlers return.
@@ -37,6 +39,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod basemap;
 pub mod changes;
 pub mod dangers;
 pub mod derived;
@@ -72,7 +75,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The Content-Security-Policy of every response: the web map loads only
 /// the server's own script, styles, tiles and APIs; MapLibre needs `blob:`
-/// workers, `data:`/`blob:` images and inline styles.
+/// workers, `data:`/`blob:` images and inline styles. A configured raster
+/// basemap adds its hosts ([`basemap::content_security_policy`]).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; \
      child-src blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; \
@@ -80,6 +84,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// The whole application as a router, ready for `axum::serve` or `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
+    let csp = state
+        .basemap_raster()
+        .and_then(|r| HeaderValue::from_str(&basemap::content_security_policy(&r.origins)).ok())
+        .unwrap_or(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     ogc::routes()
         .merge(api::routes())
         .merge(auth::routes())
@@ -89,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .merge(incidents::routes())
         .merge(tiles::routes())
         .merge(openapi::routes())
+        .merge(basemap::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
@@ -103,7 +112,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            csp,
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,

@@ -34,6 +34,8 @@ pub struct AppState {
     config: Arc<ServerConfig>,
     incidents: tokio::sync::broadcast::Sender<IncidentEvent>,
     roads: Option<Arc<riskmap_safety::routing::Roads>>,
+    glyphs: Arc<crate::basemap::Glyphs>,
+    basemap_raster: Option<Arc<crate::basemap::RasterBasemap>>,
 }
 
 /// A change of a stored incident pushed to open maps (Server-Sent Events):
@@ -58,7 +60,31 @@ impl AppState {
             config: Arc::new(config),
             incidents: tokio::sync::broadcast::channel(64).0,
             roads: None,
+            glyphs: Arc::new(crate::basemap::Glyphs::none()),
+            basemap_raster: None,
         }
+    }
+
+    /// The same state drawing label glyphs from `glyphs` (`--glyph-font`).
+    pub fn with_glyphs(mut self, glyphs: crate::basemap::Glyphs) -> Self {
+        self.glyphs = Arc::new(glyphs);
+        self
+    }
+
+    /// The same state with an external raster basemap (`--basemap-raster`).
+    pub fn with_basemap_raster(mut self, raster: crate::basemap::RasterBasemap) -> Self {
+        self.basemap_raster = Some(Arc::new(raster));
+        self
+    }
+
+    /// The label glyphs (possibly without a font).
+    pub fn glyphs(&self) -> &crate::basemap::Glyphs {
+        &self.glyphs
+    }
+
+    /// The external raster basemap, when configured.
+    pub fn basemap_raster(&self) -> Option<&crate::basemap::RasterBasemap> {
+        self.basemap_raster.as_deref()
     }
 
     /// The same state measuring help by road over `roads` (`--roads`).

@@ -109,16 +109,23 @@ pub(crate) async fn tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let p = Params::of::<TileQuery>(pairs, "/tiles/{tileset}/{z}/{x}/{y}.mvt")?;
-    let Some(spec) = tileset_spec(&tileset) else {
-        return Err(ApiError::NotFound(format!(
-            "no tileset {tileset:?}; tilesets: {}",
-            tileset_names()
-        )));
+    let basemap = tileset == crate::basemap::BASEMAP_TILESET;
+    let spec = tileset_spec(&tileset);
+    let work = match spec {
+        Some(spec) => work_of(spec),
+        None if basemap => Work::Map,
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "no tileset {tileset:?}; tilesets: {}, {}",
+                tileset_names(),
+                crate::basemap::BASEMAP_TILESET
+            )));
+        }
     };
     let t = parse_tile(&z, &x, &file)?;
     let app = state.app();
     if let Some(raw) = p.get("filter") {
-        let TilesetSource::Collection(c) = spec.source else {
+        let Some(TilesetSource::Collection(c)) = spec.map(|s| s.source) else {
             return Err(ApiError::BadRequest(format!(
                 "filter: tileset {tileset} is derived; filters apply to the tilesets of stored collections"
             )));
@@ -129,7 +136,7 @@ pub(crate) async fn tile(
         let limited = state.limited(crate::auth::caller(&state, &headers).await?.as_ref());
         let name = tileset.clone();
         let bytes = state
-            .read(work_of(spec), move |w| -> Result<_, ApiError> {
+            .read(work, move |w| -> Result<_, ApiError> {
                 let keep = |f: &riskmap_core::Feature| {
                     let props = crate::filter::served_properties(w, f, limited);
                     filter.matches(&f.id, &f.geometry, &props)
@@ -158,12 +165,18 @@ pub(crate) async fn tile(
         None => {
             let name = tileset.clone();
             let (tile, version) = state
-                .read(work_of(spec), move |w| -> Result<_, ApiError> {
+                .read(work, move |w| -> Result<_, ApiError> {
                     let opts = TileOptions::default();
-                    let bytes = w.render_tile(&name, t, &opts)?;
+                    // The basemap is static: drawn from the embedded data,
+                    // never from the world, so cached at once.
+                    let bytes = if basemap {
+                        crate::basemap::render_tile(t, &opts)?
+                    } else {
+                        w.render_tile(&name, t, &opts)?
+                    };
                     Ok((
                         CachedTile::new(bytes, t, &opts),
-                        w.is_scored().then_some(w.version()),
+                        (basemap || w.is_scored()).then_some(w.version()),
                     ))
                 })
                 .await??;
@@ -266,6 +279,14 @@ async fn tilejson(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
+    let base = base_url(&headers);
+    if file == format!("{}.json", crate::basemap::BASEMAP_TILESET) {
+        // The embedded basemap is decoded on first use: off the async workers.
+        let doc = state
+            .read(Work::Map, move |_| crate::basemap::tilejson_doc(&base))
+            .await??;
+        return Ok(Json(doc));
+    }
     let spec = file
         .strip_suffix(".json")
         .and_then(tileset_spec)
@@ -275,7 +296,6 @@ async fn tilejson(
                 tileset_names()
             ))
         })?;
-    let base = base_url(&headers);
     let doc = state
         .read(work_of(spec), move |w| tilejson_doc(w, spec, &base))
         .await?;
@@ -319,18 +339,21 @@ fn rank_expression() -> Value {
 async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let base = base_url(&headers);
     let colour = level_colour_expression();
-    let sources: serde_json::Map<String, Value> = exported_tilesets()
-        .map(|t| {
+    let raster = state.basemap_raster();
+    let sources: serde_json::Map<String, Value> = crate::basemap::style_sources(&base, raster)
+        .into_iter()
+        .chain(exported_tilesets().map(|t| {
             (
                 t.name.to_string(),
                 json!({"type": "vector", "url": format!("{base}/tiles/{}.json", t.name)}),
             )
-        })
+        }))
         .collect();
+    let font = state.glyphs().family();
     let grid =
         tileset_spec("risk_grid").ok_or_else(|| ApiError::Internal("no risk_grid".into()))?;
     let b = bounds_of(&*state.world()?, grid);
-    Ok(Json(json!({
+    let mut style = json!({
         "version": 8,
         "name": "riskmap 四色安全风险图",
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
@@ -378,7 +401,20 @@ async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json
              "paint": {"circle-color": ["match", ["get", "kind"], "fire", "#C62828", "hazmat", "#F9A825", "medical", "#00897B", "#5D4037"],
                        "circle-radius": 6, "circle-stroke-color": "#000000", "circle-stroke-width": 2}},
         ]
-    })))
+    });
+    // The basemap under the risk layers; its labels (and enterprise names)
+    // above them, only when there is a font to draw them with.
+    if let Some(layers) = style["layers"].as_array_mut() {
+        let below = crate::basemap::style_layers_below(raster);
+        layers.splice(1..1, below);
+        if let Some(font) = font {
+            layers.extend(crate::basemap::style_label_layers(font));
+        }
+    }
+    if font.is_some() {
+        style["glyphs"] = json!(format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"));
+    }
+    Ok(Json(style))
 }
 
 /// The work a tileset is: the stored collections draw at once (with no

@@ -44,6 +44,9 @@
 //! - [`decode`]: [`decode_tile`], a strict MVT 2.1 decoder and validator with
 //!   its own protobuf reader, returning features in tile coordinates.
 //! - [`archive`]: [`write_pmtiles`], PMTiles v3 archives (gzipped MVT tiles).
+//! - [`glyphs`]: label glyph PBFs (MapLibre's SDF glyph ranges) rendered
+//!   from a TrueType/OpenType font through `ttf-parser`, so map labels need
+//!   no external font server.
 //!
 //! # Choices
 //! - **Encoder: our own layer writer (`encode`, private), byte for byte
@@ -70,6 +73,12 @@
 //! - **Polygon clipping**: see the `geom` module: Sutherland–Hodgman to cut
 //!   to the tile fast and bound coordinates, then `i_overlay` (the engine
 //!   behind `geo::BooleanOps`) on the integer pixel grid for valid rings.
+//! - **Glyphs: `ttf-parser` and our own distance field.** `pbf_font_tools` /
+//!   `sdf_glyph_renderer` rasterise through FreeType (`freetype-sys`: a
+//!   system library to install, so `cargo run` would stop working on a fresh
+//!   machine); `ttf-parser` reads outlines in pure Rust, and the field is
+//!   the exact distance to the flattened outline, written by hand in the
+//!   three-message `glyphs.proto` (no `prost`).
 //! - **Simplification**: Douglas–Peucker in pixel space before clipping, so a
 //!   feature is simplified the same way in every tile it crosses.
 //! - **PMTiles: the `pmtiles` crate 0.26** writer (feature `write`, no
@@ -85,6 +94,7 @@ pub mod decode;
 mod encode;
 pub mod feature;
 mod geom;
+pub mod glyphs;
 pub mod layer;
 pub mod pyramid;
 pub mod tile;

@@ -13,6 +13,7 @@
 //! equals one built from scratch.
 #![warn(missing_docs)]
 
+pub mod basemap;
 pub mod history;
 pub mod layers;
 pub mod properties;

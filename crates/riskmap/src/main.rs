@@ -78,6 +78,21 @@ enum Command {
         /// it, by straight line.
         #[arg(long, value_name = "FILE.osm")]
         roads: Option<PathBuf>,
+        /// CJK font (TrueType/OpenType file or .ttc collection) the map's
+        /// label glyphs are drawn from; default: the first of
+        /// wqy-zenhei, wqy-microhei or Noto CJK in the usual Debian paths.
+        /// None found: the map has no labels (a warning says so).
+        #[arg(long, value_name = "PATH")]
+        glyph_font: Option<PathBuf>,
+        /// External raster basemap under everything (off by default, so no
+        /// request leaves the server): an XYZ or WMTS URL template with
+        /// {z}, {x}, {y}; `{0-7}` spreads tiles over hosts, e.g.
+        /// `https://t{0-7}.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY`.
+        #[arg(long, value_name = "URL")]
+        basemap_raster: Option<String>,
+        /// Attribution shown for --basemap-raster (e.g. 天地图 GS(2024)0568号).
+        #[arg(long, value_name = "TEXT", requires = "basemap_raster")]
+        basemap_raster_attribution: Option<String>,
         /// Do not load the demo city into a new embedded database.
         #[arg(long)]
         no_demo: bool,
@@ -368,6 +383,9 @@ async fn main() -> ExitCode {
             admin_token,
             public_read,
             roads,
+            glyph_font,
+            basemap_raster,
+            basemap_raster_attribution,
             no_demo,
             load_demo,
             max_connections,
@@ -385,11 +403,17 @@ async fn main() -> ExitCode {
                 body_idle_timeout: std::time::Duration::from_secs(header_timeout),
                 ..Default::default()
             };
+            let basemap = BasemapArgs {
+                glyph_font,
+                raster: basemap_raster,
+                raster_attribution: basemap_raster_attribution,
+            };
             serve(
                 addr,
                 admin_token,
                 public_read,
                 roads,
+                basemap,
                 no_demo,
                 load_demo,
                 limits,
@@ -616,6 +640,53 @@ async fn load_roads(path: PathBuf) -> anyhow::Result<riskmap_safety::routing::Ro
     Ok(roads)
 }
 
+/// The basemap options of `serve`.
+struct BasemapArgs {
+    glyph_font: Option<PathBuf>,
+    raster: Option<String>,
+    raster_attribution: Option<String>,
+}
+
+/// The label glyphs: `--glyph-font` (an unreadable one stops the start), else
+/// the first CJK font found in the usual places; none: a warning, and the
+/// map has no labels.
+async fn load_glyphs(path: Option<PathBuf>) -> anyhow::Result<riskmap_server::basemap::Glyphs> {
+    use riskmap_server::basemap::{DEFAULT_GLYPH_FONTS, Glyphs};
+    let given = path.is_some();
+    let candidates: Vec<(PathBuf, u32)> = match path {
+        Some(p) => vec![(p, 0)],
+        None => DEFAULT_GLYPH_FONTS
+            .iter()
+            .map(|(p, i)| (PathBuf::from(p), *i))
+            .collect(),
+    };
+    for (p, index) in candidates {
+        let bytes = match tokio::fs::read(&p).await {
+            Ok(b) => b,
+            Err(e) if given => {
+                anyhow::bail!(
+                    "cannot read the glyph font {} (--glyph-font): {e}",
+                    p.display()
+                )
+            }
+            Err(_) => continue,
+        };
+        match tokio::task::spawn_blocking(move || Glyphs::from_font(bytes, index)).await? {
+            Ok(g) => {
+                tracing::info!(family = g.family(), "label glyphs from {}", p.display());
+                return Ok(g);
+            }
+            Err(e) if given => anyhow::bail!("glyph font {} (--glyph-font): {e}", p.display()),
+            Err(e) => tracing::warn!("skipping the font {}: {e}", p.display()),
+        }
+    }
+    tracing::warn!(
+        "no CJK font found (looked for wqy-zenhei, wqy-microhei and Noto CJK): the map has no \
+         labels and /fonts answers 404; give one with --glyph-font PATH (Debian: fonts-wqy-zenhei)"
+    );
+    Ok(Glyphs::none())
+}
+
 // The command line's options, one by one.
 #[allow(clippy::too_many_arguments)]
 async fn serve(
@@ -623,6 +694,7 @@ async fn serve(
     admin_token: Option<String>,
     public_read: riskmap_server::PublicRead,
     roads: Option<PathBuf>,
+    basemap: BasemapArgs,
     no_demo: bool,
     load_demo: bool,
     limits: riskmap_server::listen::ConnLimits,
@@ -632,6 +704,21 @@ async fn serve(
         Some(path) => Some(std::sync::Arc::new(load_roads(path).await?)),
         None => None,
     };
+    let raster = basemap
+        .raster
+        .as_deref()
+        .map(|t| {
+            riskmap_server::basemap::RasterBasemap::parse(t, basemap.raster_attribution.as_deref())
+        })
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let glyphs = load_glyphs(basemap.glyph_font).await?;
+    // The embedded basemap is decoded once, in the background.
+    tokio::task::spawn_blocking(|| {
+        if let Err(e) = riskmap_server::basemap::Basemap::embedded() {
+            tracing::error!("{e}");
+        }
+    });
     let config = store_args.config();
     let fresh =
         matches!(&config, StoreConfig::Sqlite { dir } if !dir.join(sqlite::DB_FILE).exists());
@@ -659,6 +746,11 @@ async fn serve(
     );
     if let Some(roads) = roads {
         state = state.with_roads(roads);
+    }
+    state = state.with_glyphs(glyphs);
+    if let Some(raster) = raster {
+        tracing::info!(hosts = ?raster.origins, "external raster basemap configured");
+        state = state.with_basemap_raster(raster);
     }
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -169,7 +169,10 @@ async fn every_tileset_decodes_at_every_zoom_and_z14_matches_brute_force() {
         .await
         .unwrap();
     assert_eq!(style["version"], 8);
-    assert_eq!(style["sources"].as_object().unwrap().len(), TILESETS.len());
+    // Every tileset, plus the offline basemap under them.
+    let sources = style["sources"].as_object().unwrap();
+    assert!(sources.contains_key("basemap"));
+    assert_eq!(sources.len(), TILESETS.len() + 1);
 }
 
 #[tokio::test]
