@@ -33,7 +33,13 @@ impl Server {
     /// Starts `riskmap serve --addr 127.0.0.1:0 <args>` and waits until it
     /// listens and has built its world ("ready in … s").
     pub fn start(args: &[&str]) -> Server {
-        let mut s = Server::start_listening(args);
+        Server::start_env(args, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (e.g.
+    /// `RUST_LOG=info` to read the server's log).
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut s = Server::start_listening_env(args, env);
         let deadline = std::time::Instant::now() + Duration::from_secs(300);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -51,7 +57,13 @@ impl Server {
     /// Starts `riskmap serve --addr 127.0.0.1:0 <args>` and waits only
     /// until it listens (its world may still be building).
     pub fn start_listening(args: &[&str]) -> Server {
+        Server::start_listening_env(args, &[])
+    }
+
+    /// [`Server::start_listening`] with extra environment variables.
+    pub fn start_listening_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = riskmap()
+            .envs(env.iter().copied())
             .arg("serve")
             .args(["--addr", "127.0.0.1:0"])
             .args(args)
