@@ -22,6 +22,9 @@
 //! - [`office`]: `?f=csv|xlsx` exports of items and CSV/.xlsx bodies of
 //!   `POST` items.
 //! - [`web`]: the web map (`web-map/dist`, embedded), served at `/` to browsers.
+//! - [`ops`]: request ids, the JSON access log and request metrics;
+//!   [`metrics`]: `GET /metrics` (Prometheus); [`cors`]: CORS and the
+//!   refusal of cross-origin writes.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here. Every
 //! read works on one snapshot of the world (`AppState::read`, off the async
@@ -31,13 +34,17 @@
 pub mod api;
 pub mod auth;
 pub mod changes;
+pub mod cors;
 pub mod dangers;
 pub mod derived;
 pub mod error;
 pub mod incidents;
 pub mod listen;
+pub mod metrics;
 pub mod office;
 pub mod ogc;
+pub mod ops;
+mod rules;
 pub mod siting;
 pub mod state;
 pub mod tiles;
@@ -48,9 +55,9 @@ use std::future::Future;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
@@ -69,7 +76,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// The whole application as a router, ready for `axum::serve` or `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
-    ogc::routes()
+    let cors = state.cors().layer();
+    let router = ogc::routes()
         .merge(api::routes())
         .merge(auth::routes())
         .merge(changes::routes())
@@ -78,9 +86,15 @@ pub fn app(state: AppState) -> Router {
         .merge(incidents::routes())
         .merge(tiles::routes())
         .merge(web::routes())
+        .merge(metrics::routes())
+        .layer(middleware::from_fn(ops::tag_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CompressionLayer::new())
-        .layer(CorsLayer::permissive())
+        .layer(CompressionLayer::new());
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -97,6 +111,7 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::track))
         .with_state(state)
 }
 

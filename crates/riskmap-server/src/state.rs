@@ -34,6 +34,8 @@ pub struct AppState {
     config: Arc<ServerConfig>,
     incidents: tokio::sync::broadcast::Sender<IncidentEvent>,
     roads: Option<Arc<riskmap_safety::routing::Roads>>,
+    cors: Arc<crate::cors::Cors>,
+    metrics: crate::metrics::Metrics,
 }
 
 /// A change of a stored incident pushed to open maps (Server-Sent Events):
@@ -58,7 +60,25 @@ impl AppState {
             config: Arc::new(config),
             incidents: tokio::sync::broadcast::channel(64).0,
             roads: None,
+            cors: Arc::new(crate::cors::Cors::default()),
+            metrics: crate::metrics::Metrics::new(),
         }
+    }
+
+    /// The same state with these CORS settings (default: same-origin only).
+    pub fn with_cors(mut self, cors: crate::cors::Cors) -> Self {
+        self.cors = Arc::new(cors);
+        self
+    }
+
+    /// The CORS settings.
+    pub fn cors(&self) -> &crate::cors::Cors {
+        &self.cors
+    }
+
+    /// The request metrics of `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The same state measuring help by road over `roads` (`--roads`).
