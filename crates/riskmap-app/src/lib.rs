@@ -56,7 +56,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use riskmap_core::access::{Account, check_write};
-use riskmap_core::scoring::Rules;
+use riskmap_core::rule_set::RulesInForce;
 use riskmap_core::{Catalog, Collection, Feature};
 use riskmap_safety::site::SafetyConfig;
 use riskmap_store::access::feature_json;
@@ -226,8 +226,11 @@ struct Inner {
     seen: AtomicU64,
     /// Heavy reads whose caller had gone before they finished.
     abandoned: AtomicU64,
-    rules: &'static Rules,
+    rules: RulesInForce,
     safety_config: Arc<SafetyConfig>,
+    /// Tile cache hits and misses (`/metrics`).
+    tile_hits: AtomicU64,
+    tile_misses: AtomicU64,
 }
 
 /// The application: store, published world, writer, tile cache, bounds.
@@ -424,7 +427,14 @@ pub fn today() -> String {
 
 impl App {
     /// An application on `store` with no world yet: call [`App::load`].
+    /// It scores with the rules in force of the process
+    /// ([`RulesInForce::installed`]: `--rules`, else the embedded ones).
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> App {
+        App::with_rules(store, limits, RulesInForce::installed())
+    }
+
+    /// An application on `store` scoring with `rules`.
+    pub fn with_rules(store: Arc<dyn Store>, limits: Limits, rules: RulesInForce) -> App {
         App(Arc::new(Inner {
             store,
             world: ArcSwapOption::empty(),
@@ -442,8 +452,10 @@ impl App {
             limits,
             seen: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
-            rules: Rules::builtin(),
+            rules,
             safety_config: Arc::new(SafetyConfig::embedded()),
+            tile_hits: AtomicU64::new(0),
+            tile_misses: AtomicU64::new(0),
         }))
     }
 
@@ -492,7 +504,7 @@ impl App {
             // the scored world, which replaces it whole.
             let unscored = Arc::new(World::unscored(
                 catalog,
-                inner.rules,
+                inner.rules.scoring,
                 inner.safety_config.clone(),
                 &today,
             ));
@@ -612,11 +624,33 @@ impl App {
 
     /// A cached tile, if any.
     pub fn cached_tile(&self, tileset: &str, t: TileCoord) -> Option<CachedTile> {
-        self.0
+        let tile = self
+            .0
             .tiles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(tileset, t)
+            .get(tileset, t);
+        let counter = if tile.is_some() {
+            &self.0.tile_hits
+        } else {
+            &self.0.tile_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        tile
+    }
+
+    /// Tile cache lookups so far: (hits, misses).
+    pub fn tile_cache_stats(&self) -> (u64, u64) {
+        (
+            self.0.tile_hits.load(Ordering::Relaxed),
+            self.0.tile_misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The rules in force: the files (and their digest) and the scoring
+    /// rules parsed from them.
+    pub fn rules(&self) -> RulesInForce {
+        self.0.rules
     }
 
     /// Caches a tile rendered from the world of `version` (refused when a

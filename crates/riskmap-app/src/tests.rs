@@ -2,6 +2,7 @@
 
 use super::*;
 use riskmap_core::import::parse_geojson;
+use riskmap_core::scoring::Rules;
 use riskmap_store::SqliteStore;
 
 fn target(id: &str, lon: f64, lat: f64) -> Feature {

@@ -291,19 +291,20 @@ pub enum TransitionError {
 pub const FIRST_STATE: &str = "reported";
 
 impl DangerRules {
-    /// The embedded `data/rules/hidden-dangers.toml`.
+    /// `hidden-dangers.toml` in force (embedded, or `--rules`; see
+    /// [`crate::rule_set`]).
     pub fn builtin() -> &'static DangerRules {
         static RULES: std::sync::OnceLock<DangerRules> = std::sync::OnceLock::new();
         RULES.get_or_init(|| {
-            DangerRules::from_toml(include_str!("../../../data/rules/hidden-dangers.toml"))
-                .unwrap_or_else(|e| panic!("data/rules/hidden-dangers.toml: {e}"))
+            DangerRules::from_toml(crate::rule_set::text("hidden-dangers.toml"))
+                .unwrap_or_else(|e| panic!("hidden-dangers.toml: {e}"))
         })
     }
 
     /// Parses and checks a rules text: transitions between known states,
     /// a first state, unique item ids, known level-rule conditions.
     pub fn from_toml(text: &str) -> Result<DangerRules, String> {
-        let r: DangerRules = toml::from_str(text).map_err(|e| e.to_string())?;
+        let r: DangerRules = crate::rule_set::from_toml(text)?;
         let known = |s: &str| r.state.iter().any(|st| st.id == s);
         if !known(FIRST_STATE) {
             return Err(format!("no state {FIRST_STATE:?}"));

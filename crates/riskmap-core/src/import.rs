@@ -383,29 +383,44 @@ pub fn references(collection: Collection, f: &Feature) -> Vec<(&'static str, Col
     out
 }
 
-/// One table of numbers from `data/rules/plausible-bounds.toml`, parsed once.
+/// The tables of `plausible-bounds.toml`: each a table of numbers.
+type BoundTables = std::collections::HashMap<String, std::collections::HashMap<String, f64>>;
+
+/// Parses and checks a `plausible-bounds.toml` text: every top-level key a
+/// table, every value in it a number > 0.
+pub fn parse_bounds(text: &str) -> Result<BoundTables, String> {
+    let doc: toml::Table = crate::rule_set::from_toml(text)?;
+    let mut out = BoundTables::new();
+    for (name, t) in &doc {
+        let t = t
+            .as_table()
+            .ok_or_else(|| format!("{name}: expected a table of numbers"))?;
+        let mut numbers = std::collections::HashMap::new();
+        for (k, v) in t {
+            let x = v
+                .as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .ok_or_else(|| format!("{name}.{k}: expected a number"))?;
+            if !(x.is_finite() && x > 0.0) {
+                return Err(format!("{name}.{k}: must be a number > 0, got {x}"));
+            }
+            numbers.insert(k.clone(), x);
+        }
+        out.insert(name.clone(), numbers);
+    }
+    Ok(out)
+}
+
+/// One table of numbers from `plausible-bounds.toml` in force (see
+/// [`crate::rule_set`]), parsed once.
 fn bounds_table(table: &str) -> &'static std::collections::HashMap<String, f64> {
-    type Tables = std::collections::HashMap<String, std::collections::HashMap<String, f64>>;
-    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    static TABLES: std::sync::OnceLock<BoundTables> = std::sync::OnceLock::new();
     static EMPTY: std::sync::OnceLock<std::collections::HashMap<String, f64>> =
         std::sync::OnceLock::new();
     TABLES
         .get_or_init(|| {
-            let text = include_str!("../../../data/rules/plausible-bounds.toml");
-            let doc: toml::Table = toml::from_str(text).unwrap_or_default();
-            doc.iter()
-                .filter_map(|(name, t)| {
-                    let numbers = t
-                        .as_table()?
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
-                            Some((k.clone(), x))
-                        })
-                        .collect();
-                    Some((name.clone(), numbers))
-                })
-                .collect()
+            parse_bounds(crate::rule_set::text("plausible-bounds.toml"))
+                .unwrap_or_else(|e| panic!("plausible-bounds.toml: {e}"))
         })
         .get(table)
         .unwrap_or_else(|| EMPTY.get_or_init(Default::default))

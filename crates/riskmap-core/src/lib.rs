@@ -18,6 +18,7 @@
 //! - [`office`]: .xlsx import, CSV/.xlsx export and the Chinese column
 //!   aliases of 台账 templates.
 //! - [`resources`]: emergency resources (应急资源): rescue teams, supply depots, shelters.
+//! - [`rule_set`]: the `data/rules` files in force (embedded or overridden) and their digest.
 //! - [`standards`]: standards as data (GB 18218-2018 tables).
 //! - [`scoring`]: the scoring models (GB 18218 units, enterprises, parks,
 //!   pipeline HCAs, LEC, risk matrix, four-colour grid), rules as data.
@@ -35,6 +36,7 @@ pub mod import;
 pub mod model;
 pub mod office;
 pub mod resources;
+pub mod rule_set;
 pub mod scoring;
 pub mod standards;
 

@@ -91,12 +91,13 @@ pub struct Aliases {
 }
 
 impl Aliases {
-    /// The embedded `data/rules/column-aliases.toml`.
+    /// `column-aliases.toml` in force (embedded, or `--rules`; see
+    /// [`crate::rule_set`]).
     pub fn builtin() -> &'static Aliases {
         static ALIASES: std::sync::OnceLock<Aliases> = std::sync::OnceLock::new();
         ALIASES.get_or_init(|| {
-            Aliases::from_toml(include_str!("../../../data/rules/column-aliases.toml"))
-                .unwrap_or_else(|e| panic!("data/rules/column-aliases.toml: {e}"))
+            Aliases::from_toml(crate::rule_set::text("column-aliases.toml"))
+                .unwrap_or_else(|e| panic!("column-aliases.toml: {e}"))
         })
     }
 

@@ -25,8 +25,6 @@ use crate::effect::Reach;
 use crate::error::{SafetyError, positive};
 use crate::solve::outer_distance;
 
-const EMBEDDED_TOML: &str = include_str!("../../../data/rules/dense-gas.toml");
-
 /// Gravitational acceleration, m/s².
 pub const G: f64 = 9.81;
 
@@ -141,7 +139,7 @@ impl DenseGasRules {
     pub fn builtin() -> &'static DenseGasRules {
         static RULES: std::sync::OnceLock<DenseGasRules> = std::sync::OnceLock::new();
         RULES.get_or_init(|| {
-            DenseGasRules::from_toml_str(EMBEDDED_TOML)
+            DenseGasRules::from_toml_str(riskmap_core::rule_set::text("dense-gas.toml"))
                 .unwrap_or_else(|e| panic!("data/rules/dense-gas.toml: {e}"))
         })
     }
@@ -153,7 +151,7 @@ impl DenseGasRules {
             table: "dense-gas.toml",
             message,
         };
-        let r: DenseGasRules = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let r: DenseGasRules = riskmap_core::rule_set::from_toml(text).map_err(bad)?;
         for (name, curves) in [
             ("plume_curve", &r.plume_curve),
             ("puff_curve", &r.puff_curve),

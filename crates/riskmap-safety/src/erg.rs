@@ -6,8 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SafetyError;
 
-const EMBEDDED_TOML: &str = include_str!("../../../data/rules/erg.toml");
-
 /// The distances of one spill size.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -75,7 +73,7 @@ impl ErgTable {
     pub fn builtin() -> &'static ErgTable {
         static T: std::sync::OnceLock<ErgTable> = std::sync::OnceLock::new();
         T.get_or_init(|| {
-            ErgTable::from_toml_str(EMBEDDED_TOML)
+            ErgTable::from_toml_str(riskmap_core::rule_set::text("erg.toml"))
                 .unwrap_or_else(|e| panic!("data/rules/erg.toml: {e}"))
         })
     }
@@ -86,7 +84,7 @@ impl ErgTable {
             table: "erg.toml",
             message,
         };
-        let t: ErgTable = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let t: ErgTable = riskmap_core::rule_set::from_toml(text).map_err(bad)?;
         for m in &t.material {
             let all = [&Some(m.small.clone()), &m.large];
             for d in all.into_iter().flatten() {

@@ -24,8 +24,6 @@ use crate::error::{SafetyError, positive};
 use crate::loc::Loc;
 use crate::solve::outer_distance;
 
-const EMBEDDED_TOML: &str = include_str!("../../../data/rules/incident.toml");
-
 /// Molar gas constant, J/(mol·K).
 const R_GAS: f64 = 8.314_462_618;
 
@@ -98,7 +96,7 @@ impl IncidentRules {
     pub fn builtin() -> &'static IncidentRules {
         static RULES: std::sync::OnceLock<IncidentRules> = std::sync::OnceLock::new();
         RULES.get_or_init(|| {
-            IncidentRules::from_toml_str(EMBEDDED_TOML)
+            IncidentRules::from_toml_str(riskmap_core::rule_set::text("incident.toml"))
                 .unwrap_or_else(|e| panic!("data/rules/incident.toml: {e}"))
         })
     }
@@ -109,7 +107,7 @@ impl IncidentRules {
             table: "incident.toml",
             message: message.to_string(),
         };
-        let r: IncidentRules = toml::from_str(text).map_err(|e| bad(&e.to_string()))?;
+        let r: IncidentRules = riskmap_core::rule_set::from_toml(text).map_err(|e| bad(&e))?;
         let p = &r.wind_uncertainty.points;
         if p.is_empty()
             || p.iter().any(|[u, a]| {

@@ -127,6 +127,7 @@ pub mod loc;
 pub mod qra;
 mod quadrature;
 pub mod routing;
+pub mod rule_set;
 pub mod site;
 pub mod siting;
 pub mod solve;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SafetyError;
 
+#[cfg(test)]
 const EMBEDDED_TOML: &str = include_str!("../../../data/rules/levels-of-concern.toml");
 
 /// One guideline value.
@@ -121,7 +122,7 @@ impl LevelsOfConcern {
     pub fn builtin() -> &'static LevelsOfConcern {
         static RULES: std::sync::OnceLock<LevelsOfConcern> = std::sync::OnceLock::new();
         RULES.get_or_init(|| {
-            LevelsOfConcern::from_toml_str(EMBEDDED_TOML)
+            LevelsOfConcern::from_toml_str(riskmap_core::rule_set::text("levels-of-concern.toml"))
                 .unwrap_or_else(|e| panic!("data/rules/levels-of-concern.toml: {e}"))
         })
     }
@@ -133,7 +134,7 @@ impl LevelsOfConcern {
             table: "levels-of-concern.toml",
             message,
         };
-        let r: LevelsOfConcern = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let r: LevelsOfConcern = riskmap_core::rule_set::from_toml(text).map_err(bad)?;
         let falling = |v: &[f64; 3]| {
             v.iter().all(|x| x.is_finite() && *x > 0.0) && v[0] > v[1] && v[1] > v[2]
         };

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::error::SafetyError;
 
+#[cfg(test)]
 const EMBEDDED_TOML: &str = include_str!("../../../data/rules/road-speeds.toml");
 
 /// The road-speed rules.
@@ -36,7 +37,7 @@ impl RoadRules {
     pub fn builtin() -> &'static RoadRules {
         static RULES: OnceLock<RoadRules> = OnceLock::new();
         RULES.get_or_init(|| {
-            RoadRules::from_toml_str(EMBEDDED_TOML)
+            RoadRules::from_toml_str(riskmap_core::rule_set::text("road-speeds.toml"))
                 .unwrap_or_else(|e| panic!("data/rules/road-speeds.toml: {e}"))
         })
     }
@@ -47,7 +48,7 @@ impl RoadRules {
             table: "road-speeds.toml",
             message,
         };
-        let r: RoadRules = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let r: RoadRules = riskmap_core::rule_set::from_toml(text).map_err(bad)?;
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !(positive(r.peak_factor) && r.peak_factor <= 1.0) {
             return Err(bad("peak_factor must be in (0, 1]".into()));

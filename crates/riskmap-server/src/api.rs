@@ -34,6 +34,9 @@ async fn explain(
         // Per-unit S and R follow from the inventories.
         o.remove("major_hazards");
     }
+    if let Some(o) = body.as_object_mut() {
+        o.insert("rules_digest".into(), crate::rules::digest(&state).into());
+    }
     Ok(Json(body))
 }
 

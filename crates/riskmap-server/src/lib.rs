@@ -31,6 +31,9 @@
 //! - [`office`]: `?f=csv|xlsx` exports of items and CSV/.xlsx bodies of
 //!   `POST` items.
 //! - [`web`]: the web map (`web-map/dist`, embedded), served at `/` to browsers.
+//! - [`ops`]: request ids, the JSON access log and request metrics;
+//!   [`metrics`]: `GET /metrics` (Prometheus); [`cors`]: CORS and the
+//!   refusal of cross-origin writes.
 //!
 //! Handlers extract, call and map: no SQL and no geometry math here. Every
 //! read works on one snapshot of the world (`AppState::read`, off the async
@@ -41,6 +44,7 @@ pub mod api;
 pub mod auth;
 pub mod basemap;
 pub mod changes;
+pub mod cors;
 pub mod dangers;
 pub mod derived;
 pub mod error;
@@ -48,10 +52,13 @@ pub mod filter;
 pub mod html;
 pub mod incidents;
 pub mod listen;
+pub mod metrics;
 pub mod office;
 pub mod ogc;
 pub mod openapi;
 pub mod params;
+pub mod ops;
+mod rules;
 pub mod siting;
 pub mod state;
 pub mod tiles;
@@ -62,9 +69,9 @@ use std::future::Future;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
@@ -88,7 +95,8 @@ pub fn app(state: AppState) -> Router {
         .basemap_raster()
         .and_then(|r| HeaderValue::from_str(&basemap::content_security_policy(&r.origins)).ok())
         .unwrap_or(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    ogc::routes()
+    let cors = state.cors().layer();
+    let router = ogc::routes()
         .merge(api::routes())
         .merge(auth::routes())
         .merge(changes::routes())
@@ -99,9 +107,15 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(basemap::routes())
         .merge(web::routes())
+        .merge(metrics::routes())
+        .layer(middleware::from_fn(ops::tag_route))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CompressionLayer::new())
-        .layer(CorsLayer::permissive())
+        .layer(CompressionLayer::new());
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -118,6 +132,7 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::track))
         .with_state(state)
 }
 

@@ -156,9 +156,14 @@ async fn serve_conn(
     conn: Arc<Conn>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let peer = stream.peer_addr().ok();
     let service = {
         let conn = conn.clone();
-        hyper::service::service_fn(move |req: Request<Incoming>| {
+        hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            if let Some(peer) = peer {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+            }
             let busy = Busy::begin(conn.clone());
             let req = req.map(|b| {
                 if hyper::body::Body::is_end_stream(&b) {

@@ -208,6 +208,7 @@ fn readiness_json(r: &Readiness) -> Value {
 pub(crate) async fn health(State(state): State<AppState>) -> Json<Value> {
     let app = state.app();
     let mut body = json!({"status": "ok", "backend": app.store().backend(), "ready": readiness_json(&app.readiness())});
+    body["rules"] = crate::rules::health(&state);
     if let Ok(world) = app.world() {
         let counts: serde_json::Map<String, Value> = Collection::ALL
             .into_iter()

@@ -36,6 +36,8 @@ pub struct AppState {
     roads: Option<Arc<riskmap_safety::routing::Roads>>,
     glyphs: Arc<crate::basemap::Glyphs>,
     basemap_raster: Option<Arc<crate::basemap::RasterBasemap>>,
+    cors: Arc<crate::cors::Cors>,
+    metrics: crate::metrics::Metrics,
 }
 
 /// A change of a stored incident pushed to open maps (Server-Sent Events):
@@ -62,6 +64,8 @@ impl AppState {
             roads: None,
             glyphs: Arc::new(crate::basemap::Glyphs::none()),
             basemap_raster: None,
+            cors: Arc::new(crate::cors::Cors::default()),
+            metrics: crate::metrics::Metrics::new(),
         }
     }
 
@@ -85,6 +89,23 @@ impl AppState {
     /// The external raster basemap, when configured.
     pub fn basemap_raster(&self) -> Option<&crate::basemap::RasterBasemap> {
         self.basemap_raster.as_deref()
+    }
+
+
+    /// The same state with these CORS settings (default: same-origin only).
+    pub fn with_cors(mut self, cors: crate::cors::Cors) -> Self {
+        self.cors = Arc::new(cors);
+        self
+    }
+
+    /// The CORS settings.
+    pub fn cors(&self) -> &crate::cors::Cors {
+        &self.cors
+    }
+
+    /// The request metrics of `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The same state measuring help by road over `roads` (`--roads`).

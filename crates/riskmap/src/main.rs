@@ -10,9 +10,12 @@ mod bench_qra;
 mod bench_startup;
 mod bench_tiles;
 mod bench_write;
+mod config;
 mod demo;
 mod export;
+mod logging;
 mod progress;
+mod rules;
 mod site_check;
 mod table_export;
 
@@ -21,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use riskmap_core::Collection;
 use riskmap_core::import::{self, Format};
 use riskmap_spatial::Crs;
@@ -33,6 +36,11 @@ use riskmap_store::{StoreConfig, sqlite};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A directory of rules files, each named like a file of data/rules
+    /// (e.g. a province's enterprise-diagnosis-2018.toml), used in place
+    /// of the embedded one; checked at start.
+    #[arg(long, global = true, env = "RISKMAP_RULES", value_name = "DIR")]
+    rules: Option<PathBuf>,
 }
 
 /// Where the data lives: embedded SQLite (default) or PostGIS.
@@ -62,8 +70,24 @@ enum Command {
     /// Serve the web map, OGC API – Features and the risk API.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, visible_alias = "listen", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// A TOML file of these flags (keys are the long flag names, e.g.
+        /// `listen`, `admin-token`, `cors-origins`); the command line wins.
+        #[arg(long, env = "RISKMAP_CONFIG", value_name = "FILE.toml")]
+        config: Option<PathBuf>,
+        /// Origins whose pages may read this server's answers (CORS), e.g.
+        /// https://map.example.gov.cn; default none (same-origin only).
+        #[arg(long, value_delimiter = ',', value_name = "ORIGIN")]
+        cors_origins: Vec<String>,
+        /// Let those origins write too (POST, PUT, PATCH, DELETE); without
+        /// it, a cross-origin write is refused (403).
+        #[arg(long)]
+        cors_allow_writes: bool,
+        /// Access log (one JSON line per request): `stderr` (default),
+        /// `off`, or a file to append to.
+        #[arg(long, value_name = "stderr|off|FILE")]
+        access_log: Option<String>,
         /// Bearer token of the built-in admin account (may do everything);
         /// none: only accounts (`riskmap accounts add`) may write.
         #[arg(long, env = "RISKMAP_ADMIN_TOKEN", hide_env_values = true)]
@@ -369,17 +393,39 @@ enum BenchCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let args = match config::argv(Cli::command(), std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
+    let access_log = match &cli.command {
+        Command::Serve { access_log, .. } => logging::AccessLog::parse(access_log.as_deref()),
+        _ => logging::AccessLog::Off,
+    };
+    let _log_guards = match logging::init(&access_log) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rules = match rules::load(cli.rules.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Serve {
             addr,
+            config: _,
+            cors_origins,
+            cors_allow_writes,
+            access_log: _,
             admin_token,
             public_read,
             roads,
@@ -408,7 +454,15 @@ async fn main() -> ExitCode {
                 raster: basemap_raster,
                 raster_attribution: basemap_raster_attribution,
             };
+            let ops = match riskmap_server::cors::Cors::new(cors_origins, cors_allow_writes) {
+                Ok(cors) => ServeOps { cors, rules },
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             serve(
+                ops,
                 addr,
                 admin_token,
                 public_read,
@@ -687,9 +741,16 @@ async fn load_glyphs(path: Option<PathBuf>) -> anyhow::Result<riskmap_server::ba
     Ok(Glyphs::none())
 }
 
+/// The operational settings of `serve`: CORS and the rules in force.
+struct ServeOps {
+    cors: riskmap_server::cors::Cors,
+    rules: riskmap_core::rule_set::RulesInForce,
+}
+
 // The command line's options, one by one.
 #[allow(clippy::too_many_arguments)]
 async fn serve(
+    ops: ServeOps,
     addr: SocketAddr,
     admin_token: Option<String>,
     public_read: riskmap_server::PublicRead,
@@ -736,7 +797,7 @@ async fn serve(
     if tokens.is_empty() {
         tracing::info!("no admin token configured: only accounts may write");
     }
-    let app = riskmap_app::App::new(store, riskmap_app::Limits::default());
+    let app = riskmap_app::App::with_rules(store, riskmap_app::Limits::default(), ops.rules);
     let mut state = riskmap_server::AppState::new(
         app.clone(),
         riskmap_server::ServerConfig {
@@ -752,6 +813,7 @@ async fn serve(
         tracing::info!(hosts = ?raster.origins, "external raster basemap configured");
         state = state.with_basemap_raster(raster);
     }
+    state = state.with_cors(ops.cors);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -257,6 +257,15 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 {
                     log.fail(format!("/ready answered {}", resp.status()));
                 }
+                // Prometheus metrics, read under the same load.
+                let r = c.get(format!("{base}/metrics")).send().await;
+                if let Some(resp) = log.check("metrics", "GET /metrics", r).await {
+                    let ok = resp.status() == 200;
+                    let text = resp.text().await.unwrap_or_default();
+                    if !ok || !text.contains("riskmap_http_requests_total{") {
+                        log.fail(format!("/metrics answered {ok}: {text:.200}"));
+                    }
+                }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }));
@@ -734,6 +743,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
         "incidents",
         "resources",
         "changes",
+        "metrics",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,

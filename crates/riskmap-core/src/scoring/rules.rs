@@ -1032,7 +1032,10 @@ where
 }
 
 fn de<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, RulesError> {
-    toml::from_str(text).map_err(|e| parse_error(file, &e))
+    crate::rule_set::from_toml(text).map_err(|message| RulesError::Parse {
+        file: file.to_string(),
+        message,
+    })
 }
 
 fn parse_error(file: &str, e: &toml::de::Error) -> RulesError {

@@ -18,11 +18,12 @@ use crate::consequence::units::ppm_to_kg_per_m3;
 use crate::error::{SafetyError, positive};
 
 const TABLE_NAME: &str = "consequence-thresholds.toml";
+#[cfg(test)]
 const EMBEDDED_TOML: &str = include_str!("../../../../data/rules/consequence-thresholds.toml");
 
 static EMBEDDED: LazyLock<EffectThresholds> = LazyLock::new(|| {
-    EffectThresholds::from_toml_str(EMBEDDED_TOML)
-        .expect("embedded consequence-thresholds.toml is valid (checked by tests)")
+    EffectThresholds::from_toml_str(riskmap_core::rule_set::text("consequence-thresholds.toml"))
+        .expect("consequence-thresholds.toml in force is valid (checked at start)")
 });
 
 /// A heat-flux threshold.
@@ -170,7 +171,7 @@ impl EffectThresholds {
             table: TABLE_NAME,
             message,
         };
-        let raw: RawTable = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: RawTable = riskmap_core::rule_set::from_toml(text).map_err(err)?;
         let vm = raw.molar_volume_l_per_mol;
         let pos = |v: f64| v.is_finite() && v > 0.0;
         if !pos(vm) {

@@ -32,11 +32,14 @@ fn concentration(field: &'static str, value: f64) -> Result<f64, SafetyError> {
 }
 
 const TABLE_NAME: &str = "consequence-toxic-probits.toml";
+#[cfg(test)]
 const EMBEDDED_TOML: &str = include_str!("../../../../data/rules/consequence-toxic-probits.toml");
 
 static EMBEDDED: LazyLock<ToxicProbitTable> = LazyLock::new(|| {
-    ToxicProbitTable::from_toml_str(EMBEDDED_TOML)
-        .expect("embedded consequence-toxic-probits.toml is valid (checked by tests)")
+    ToxicProbitTable::from_toml_str(riskmap_core::rule_set::text(
+        "consequence-toxic-probits.toml",
+    ))
+    .expect("consequence-toxic-probits.toml in force is valid (checked at start)")
 });
 
 /// The concentration unit a probit's constants expect.
@@ -240,7 +243,7 @@ impl ToxicProbitTable {
             table: TABLE_NAME,
             message,
         };
-        let raw: RawTable = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: RawTable = riskmap_core::rule_set::from_toml(text).map_err(err)?;
         let vm = raw.molar_volume_l_per_mol;
         if !(vm.is_finite() && vm > 0.0) {
             return Err(err(format!("molar_volume_l_per_mol = {vm} is not > 0")));

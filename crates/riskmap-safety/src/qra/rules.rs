@@ -15,21 +15,26 @@ use crate::consequence::toxic_probits::{ToxicProbit, ToxicProbitTable};
 use crate::consequence::vce::BlastCurve;
 use crate::error::SafetyError;
 
+#[cfg(test)]
 const LEAK_TOML: &str = include_str!("../../../../data/rules/qra-leak-frequencies.toml");
+#[cfg(test)]
 const IGNITION_TOML: &str = include_str!("../../../../data/rules/qra-ignition.toml");
+#[cfg(test)]
 const WEATHER_TOML: &str = include_str!("../../../../data/rules/qra-weather.toml");
+#[cfg(test)]
 const SUBSTANCES_TOML: &str = include_str!("../../../../data/rules/qra-substances.toml");
+#[cfg(test)]
 const MODEL_TOML: &str = include_str!("../../../../data/rules/qra-model.toml");
 
 static EMBEDDED: LazyLock<QraRules> = LazyLock::new(|| {
     QraRules::from_toml_strs(
-        LEAK_TOML,
-        IGNITION_TOML,
-        WEATHER_TOML,
-        SUBSTANCES_TOML,
-        MODEL_TOML,
+        riskmap_core::rule_set::text("qra-leak-frequencies.toml"),
+        riskmap_core::rule_set::text("qra-ignition.toml"),
+        riskmap_core::rule_set::text("qra-weather.toml"),
+        riskmap_core::rule_set::text("qra-substances.toml"),
+        riskmap_core::rule_set::text("qra-model.toml"),
     )
-    .expect("embedded qra-*.toml rules are valid (checked by tests)")
+    .expect("qra-*.toml in force is valid (checked at start)")
 });
 
 /// Equipment type of a loss-of-containment event (Purple Book ch. 3).
@@ -561,15 +566,12 @@ pub struct QraRules {
     pub substances: SubstanceTable,
     /// Model parameters.
     pub model: ModelRules,
-    /// Toxic probits (the embedded `consequence-toxic-probits.toml`).
+    /// Toxic probits (`consequence-toxic-probits.toml` in force).
     pub toxic_probits: ToxicProbitTable,
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(table: &'static str, text: &str) -> Result<T, SafetyError> {
-    toml::from_str(text).map_err(|e| SafetyError::Rules {
-        table,
-        message: e.to_string(),
-    })
+    riskmap_core::rule_set::from_toml(text).map_err(|message| SafetyError::Rules { table, message })
 }
 
 fn check(
@@ -596,13 +598,14 @@ fn pos(v: f64) -> bool {
 }
 
 impl QraRules {
-    /// The rules embedded from `data/rules/qra-*.toml`, parsed once.
+    /// The `qra-*.toml` rules in force (embedded, or `--rules`; see
+    /// [`riskmap_core::rule_set`]), parsed once.
     pub fn embedded() -> &'static QraRules {
         &EMBEDDED
     }
 
     /// Parse and check rule files in the format of the embedded ones. The
-    /// toxic probits are the embedded `consequence-toxic-probits.toml`.
+    /// toxic probits are `consequence-toxic-probits.toml` in force.
     ///
     /// # Errors
     /// [`SafetyError::Rules`] for a syntax error, a probability outside
@@ -615,6 +618,28 @@ impl QraRules {
         substances: &str,
         model: &str,
     ) -> Result<QraRules, SafetyError> {
+        QraRules::from_toml_strs_with(
+            leak_frequencies,
+            ignition,
+            weather,
+            substances,
+            model,
+            ToxicProbitTable::embedded().clone(),
+        )
+    }
+
+    /// [`QraRules::from_toml_strs`] with the toxic probits given.
+    ///
+    /// # Errors
+    /// As [`QraRules::from_toml_strs`].
+    pub fn from_toml_strs_with(
+        leak_frequencies: &str,
+        ignition: &str,
+        weather: &str,
+        substances: &str,
+        model: &str,
+        toxic_probits: ToxicProbitTable,
+    ) -> Result<QraRules, SafetyError> {
         let leak: LeakFrequencies = parse("qra-leak-frequencies.toml", leak_frequencies)?;
         let ignition: IgnitionRules = parse("qra-ignition.toml", ignition)?;
         let weather: WeatherRules = parse("qra-weather.toml", weather)?;
@@ -626,7 +651,7 @@ impl QraRules {
             weather,
             substances,
             model,
-            toxic_probits: ToxicProbitTable::embedded().clone(),
+            toxic_probits,
         };
         rules.validate()?;
         Ok(rules)

@@ -32,11 +32,10 @@ use crate::siting::props;
 use crate::targets::TargetClass;
 
 const TABLE_NAME: &str = "code-distances.toml";
-const EMBEDDED_TOML: &str = include_str!("../../../../data/rules/code-distances.toml");
 
 static EMBEDDED: LazyLock<CodeDistanceTable> = LazyLock::new(|| {
-    CodeDistanceTable::from_toml_str(EMBEDDED_TOML)
-        .expect("embedded code-distances.toml is valid (checked by tests)")
+    CodeDistanceTable::from_toml_str(riskmap_core::rule_set::text("code-distances.toml"))
+        .expect("code-distances.toml in force is valid (checked at start)")
 });
 
 /// Kind of facility a code distance is tabulated for.
@@ -211,7 +210,7 @@ impl CodeDistanceTable {
             table: TABLE_NAME,
             message,
         };
-        let raw: Raw = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: Raw = riskmap_core::rule_set::from_toml(text).map_err(err)?;
         for r in &raw.row {
             if !(r.distance_m.is_finite() && r.distance_m > 0.0) || r.target_classes.is_empty() {
                 return Err(err(format!(

@@ -12,11 +12,14 @@ use crate::error::SafetyError;
 use crate::targets::class::TargetClass;
 
 const TABLE_NAME: &str = "protection-target-classes.toml";
+#[cfg(test)]
 const EMBEDDED_TOML: &str = include_str!("../../../../data/rules/protection-target-classes.toml");
 
 static EMBEDDED: LazyLock<TargetClassRules> = LazyLock::new(|| {
-    TargetClassRules::from_toml_str(EMBEDDED_TOML)
-        .expect("embedded protection-target-classes.toml is valid (checked by tests)")
+    TargetClassRules::from_toml_str(riskmap_core::rule_set::text(
+        "protection-target-classes.toml",
+    ))
+    .expect("protection-target-classes.toml in force is valid (checked at start)")
 });
 
 /// Every [`TargetCategory`] with its import-schema name. Exhaustive, so a
@@ -163,7 +166,7 @@ impl TargetClassRules {
             table: TABLE_NAME,
             message,
         };
-        let raw: RawRules = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: RawRules = riskmap_core::rule_set::from_toml(text).map_err(err)?;
         for name in raw.category.keys() {
             if !TargetCategory::NAMES.contains(&name.as_str()) {
                 return Err(err(format!("unknown category `{name}`")));
