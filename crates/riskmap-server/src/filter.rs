@@ -219,6 +219,14 @@ pub fn queryables_doc(c: Collection, base: &str) -> Value {
         s["title"] = json!(qb.title);
         props.insert(qb.name.into(), s);
     }
+    // The draft form of Part 3 (a list of `{id, type}`) beside the JSON
+    // Schema: GDAL up to 3.6 reads only that one to know what it may send
+    // as a filter. JSON Schema ignores the unknown keyword.
+    let draft: Vec<Value> = props
+        .iter()
+        .filter(|(k, _)| k.as_str() != "geometry")
+        .map(|(k, v)| json!({"id": k, "type": v["type"]}))
+        .collect();
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": format!("{base}/collections/{}/queryables", c.as_str()),
@@ -226,6 +234,7 @@ pub fn queryables_doc(c: Collection, base: &str) -> Value {
         "title": format!("{} {}", c.title_zh(), c.title_en()),
         "properties": props,
         "additionalProperties": false,
+        "queryables": draft,
     })
 }
 

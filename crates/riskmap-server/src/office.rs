@@ -6,7 +6,6 @@
 //! are `riskmap_core::office`'s and `riskmap_core::gis`'s; GeoPackages are
 //! read and written by `riskmap_store::gpkg`.
 
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use riskmap_app::Work;

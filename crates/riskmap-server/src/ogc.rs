@@ -302,6 +302,8 @@ fn collection_doc(world: &World, c: Collection, base: &str) -> Value {
             {"href": format!("{base}/collections/{id}/items"), "rel": "items", "type": GEOJSON},
             {"href": format!("{base}/collections/{id}/items?f=html"), "rel": "items", "type": "text/html"},
             {"href": format!("{base}/collections/{id}/queryables"), "rel": REL_QUERYABLES, "type": "application/schema+json"},
+            // The draft relation, which GDAL up to 3.6 follows.
+            {"href": format!("{base}/collections/{id}/queryables"), "rel": "queryables", "type": "application/schema+json"},
             {"href": format!("{base}/collections/{id}/items?f=csv"), "rel": "enclosure", "type": "text/csv", "title": "CSV"},
             {"href": format!("{base}/collections/{id}/items?f=xlsx"), "rel": "enclosure", "type": crate::office::XLSX, "title": "Excel"},
         ]
@@ -388,7 +390,13 @@ pub(crate) async fn queryables(
     let doc = crate::filter::queryables_doc(c, &base_url(&headers));
     let title = format!("{} queryables", c.title_zh());
     let mut resp = doc_response(format, &title, doc);
-    if format == Format::Json {
+    // `application/schema+json` when asked for by name (or nothing is
+    // asked); plain JSON for clients that accept only that (GDAL).
+    let schema_ok = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|a| a.contains("application/schema+json") || a.contains("*/*"));
+    if format == Format::Json && schema_ok {
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/schema+json"),

@@ -91,7 +91,6 @@ impl AppState {
         self.basemap_raster.as_deref()
     }
 
-
     /// The same state with these CORS settings (default: same-origin only).
     pub fn with_cors(mut self, cors: crate::cors::Cors) -> Self {
         self.cors = Arc::new(cors);

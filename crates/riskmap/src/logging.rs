@@ -51,7 +51,11 @@ pub(crate) fn init(access: &AccessLog) -> anyhow::Result<Vec<WorkerGuard>> {
                 .context("the access-log filter")?,
         );
     let (stderr, stderr_guard) = tracing_appender::non_blocking(std::io::stderr());
-    let human = fmt::layer().with_writer(stderr.clone()).with_filter(filter);
+    // Colours only on a terminal: logs read by programs stay plain text.
+    let human = fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(stderr.clone())
+        .with_filter(filter);
     let mut guards = vec![stderr_guard];
     let writer = match access {
         AccessLog::Off => None,

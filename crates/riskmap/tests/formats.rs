@@ -500,9 +500,15 @@ async fn geopackage_and_shapefile_exports_read_by_gdal_equal_the_items() {
         ],
         &data,
     ));
-    assert_same_items("gpkg --filter (CLI)", &items_of(&gdal_geojson(&red_gpkg)), &red);
+    assert_same_items(
+        "gpkg --filter (CLI)",
+        &items_of(&gdal_geojson(&red_gpkg)),
+        &red,
+    );
     let resp = client()
-        .get(server.url("/collections/enterprises/items?f=gpkg&filter=risk_level%20%3D%20%27red%27"))
+        .get(
+            server.url("/collections/enterprises/items?f=gpkg&filter=risk_level%20%3D%20%27red%27"),
+        )
         .send()
         .await
         .unwrap();
@@ -513,7 +519,13 @@ async fn geopackage_and_shapefile_exports_read_by_gdal_equal_the_items() {
     // A bad filter names itself and writes nothing.
     let bad = dir.path().join("bad.gpkg");
     let out = run(
-        &["export", "enterprises", bad.to_str().unwrap(), "--filter", "colour = 'red'"],
+        &[
+            "export",
+            "enterprises",
+            bad.to_str().unwrap(),
+            "--filter",
+            "colour = 'red'",
+        ],
         &data,
     );
     assert_eq!(out.status.code(), Some(2));
