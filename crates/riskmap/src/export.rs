@@ -19,7 +19,8 @@ use anyhow::Context;
 use geo::Rect;
 use riskmap_core::engine::RiskState;
 use riskmap_core::{Catalog, Collection};
-use riskmap_server::tiles::{MAX_ZOOM, exported_tilesets, tile_features, tilejson_doc};
+use riskmap_server::tiles::{MAX_ZOOM, tile_features, tilejson_doc, tilesets};
+use riskmap_world::tiles::safety_tile_features;
 use riskmap_tiles::{
     TileCoord, TileFeature, TileOptions, build_layer, encode_tile, tiles_covering, write_pmtiles,
 };
@@ -47,21 +48,28 @@ pub(crate) fn data_extent(cat: &Catalog) -> Option<Rect<f64>> {
         })
 }
 
-/// One tile with a layer per tileset: `(has features, MVT bytes)`. The first
+/// One tile with a layer per tileset, the safety tilesets (zones,
+/// violations) and hidden dangers too: `(has features, MVT bytes)`. The first
 /// is whether any tileset has a feature meeting the buffered tile (children
 /// can have features only then); the bytes are empty when every layer is.
 pub(crate) fn render_all_layers(
     cat: &Catalog,
     risk: &RiskState,
+    safety: &riskmap_safety::site::SafetyState,
     t: TileCoord,
     opts: &TileOptions,
 ) -> anyhow::Result<(bool, Vec<u8>)> {
     let bbox = t.buffered_bounds_lonlat(opts.extent, opts.buffer);
     let mut layers = Vec::new();
     let mut any = false;
-    for ts in exported_tilesets().map(|s| s.name) {
-        let features =
-            tile_features(cat, risk, ts, bbox).with_context(|| format!("no tileset {ts}"))?;
+    for spec in tilesets() {
+        let ts = spec.name;
+        let features = if spec.source.is_safety() {
+            safety_tile_features(safety, ts, bbox)
+        } else {
+            tile_features(cat, risk, ts, bbox)
+        }
+        .with_context(|| format!("no tileset {ts}"))?;
         if features.is_empty() {
             continue;
         }
@@ -76,10 +84,14 @@ pub(crate) fn render_all_layers(
 /// tileset, taken from the server's TileJSON documents.
 fn metadata(world: &World, bounds: Rect<f64>, min_zoom: u8, max_zoom: u8) -> Value {
     let mut layers = Vec::new();
-    let mut attribution = Value::Null;
-    for spec in exported_tilesets() {
+    let mut attributions: Vec<String> = Vec::new();
+    for spec in tilesets() {
         let doc = tilejson_doc(world, spec, "");
-        attribution = doc["attribution"].clone();
+        if let Some(a) = doc["attribution"].as_str()
+            && !attributions.iter().any(|x| x == a)
+        {
+            attributions.push(a.to_string());
+        }
         if let Some(Value::Array(ls)) = doc.get("vector_layers") {
             for l in ls {
                 let mut l = l.clone();
@@ -92,7 +104,7 @@ fn metadata(world: &World, bounds: Rect<f64>, min_zoom: u8, max_zoom: u8) -> Val
     json!({
         "name": "riskmap",
         "description": "riskmap 四色安全风险图: every tileset as a layer",
-        "attribution": attribution,
+        "attribution": attributions.join(" · "),
         "version": env!("CARGO_PKG_VERSION"),
         "type": "overlay",
         "format": "pbf",
@@ -141,11 +153,11 @@ pub(crate) fn export(
             let handles: Vec<_> = frontier
                 .chunks(chunk)
                 .map(|part| {
-                    let (cat, risk, opts) = (&*cat, &*risk, &opts);
+                    let (cat, risk, safety, opts) = (&*cat, &*risk, &world.safety, &opts);
                     s.spawn(move || {
                         part.iter()
                             .map(|&t| {
-                                render_all_layers(cat, risk, t, opts)
+                                render_all_layers(cat, risk, safety, t, opts)
                                     .map(|(any, bytes)| (t, any, bytes))
                             })
                             .collect::<Vec<_>>()
@@ -218,7 +230,7 @@ pub(crate) async fn run(
         summary.tiles,
         summary.visited,
         summary.bytes,
-        exported_tilesets().count(),
+        tilesets().count(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -18,16 +18,19 @@ use riskmap_tiles::{DecodedTile, TileCoord, decode_tile, tiles_covering};
 use serde_json::Value;
 
 /// The server's tilesets, in the order the archive's layers are written.
-const TILESETS: [&str; 9] = [
+const TILESETS: [&str; 12] = [
     "districts",
     "risk_grid",
     "parks",
     "pipelines",
     "protection_targets",
     "enterprises",
+    "hidden_dangers",
     "shelters",
     "supply_depots",
     "rescue_teams",
+    "safety_zones",
+    "violations",
 ];
 const MAX_ZOOM: u8 = 12;
 
