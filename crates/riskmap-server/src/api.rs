@@ -116,7 +116,7 @@ pub(crate) struct StatsQuery {
 
 /// `GET /api/stats/risk?group_by=district|industry|park[&collection=enterprises]`:
 /// counts per level by group.
-#[utoipa::path(get, path = "/api/stats/risk", tag = "risk API", params(StatsQuery), responses((status = 200, description = "counts per level (红橙黄蓝) per group and totals", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+#[utoipa::path(get, path = "/api/stats/risk", operation_id = "risk_stats", tag = "risk API", params(StatsQuery), responses((status = 200, description = "counts per level (红橙黄蓝) per group and totals", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
 pub(crate) async fn stats(
     State(state): State<AppState>,
     Query(q): Query<StatsQuery>,

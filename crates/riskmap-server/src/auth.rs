@@ -337,7 +337,10 @@ pub(crate) async fn login(
 
 /// `POST /api/logout`: revokes the token of the request.
 #[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 204, description = "the token of the request is revoked"), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception)), security(("bearer" = [])))]
-pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
     let by = authorize(&state, &headers).await?;
     if let Some(token) = bearer(&headers)?
         && !state.token_allowed(token)
@@ -363,7 +366,10 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 
 /// `GET /api/me`: the caller's account and rights.
 #[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "the caller's account and rights", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception)), security(("bearer" = [])))]
-pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let Some(account) = caller(&state, &headers).await? else {
         return Err(ApiError::Unauthorized(
             "missing `Authorization: Bearer <token>` header (log in with POST /api/login)",

@@ -154,7 +154,7 @@ pub(crate) struct StatsQuery {
 /// the dangers found, 重大 among them, open, overdue, closed, rejected, the
 /// 整改率 (closed ÷ (found − rejected)) and the median days to close; the
 /// totals last.
-#[utoipa::path(get, path = "/api/stats/hidden-dangers", tag = "hidden dangers", params(StatsQuery), responses((status = 200, description = "counts per group", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+#[utoipa::path(get, path = "/api/stats/hidden-dangers", operation_id = "hidden_danger_stats", tag = "hidden dangers", params(StatsQuery), responses((status = 200, description = "counts per group", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
 pub(crate) async fn stats(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<StatsQuery>,
@@ -410,7 +410,7 @@ fn rights_on(
 
 /// `GET /api/hidden-dangers/{id}`: with a bearer token, also what the
 /// caller may do with it.
-#[utoipa::path(get, path = "/api/hidden-dangers/{id}", tag = "hidden dangers", params(("id" = String, Path, description = "a hidden danger id")), responses((status = 200, description = "the hidden danger, its history and, with a token, what the caller may do", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 404, description = "no such hidden danger", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/hidden-dangers/{id}", operation_id = "hidden_danger", tag = "hidden dangers", params(("id" = String, Path, description = "a hidden danger id")), responses((status = 200, description = "the hidden danger, its history and, with a token, what the caller may do", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 404, description = "no such hidden danger", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
 pub(crate) async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,

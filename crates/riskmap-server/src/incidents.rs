@@ -308,7 +308,7 @@ fn request_of(inc: &StoredIncident) -> Result<IncidentRequest, ApiError> {
 
 /// `GET /api/incidents/{id}`: the incident and its zones on the current
 /// world.
-#[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents", params(("id" = String, Path, description = "an incident id")), responses((status = 200, description = "the incident and its zones on the current world", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such incident", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+#[utoipa::path(get, path = "/api/incidents/{id}", operation_id = "incident", tag = "incidents", params(("id" = String, Path, description = "an incident id")), responses((status = 200, description = "the incident and its zones on the current world", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such incident", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
 pub(crate) async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -338,7 +338,10 @@ fn rank_expression() -> Value {
 
 /// `GET /style.json`: a MapLibre style drawing every tileset in the four colours.
 #[utoipa::path(get, path = "/style.json", tag = "tiles", responses((status = 200, description = "a MapLibre style drawing every tileset in the four colours", body = crate::openapi::Document)))]
-pub(crate) async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn style(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let base = base_url(&headers);
     let colour = level_colour_expression();
     let raster = state.basemap_raster();
