@@ -53,6 +53,7 @@ pub struct Document(serde_json::Value);
         crate::ogc::delete_item,
         crate::ogc::item_options,
         crate::tiles::tile,
+        crate::basemap::glyph_range,
         crate::api::explain,
         crate::api::stats,
         crate::auth::login,
