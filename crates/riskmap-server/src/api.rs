@@ -21,7 +21,8 @@ pub fn routes() -> Router<AppState> {
 
 /// `GET /api/risk/{collection}/{id}`: level, score, model, factors with their
 /// clauses, `incomplete`, and for enterprises every unit's S, R and grade.
-async fn explain(
+#[utoipa::path(get, path = "/api/risk/{collection}/{id}", tag = "risk API", params(("collection" = String, Path, description = "a scored collection: enterprises, parks, pipelines, districts, or risk_grid"), ("id" = String, Path, description = "a feature id or grid cell id")), responses((status = 200, description = "level, score, model, factors with their clauses (风险因子与条款), incomplete inputs; for enterprises every unit's S, R and grade (重大危险源分级)", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 404, description = "no such collection, feature or grid cell, or the collection is not scored", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn explain(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
@@ -107,15 +108,19 @@ fn round(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-#[derive(Debug, Deserialize)]
-struct StatsQuery {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct StatsQuery {
+    /// Group by `district` (default), `industry` or `park`.
     group_by: Option<String>,
+    /// `enterprises` (default), `parks` or `pipelines` (by district only).
     collection: Option<String>,
 }
 
 /// `GET /api/stats/risk?group_by=district|industry|park[&collection=enterprises]`:
 /// counts per level by group.
-async fn stats(
+#[utoipa::path(get, path = "/api/stats/risk", operation_id = "risk_stats", tag = "risk API", params(StatsQuery), responses((status = 200, description = "counts per level (红橙黄蓝) per group and totals", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+pub(crate) async fn stats(
     State(state): State<AppState>,
     Query(q): Query<StatsQuery>,
 ) -> Result<Json<Value>, ApiError> {

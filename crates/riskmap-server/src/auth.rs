@@ -267,9 +267,9 @@ fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8], shape: &str) -> Resu
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("{shape}: {e}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginBody {
+pub(crate) struct LoginBody {
     name: String,
     password: String,
 }
@@ -289,7 +289,8 @@ fn account_json(a: &StoredAccount) -> Value {
 }
 
 /// `POST /api/login` `{"name", "password"}`: a token for 12 hours.
-async fn login(
+#[utoipa::path(post, path = "/api/login", tag = "accounts", request_body(description = "name and password", content_type = "application/json", content = LoginBody), responses((status = 200, description = "a bearer token valid for 12 hours and the account", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "wrong name or password", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+pub(crate) async fn login(
     State(state): State<AppState>,
     body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -335,7 +336,11 @@ async fn login(
 }
 
 /// `POST /api/logout`: revokes the token of the request.
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+#[utoipa::path(post, path = "/api/logout", tag = "accounts", responses((status = 204, description = "the token of the request is revoked"), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
     let by = authorize(&state, &headers).await?;
     if let Some(token) = bearer(&headers)?
         && !state.token_allowed(token)
@@ -360,7 +365,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Sta
 }
 
 /// `GET /api/me`: the caller's account and rights.
-async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, description = "the caller's account and rights", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let Some(account) = caller(&state, &headers).await? else {
         return Err(ApiError::Unauthorized(
             "missing `Authorization: Bearer <token>` header (log in with POST /api/login)",
@@ -377,7 +386,8 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Va
 }
 
 /// `GET /api/accounts` (admins).
-async fn list_accounts(
+#[utoipa::path(get, path = "/api/accounts", tag = "accounts", responses((status = 200, description = "every account", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn list_accounts(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
@@ -388,10 +398,12 @@ async fn list_accounts(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AccountBody {
+pub(crate) struct AccountBody {
     name: Option<String>,
+    /// admin, regulator, enterprise, inspector or viewer.
+    #[schema(value_type = Option<String>)]
     role: Option<Role>,
     #[serde(default)]
     districts: Option<Vec<String>>,
@@ -407,7 +419,8 @@ const ACCOUNT_SHAPE: &str = "an account is {\"name\", \"role\": admin|regulator|
 
 /// `POST /api/accounts` (admins): creates an account and answers 201 with
 /// it and a first API token (shown once).
-async fn create_account(
+#[utoipa::path(post, path = "/api/accounts", tag = "accounts", request_body(description = "the account: name, role (admin|regulator|enterprise|inspector|viewer), districts (行政区划代码), credit_code (统一社会信用代码), password", content_type = "application/json", content = AccountBody), responses((status = 201, description = "created, with a first token (shown once)", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 409, description = "the account exists already", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn create_account(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Body,
@@ -467,7 +480,8 @@ async fn create_account(
 
 /// `PUT /api/accounts/{name}` (admins): changes role, scope, password or
 /// disables (`"disabled": true`, which stops all its tokens).
-async fn update_account(
+#[utoipa::path(put, path = "/api/accounts/{name}", tag = "accounts", params(("name" = String, Path, description = "an account name")), request_body(description = "the fields to change: role, districts, credit_code, password, disabled", content_type = "application/json", content = AccountBody), responses((status = 200, description = "the changed account", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such account", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn update_account(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -518,7 +532,8 @@ async fn update_account(
 }
 
 /// `GET /api/accounts/{name}/tokens` (admins or the account itself).
-async fn list_tokens(
+#[utoipa::path(get, path = "/api/accounts/{name}/tokens", tag = "accounts", params(("name" = String, Path, description = "an account name")), responses((status = 200, description = "the account's tokens (without their secrets)", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such account", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn list_tokens(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -528,9 +543,9 @@ async fn list_tokens(
     Ok(Json(json!({"account": name, "tokens": tokens})))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TokenBody {
+pub(crate) struct TokenBody {
     #[serde(default)]
     label: Option<String>,
     #[serde(default)]
@@ -539,7 +554,8 @@ struct TokenBody {
 
 /// `POST /api/accounts/{name}/tokens` `{"label", "hours"}` (admins or the
 /// account itself): a new token, shown once.
-async fn issue_token(
+#[utoipa::path(post, path = "/api/accounts/{name}/tokens", tag = "accounts", params(("name" = String, Path, description = "an account name")), request_body(description = "an optional label and lifetime in hours (1–8784); an empty body is a token until revoked", content_type = "application/json", content = TokenBody), responses((status = 201, description = "a new token (shown once)", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such account", body = crate::openapi::Exception), (status = 409, description = "the account is disabled", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn issue_token(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -618,7 +634,8 @@ async fn revoke(
 }
 
 /// `DELETE /api/accounts/{name}/tokens`: revokes every token of the account.
-async fn revoke_all(
+#[utoipa::path(delete, path = "/api/accounts/{name}/tokens", tag = "accounts", params(("name" = String, Path, description = "an account name")), responses((status = 200, description = "how many tokens were revoked", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such account", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn revoke_all(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -627,7 +644,8 @@ async fn revoke_all(
 }
 
 /// `DELETE /api/accounts/{name}/tokens/{id}`: revokes one token.
-async fn revoke_one(
+#[utoipa::path(delete, path = "/api/accounts/{name}/tokens/{id}", tag = "accounts", params(("name" = String, Path, description = "an account name"), ("id" = String, Path, description = "a token id")), responses((status = 200, description = "how many tokens were revoked", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such account or token", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn revoke_one(
     State(state): State<AppState>,
     Path((name, id)): Path<(String, String)>,
     headers: HeaderMap,
@@ -635,21 +653,28 @@ async fn revoke_one(
     revoke(&state, &headers, &name, Some(&id)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct AuditParams {
+pub(crate) struct AuditParams {
+    /// Entries after this sequence number (default 0: from the start).
     #[serde(default)]
     after: u64,
+    /// At most this many entries, 1–1000 (default 100).
     #[serde(default)]
     limit: Option<usize>,
+    /// Only writes by this account.
     actor: Option<String>,
+    /// Only writes to this collection.
     collection: Option<String>,
+    /// Only writes to this feature id.
     id: Option<String>,
 }
 
 /// `GET /api/audit?after=&limit=&actor=&collection=&id=` (admins): the
 /// audit log, oldest first, with a `next` link while there is more.
-async fn audit(
+#[utoipa::path(get, path = "/api/audit", tag = "accounts", params(AuditParams), responses((status = 200, description = "audit entries oldest first, with a next link while there is more", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(p): Query<AuditParams>,

@@ -200,7 +200,9 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/fonts/{fontstack}/{file}", get(glyph_range))
 }
 
-async fn glyph_range(
+/// `GET /fonts/{fontstack}/{start}-{end}.pbf`: SDF glyphs of one range.
+#[utoipa::path(get, path = "/fonts/{fontstack}/{range}.pbf", tag = "tiles", params(("fontstack" = String, Path, description = "a font stack named in /style.json"), ("range" = String, Path, description = "a 256-glyph range `{start}-{end}`, start a multiple of 256")), responses((status = 200, description = "the glyph range as a MapLibre glyph PBF (SDF, from the CJK font)", content_type = "application/x-protobuf"), (status = 404, description = "no such range, or no glyph font configured", body = crate::openapi::Exception), (status = 503, description = "busy; retry after Retry-After", body = crate::openapi::Exception)))]
+pub(crate) async fn glyph_range(
     State(state): State<AppState>,
     Path((stack, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {

@@ -54,6 +54,19 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/changes", get(changes))
 }
 
+/// The query parameters [`parse_window`] accepts, for the OpenAPI document.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // the OpenAPI description of what `parse_window` accepts
+pub(crate) struct ChangesQuery {
+    /// The first day, `YYYY-MM-DD` in China time (required).
+    since: String,
+    /// The last day, `YYYY-MM-DD` (default today); at most the window limit after `since`.
+    until: Option<String>,
+    /// Only features meeting `minlon,minlat,maxlon,maxlat` (WGS84).
+    bbox: Option<String>,
+}
+
 /// The parsed query.
 #[derive(Debug, Clone)]
 struct Window {
@@ -152,7 +165,8 @@ fn china_midnight(day: jiff::civil::Date) -> Result<String, ApiError> {
 }
 
 /// `GET /api/changes`.
-async fn changes(
+#[utoipa::path(get, path = "/api/changes", tag = "changes", params(ChangesQuery), responses((status = 200, description = "level changes (风险等级变化) per feature in the window, with the writes that caused them", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn changes(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,

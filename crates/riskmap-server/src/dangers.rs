@@ -76,7 +76,8 @@ fn registration(e: &riskmap_core::model::Enterprise, today: &str) -> Value {
 /// four-colour level with its explanation, the external-safety-distance
 /// report and violations, the hidden dangers (open first) with their
 /// histories, and the accidents, all from one snapshot.
-async fn dossier(
+#[utoipa::path(get, path = "/api/enterprises/{id}/dossier", tag = "hidden dangers", params(("id" = String, Path, description = "an enterprise id")), responses((status = 200, description = "一企一档: registration, units with GB 18218 grades, level and explanation, distances and violations, hidden dangers, accidents", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such enterprise", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn dossier(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -132,13 +133,19 @@ async fn dossier(
     Ok(Json(out))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct StatsQuery {
+pub(crate) struct StatsQuery {
+    /// Group by `district`, `industry`, `level`, `status`, `source` or `month`.
     group_by: Option<String>,
+    /// Only hidden dangers found on or after this day, `YYYY-MM-DD`.
     from: Option<String>,
+    /// Only hidden dangers found on or before this day, `YYYY-MM-DD`.
     to: Option<String>,
+    /// Only this level: `general` (一般隐患) or `major` (重大隐患).
     level: Option<String>,
+    /// Only this lifecycle state.
     status: Option<String>,
 }
 
@@ -147,7 +154,8 @@ struct StatsQuery {
 /// the dangers found, 重大 among them, open, overdue, closed, rejected, the
 /// 整改率 (closed ÷ (found − rejected)) and the median days to close; the
 /// totals last.
-async fn stats(
+#[utoipa::path(get, path = "/api/stats/hidden-dangers", operation_id = "hidden_danger_stats", tag = "hidden dangers", params(StatsQuery), responses((status = 200, description = "counts per group", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+pub(crate) async fn stats(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<StatsQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -340,15 +348,16 @@ pub(crate) fn keep_lifecycle(
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TransitionBody {
+pub(crate) struct TransitionBody {
     action: String,
     #[serde(default)]
     note: Option<String>,
     #[serde(default)]
     evidence: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     listing_level: Option<ListingLevel>,
 }
 
@@ -401,7 +410,8 @@ fn rights_on(
 
 /// `GET /api/hidden-dangers/{id}`: with a bearer token, also what the
 /// caller may do with it.
-async fn one(
+#[utoipa::path(get, path = "/api/hidden-dangers/{id}", operation_id = "hidden_danger", tag = "hidden dangers", params(("id" = String, Path, description = "a hidden danger id")), responses((status = 200, description = "the hidden danger, its history and, with a token, what the caller may do", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 404, description = "no such hidden danger", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -428,7 +438,8 @@ async fn one(
 }
 
 /// `GET /api/hidden-dangers/lifecycle`.
-async fn lifecycle() -> Json<Value> {
+#[utoipa::path(get, path = "/api/hidden-dangers/lifecycle", tag = "hidden dangers", responses((status = 200, description = "states, transitions and checklist items of the hidden-danger lifecycle (隐患排查治理闭环)", body = crate::openapi::Document)))]
+pub(crate) async fn lifecycle() -> Json<Value> {
     let r = DangerRules::builtin();
     Json(json!({
         "states": r.state.iter().map(|s| json!({"id": s.id, "zh": s.zh, "en": s.en, "open": s.open})).collect::<Vec<_>>(),
@@ -439,7 +450,8 @@ async fn lifecycle() -> Json<Value> {
 }
 
 /// `POST /api/hidden-dangers/{id}/transitions`.
-async fn transition(
+#[utoipa::path(post, path = "/api/hidden-dangers/{id}/transitions", tag = "hidden dangers", params(("id" = String, Path, description = "a hidden danger id")), request_body(description = "action, note, evidence, listing_level (挂牌督办级别)", content_type = "application/json", content = TransitionBody), responses((status = 200, description = "the hidden danger after the transition", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such hidden danger", body = crate::openapi::Exception), (status = 409, description = "the transition is not allowed from the current state", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception), (status = 422, description = "the transition lacks what it needs (evidence, note…); the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn transition(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,

@@ -181,7 +181,8 @@ async fn answer(state: &AppState, req: IncidentRequest) -> Result<Value, ApiErro
 
 /// `POST /api/incidents/assess`: the threat zones of a release and who is
 /// inside, not stored.
-async fn assess(
+#[utoipa::path(post, path = "/api/incidents/assess", tag = "incidents", request_body(description = "an incident request: location, substance, release, weather (GeoJSON point and fields)", content_type = "application/json", content = crate::openapi::Document), responses((status = 200, description = "threat zones of the release and who is inside (not stored)", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception), (status = 415, description = "the body is not JSON (Content-Type)", body = crate::openapi::Exception), (status = 422, description = "a field of the request is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+pub(crate) async fn assess(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -220,7 +221,8 @@ fn with_record(mut answer: Value, inc: &StoredIncident) -> Value {
 
 /// `POST /api/incidents`: reports and stores an incident; answers with its
 /// zones (201).
-async fn create(
+#[utoipa::path(post, path = "/api/incidents", tag = "incidents", request_body(description = "an incident request: location, substance, release, weather", content_type = "application/json", content = crate::openapi::Document), responses((status = 201, description = "stored, with its zones", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception), (status = 415, description = "the body is not JSON (Content-Type)", body = crate::openapi::Exception), (status = 422, description = "a field of the request is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -261,13 +263,16 @@ async fn create(
     ))
 }
 
-#[derive(serde::Deserialize)]
-struct ListQuery {
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// `open` or `closed`; without it, every incident.
     status: Option<String>,
 }
 
 /// `GET /api/incidents[?status=open|closed]`: the register, newest first.
-async fn list(
+#[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListQuery), responses((status = 200, description = "the incident register, newest first", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -303,7 +308,8 @@ fn request_of(inc: &StoredIncident) -> Result<IncidentRequest, ApiError> {
 
 /// `GET /api/incidents/{id}`: the incident and its zones on the current
 /// world.
-async fn one(
+#[utoipa::path(get, path = "/api/incidents/{id}", operation_id = "incident", tag = "incidents", params(("id" = String, Path, description = "an incident id")), responses((status = 200, description = "the incident and its zones on the current world", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such incident", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -326,7 +332,8 @@ const PATCHABLE: [&str; 8] = [
 
 /// `PATCH /api/incidents/{id}`: new weather or release; the zones are
 /// recomputed, stored and pushed to open maps.
-async fn patch(
+#[utoipa::path(patch, path = "/api/incidents/{id}", tag = "incidents", params(("id" = String, Path, description = "an incident id")), request_body(description = "the fields to change: wind_from_deg, wind_speed_m_s, stability, time_of_day, cloud_cover_oktas, ambient_temperature_c, terrain, release", content_type = "application/json", content = crate::openapi::Document), responses((status = 200, description = "the incident with its recomputed zones", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such incident", body = crate::openapi::Exception), (status = 409, description = "the incident is closed", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception), (status = 422, description = "a field of the change is invalid; the answer names it", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -384,7 +391,8 @@ async fn patch(
 }
 
 /// `POST /api/incidents/{id}/close`.
-async fn close(
+#[utoipa::path(post, path = "/api/incidents/{id}/close", tag = "incidents", params(("id" = String, Path, description = "an incident id")), responses((status = 200, description = "the closed incident", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such incident", body = crate::openapi::Exception), (status = 409, description = "the incident is closed already", body = crate::openapi::Exception)), security(("bearer" = [])))]
+pub(crate) async fn close(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -526,7 +534,8 @@ impl Follow {
 /// is the zones now; then one per change (`zones`) until `closed`: a
 /// change made here at once, one made on another server of the same store
 /// or an edit that changes the zones' counts within [`EVENT_POLL`].
-async fn events(
+#[utoipa::path(get, path = "/api/incidents/{id}/events", tag = "incidents", params(("id" = String, Path, description = "an incident id")), responses((status = 200, description = "Server-Sent Events: the zones now, then one event per change until closed", content_type = "text/event-stream"), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such incident", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {

@@ -254,7 +254,11 @@ pub fn parse_request(
 
 /// `POST /api/siting/check`: may this use go here? See [`parse_request`]
 /// for the body, which is validated off the async threads like the check.
-async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(post, path = "/api/siting/check", tag = "siting", request_body(description = "a proposal: geometry (GeoJSON), use or hazardous units with substances", content_type = "application/json", content = crate::openapi::Document), responses((status = 200, description = "may this use go here: the external safety distances (外部安全防护距离) and individual/societal risk at the proposal, with violations", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 413, description = "the body is larger than the limit", body = crate::openapi::Exception), (status = 415, description = "the body is not JSON (Content-Type)", body = crate::openapi::Exception), (status = 422, description = "the proposal is invalid or beyond a limit (vertices, units, substances); the answer names the field", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)))]
+pub(crate) async fn check(
+    State(state): State<AppState>,
+    body: Json<Value>,
+) -> Result<Json<Value>, ApiError> {
     let out = state
         .app()
         .read_cancellable(Work::Analysis, move |w, cancel| {
@@ -281,7 +285,8 @@ async fn check(State(state): State<AppState>, body: Json<Value>) -> Result<Json<
 
 /// `GET /api/sites/{id}/report`: methods, scenarios, zones, contours, the
 /// F–N curve and the violations of one site.
-async fn report(
+#[utoipa::path(get, path = "/api/sites/{id}/report", tag = "siting", params(("id" = String, Path, description = "an enterprise (site) id")), responses((status = 200, description = "methods, scenarios, zones, contours, the F–N curve and violations of the site", body = crate::openapi::Document), (status = 401, description = "no or wrong bearer token", body = crate::openapi::Exception), (status = 403, description = "the account lacks the right; the answer names it", body = crate::openapi::Exception), (status = 404, description = "no such site", body = crate::openapi::Exception), (status = 503, description = "the server is still building its world or is busy; retry after Retry-After", body = crate::openapi::Exception)), security((), ("bearer" = [])))]
+pub(crate) async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: axum::http::HeaderMap,

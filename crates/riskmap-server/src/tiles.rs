@@ -274,7 +274,8 @@ pub fn tilejson_doc(world: &World, spec: &TilesetSpec, base: &str) -> Value {
     })
 }
 
-async fn tilejson(
+#[utoipa::path(get, path = "/tiles/{tileset}.json", tag = "tiles", params(("tileset" = String, Path, description = "a tileset, named like the collections (see /style.json)")), responses((status = 200, description = "the TileJSON 3.0 of the tileset", body = crate::openapi::Document), (status = 404, description = "no such tileset", body = crate::openapi::Exception)))]
+pub(crate) async fn tilejson(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
@@ -336,7 +337,11 @@ fn rank_expression() -> Value {
 }
 
 /// `GET /style.json`: a MapLibre style drawing every tileset in the four colours.
-async fn style(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/style.json", tag = "tiles", responses((status = 200, description = "a MapLibre style drawing every tileset in the four colours", body = crate::openapi::Document)))]
+pub(crate) async fn style(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let base = base_url(&headers);
     let colour = level_colour_expression();
     let raster = state.basemap_raster();

@@ -30,11 +30,13 @@ pub fn index(headers: &HeaderMap) -> Response {
     serve("index.html", headers)
 }
 
-async fn index_html(headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/index.html", tag = "web map", responses((status = 200, description = "the web map", content_type = "text/html"), (status = 304, description = "If-None-Match names the current ETag")))]
+pub(crate) async fn index_html(headers: HeaderMap) -> Response {
     index(&headers)
 }
 
-async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/assets/{path}", tag = "web map", params(("path" = String, Path, description = "a file of the web map (scripts, styles, images)")), responses((status = 200, description = "the file, typed by its extension"), (status = 304, description = "If-None-Match names the current ETag"), (status = 404, description = "no such file", content_type = "text/plain")))]
+pub(crate) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     serve(&format!("assets/{path}"), &headers)
 }
 
