@@ -179,7 +179,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /metrics`: the gauges of the world read now, then every metric.
-async fn metrics(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/metrics", tag = "service", responses((status = 200, description = "Prometheus text format 0.0.4: requests by route and status class, latency, in flight, world version, features per collection, tile cache, resident memory", content_type = "text/plain; version=0.0.4")))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let m = state.metrics();
     let app = state.app();
     let ready = matches!(app.readiness(), riskmap_app::Readiness::Ready);

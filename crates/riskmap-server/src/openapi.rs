@@ -54,6 +54,7 @@ pub struct Document(serde_json::Value);
         crate::ogc::item_options,
         crate::tiles::tile,
         crate::basemap::glyph_range,
+        crate::metrics::metrics,
         crate::api::explain,
         crate::api::stats,
         crate::auth::login,
