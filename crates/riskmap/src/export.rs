@@ -20,11 +20,11 @@ use geo::Rect;
 use riskmap_core::engine::RiskState;
 use riskmap_core::{Catalog, Collection};
 use riskmap_server::tiles::{MAX_ZOOM, tile_features, tilejson_doc, tilesets};
-use riskmap_world::tiles::safety_tile_features;
 use riskmap_tiles::{
     TileCoord, TileFeature, TileOptions, build_layer, encode_tile, tiles_covering, write_pmtiles,
 };
 use riskmap_world::World;
+use riskmap_world::tiles::safety_tile_features;
 use serde_json::{Value, json};
 
 /// What an export wrote.
