@@ -155,6 +155,23 @@ pub(crate) struct DocQuery {
     f: Option<DocFormat>,
 }
 
+/// The query parameters of `/`: the OGC landing page's `f`, and the web
+/// map's own (a browser asking for HTML gets the web map).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // the OpenAPI description of what `Params::of` accepts
+pub(crate) struct LandingQuery {
+    /// The format: `json` or `html`; without it, the `Accept` header decides (406 when it allows neither).
+    #[param(inline)]
+    f: Option<DocFormat>,
+    /// The web map's language, `zh` (default) or `en`.
+    lang: Option<String>,
+    /// The web map opens the printable brief of this incident id (事故简报), or `draft` for the assessment in this tab.
+    incident: Option<String>,
+    /// The web map opens the printable file of this enterprise (一企一档).
+    dossier: Option<String>,
+}
+
 /// Answers `doc` as JSON or as an HTML page, as the request asks.
 fn doc_response(format: Format, title: &str, doc: Value) -> Response {
     match format {
@@ -163,12 +180,12 @@ fn doc_response(format: Format, title: &str, doc: Value) -> Response {
     }
 }
 
-#[utoipa::path(get, path = "/", tag = "OGC API – Features", params(DocQuery), responses((status = 200, description = "the landing page (browsers without f get the web map)", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 406, description = "neither f nor Accept names JSON or HTML", body = crate::openapi::Exception)))]
+#[utoipa::path(get, path = "/", tag = "OGC API – Features", params(LandingQuery), responses((status = 200, description = "the landing page (browsers without f get the web map)", body = crate::openapi::Document), (status = 400, description = "a parameter or the body is invalid; the answer names it", body = crate::openapi::Exception), (status = 406, description = "neither f nor Accept names JSON or HTML", body = crate::openapi::Exception)))]
 pub(crate) async fn landing(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let p = Params::of::<DocQuery>(pairs, "/")?;
+    let p = Params::of::<LandingQuery>(pairs, "/")?;
     let base = base_url(&headers);
     if p.get("f").is_none() && negotiate(&headers, None)? == Format::Html {
         // Browsers get the web map; `?f=html` gets the plain landing page

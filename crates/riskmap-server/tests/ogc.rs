@@ -331,6 +331,20 @@ async fn bad_parameters_name_themselves_and_formats_are_negotiated() {
     assert!(links.iter().any(|l| l["rel"] == "service-desc"));
     let a = get(&s, "/?f=html").await;
     assert!(a.text.contains("conformance"), "{}", a.text);
+    // A browser gets the web map, with the web map's own parameters (the
+    // printable brief and dossier pages); unknown ones are still refused.
+    for uri in ["/?incident=draft&lang=en", "/?dossier=ent-01"] {
+        let req = Request::get(uri)
+            .header("accept", "text/html,application/xhtml+xml")
+            .body(Body::empty())
+            .unwrap();
+        let a = send(&s, req).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text);
+        assert!(!a.text.contains("conformance"), "{uri}: the web map");
+    }
+    let a = get(&s, "/?incidnet=x").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.text.contains("incidnet"), "{}", a.text);
 
     // Queryables: a JSON Schema naming every property a filter may use.
     let a = get(&s, "/collections/enterprises/queryables").await;
