@@ -283,6 +283,19 @@ impl By {
     }
 }
 
+/// `features` stamped with one last change time (最后更新时间), now: the
+/// world and the store keep the same time.
+fn stamped(features: Vec<Feature>) -> Vec<Arc<Feature>> {
+    let at = riskmap_store::codec::now_stamp();
+    features
+        .into_iter()
+        .map(|mut f| {
+            f.updated = Some(at.clone());
+            Arc::new(f)
+        })
+        .collect()
+}
+
 /// Now, RFC 3339 UTC (the audit log's clock).
 pub fn now_rfc3339() -> String {
     jiff::Timestamp::now().to_string()
@@ -671,7 +684,7 @@ impl App {
         features: Vec<Feature>,
         by: &By,
     ) -> AppResult<Effects> {
-        let features = features.into_iter().map(Arc::new).collect();
+        let features = stamped(features);
         let mut writer = self.0.writer.lock().await;
         self.apply_locked(
             &mut writer,
@@ -716,7 +729,7 @@ impl App {
             )));
         }
         drop(current);
-        let features = features.into_iter().map(Arc::new).collect();
+        let features = stamped(features);
         self.apply_locked(
             &mut writer,
             Change::Upsert {
@@ -748,7 +761,9 @@ impl App {
                 "no feature {id:?} in {collection}"
             )));
         };
-        let new = Arc::new(change(&old, &current)?);
+        let mut new = change(&old, &current)?;
+        new.updated = Some(riskmap_store::codec::now_stamp());
+        let new = Arc::new(new);
         drop(current);
         let effects = self
             .apply_locked(

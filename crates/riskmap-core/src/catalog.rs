@@ -191,6 +191,7 @@ mod tests {
 
     fn target(id: usize, x: f64, y: f64) -> Feature {
         Feature {
+            updated: None,
             id: format!("t{id}"),
             geometry: Geometry::Point(Point::new(x, y)),
             record: Record::ProtectionTarget(crate::model::ProtectionTarget {

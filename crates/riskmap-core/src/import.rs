@@ -1182,6 +1182,7 @@ fn finish_record(
     }
     match (errs.0.is_empty(), id, geometry, record) {
         (true, Some(id), Some(geometry), Some(record)) => Ok(Feature {
+            updated: None,
             id,
             geometry,
             record,

@@ -707,6 +707,11 @@ pub struct Feature {
     pub geometry: Geometry<f64>,
     /// The typed payload.
     pub record: Record,
+    /// The last change time (最后更新时间): RFC 3339 UTC with milliseconds,
+    /// set by the server when the feature is written and kept by the
+    /// store; `None` for a feature not yet stored. Served as the
+    /// `updated` property, the temporal property `datetime` tests.
+    pub updated: Option<String>,
 }
 
 impl Feature {

@@ -36,12 +36,14 @@ use crate::scoring::RiskLevel;
 
 /// Columns an export adds that are derived, not data: a tabular import
 /// ignores them, so that an export re-imports unchanged.
-pub const DERIVED_COLUMNS: [&str; 5] = [
+pub const DERIVED_COLUMNS: [&str; 6] = [
     "risk_level",
     "risk_score",
     "risk_model",
     "risk_summary",
     "overdue",
+    // The last change time: the server stamps every write.
+    "updated",
 ];
 
 /// Columns whose cells are JSON text (nested lists and objects).

@@ -35,6 +35,7 @@ fn site_units(id: &str, installation: Installation, units: Vec<Vec<(&str, &str, 
     ));
     let geometry = frame.to_lonlat(&Geometry::Polygon(square)).unwrap();
     Feature {
+        updated: None,
         id: id.into(),
         geometry,
         record: Record::Enterprise(Enterprise {
@@ -224,6 +225,7 @@ fn violations_follow_targets_and_the_verdict_flips() {
     let frame = state.sites["cl"].frame().unwrap().clone();
     let g = lonlat(&frame, 130.0, 0.0);
     let f = Feature {
+        updated: None,
         id: "home".into(),
         geometry: g.clone(),
         record: Record::ProtectionTarget(ProtectionTarget {
@@ -296,6 +298,7 @@ fn a_proposed_hazardous_site_lists_existing_targets_inside_its_zones() {
     let far = lonlat(&frame, 60_000.0, 0.0);
     for (id, g) in [("near", near), ("far", far)] {
         cat.insert(Feature {
+            updated: None,
             id: id.into(),
             geometry: g,
             record: Record::ProtectionTarget(ProtectionTarget {

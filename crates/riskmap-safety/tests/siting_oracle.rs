@@ -680,6 +680,7 @@ fn site_feature(id: &str, lon: f64, lat: f64, s: &SiteSpec) -> Feature {
         });
     }
     Feature {
+        updated: None,
         id: id.into(),
         geometry,
         record: Record::Enterprise(Enterprise {

@@ -31,6 +31,8 @@ pub enum Kind {
     Boolean,
     /// A calendar date `YYYY-MM-DD`.
     Date,
+    /// An instant, RFC 3339 UTC.
+    Timestamp,
     /// One of a fixed list of strings.
     Enum(&'static [&'static str]),
 }
@@ -186,6 +188,7 @@ pub fn queryables(c: Collection) -> Vec<Queryable> {
             q("sample", Boolean, "示例数据 sample"),
         ],
     };
+    list.push(q(TEMPORAL_PROPERTY, Timestamp, "最后更新时间 last changed"));
     if is_scored(c) {
         list.push(q("risk_level", Enum(LEVELS), "风险等级 risk level"));
         list.push(q("risk_score", Number, "风险分值 risk score"));
@@ -201,6 +204,7 @@ fn kind_schema(kind: Kind) -> Value {
         Kind::Number => json!({"type": "number"}),
         Kind::Boolean => json!({"type": "boolean"}),
         Kind::Date => json!({"type": "string", "format": "date"}),
+        Kind::Timestamp => json!({"type": "string", "format": "date-time"}),
         Kind::Enum(values) => json!({"type": "string", "enum": values}),
     }
 }
@@ -479,56 +483,83 @@ pub fn parse_ids(raw: &str) -> Vec<String> {
         .collect()
 }
 
-/// The temporal property of a collection, which `datetime` tests: the
-/// date a hidden danger was found (发现日期). Other collections have none.
-pub fn temporal_property(c: Collection) -> Option<&'static str> {
-    match c {
-        Collection::HiddenDangers => Some("found_date"),
-        _ => None,
+/// The temporal property of every stored collection, which `datetime`
+/// tests: the last change time (最后更新时间), kept by the store.
+pub const TEMPORAL_PROPERTY: &str = "updated";
+
+/// One end of a `datetime` interval: a calendar date (the whole UTC day)
+/// or an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Date(jiff::civil::Date),
+    Instant(jiff::Timestamp),
+}
+
+impl Bound {
+    fn parse(raw: &str, whole: &str) -> Result<Bound, ApiError> {
+        let bad = |why: &str| {
+            ApiError::BadRequest(format!(
+                "datetime: {whole:?} is not an RFC 3339 date or date-time, or an interval a/b \
+                 with '..' for an open end ({why})"
+            ))
+        };
+        if raw.len() == 10 {
+            return jiff::civil::Date::strptime("%Y-%m-%d", raw)
+                .map(Bound::Date)
+                .map_err(|_| bad("a date is YYYY-MM-DD"));
+        }
+        raw.parse::<jiff::Timestamp>().map(Bound::Instant).map_err(|_| {
+            bad("a date-time carries its offset, e.g. 2026-12-07T08:00:00Z or 2026-12-07T16:00:00+08:00")
+        })
+    }
+
+    /// The first instant of the bound.
+    fn start(self) -> jiff::Timestamp {
+        match self {
+            Bound::Date(d) => d
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp())
+                .unwrap_or(jiff::Timestamp::MIN),
+            Bound::Instant(t) => t,
+        }
+    }
+
+    /// The first instant after the bound.
+    fn end(self) -> jiff::Timestamp {
+        match self {
+            Bound::Date(d) => d
+                .tomorrow()
+                .ok()
+                .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+                .map_or(jiff::Timestamp::MAX, |z| z.timestamp()),
+            Bound::Instant(t) => t
+                .checked_add(jiff::SignedDuration::from_nanos(1))
+                .unwrap_or(jiff::Timestamp::MAX),
+        }
     }
 }
 
 /// A `datetime` parameter: an instant or a closed or half-bounded
-/// interval (`a/b`, `../b`, `a/..`), compared by calendar date with the
-/// collection's temporal property.
+/// interval (`a/b`, `../b`, `a/..`) tested against the last change time
+/// ([`TEMPORAL_PROPERTY`]). A date bound means its whole UTC day; a
+/// date-time bound is that instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datetime {
-    property: &'static str,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-fn date_of(raw: &str, whole: &str) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::BadRequest(format!(
-            "datetime: {whole:?} is not an RFC 3339 date or date-time, or an interval a/b with '..' for an open end"
-        ))
-    };
-    let date = raw.get(..10).ok_or_else(bad)?;
-    jiff::civil::Date::strptime("%Y-%m-%d", date).map_err(|_| bad())?;
-    let rest = &raw[10..];
-    if !rest.is_empty() {
-        rest.strip_prefix(['T', 't', ' '])
-            .filter(|t| !t.is_empty())
-            .ok_or_else(bad)?;
-    }
-    Ok(date.to_string())
+    /// Inclusive.
+    from: Option<jiff::Timestamp>,
+    /// Exclusive.
+    until: Option<jiff::Timestamp>,
 }
 
 impl Datetime {
-    /// Reads `datetime` for collection `c`; 400 when it has no temporal
-    /// property or the value is not a date, date-time or interval.
-    pub fn parse(c: Collection, raw: &str) -> Result<Datetime, ApiError> {
-        let property = temporal_property(c).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "datetime: {c} has no temporal property (hidden_dangers has found_date)"
-            ))
-        })?;
+    /// Reads `datetime`: 400 when the value is not a date, date-time or
+    /// interval.
+    pub fn parse(raw: &str) -> Result<Datetime, ApiError> {
         let raw = raw.trim();
-        let bound = |s: &str| -> Result<Option<String>, ApiError> {
+        let bound = |s: &str| -> Result<Option<Bound>, ApiError> {
             match s.trim() {
                 "" | ".." => Ok(None),
-                s => date_of(s, raw).map(Some),
+                s => Bound::parse(s, raw).map(Some),
             }
         };
         let (from, to) = match raw.split_once('/') {
@@ -542,36 +573,38 @@ impl Datetime {
                 (from, to)
             }
             None => {
-                let d = date_of(raw, raw)?;
-                (Some(d.clone()), Some(d))
+                let b = Bound::parse(raw, raw)?;
+                (Some(b), Some(b))
             }
         };
-        if let (Some(a), Some(b)) = (&from, &to)
-            && a > b
+        let (from, until) = (from.map(Bound::start), to.map(Bound::end));
+        if let (Some(a), Some(b)) = (from, until)
+            && a >= b
         {
             return Err(ApiError::BadRequest(format!(
                 "datetime: {raw:?} ends before it starts"
             )));
         }
-        Ok(Datetime { property, from, to })
+        Ok(Datetime { from, until })
     }
 
-    /// Whether a feature's temporal property lies in the interval (a
-    /// feature without one does not).
+    /// Whether a feature's last change lies in the interval (a feature
+    /// without one does not).
     pub fn matches(&self, properties: &Map<String, Value>) -> bool {
-        let Some(d) = properties
-            .get(self.property)
+        let Some(t) = properties
+            .get(TEMPORAL_PROPERTY)
             .and_then(Value::as_str)
-            .and_then(|s| s.get(..10))
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
         else {
             return false;
         };
-        self.from.as_deref().is_none_or(|f| d >= f) && self.to.as_deref().is_none_or(|t| d <= t)
+        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
     }
 }
 
 /// The properties of a feature as served: the record's, with the derived
-/// `risk_level`, `risk_score` and `risk_model` of a scored collection, and
+/// `risk_level`, `risk_score` and `risk_model` of a scored collection, the
+/// last change time `updated`, and
 /// without the inventories and contacts when `limited`
 /// (`--public-read limited` and an anonymous reader).
 pub fn served_properties(world: &World, f: &Feature, limited: bool) -> Map<String, Value> {
@@ -583,6 +616,9 @@ pub fn served_properties(world: &World, f: &Feature, limited: bool) -> Map<Strin
         properties.insert("risk_level".into(), json!(a.risk_level));
         properties.insert("risk_score".into(), json!(a.score));
         properties.insert("risk_model".into(), json!(a.model.id));
+    }
+    if let Some(t) = &f.updated {
+        properties.insert(TEMPORAL_PROPERTY.into(), json!(t));
     }
     properties
 }
@@ -600,7 +636,7 @@ pub struct Selection {
     pub filter: Option<Filter>,
     /// Sort keys; empty is by id.
     pub sortby: Vec<SortKey>,
-    /// `datetime` on the collection's temporal property.
+    /// `datetime` on the last change time.
     pub datetime: Option<Datetime>,
     /// Evaluate on the anonymous reader's redacted properties.
     pub limited: bool,

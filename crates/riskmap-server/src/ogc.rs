@@ -328,10 +328,15 @@ fn collection_doc(world: &World, c: Collection, base: &str) -> Value {
     if let Some(r) = extent {
         doc["extent"] = json!({"spatial": {"bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]], "crs": CRS84}});
     }
-    if let Some(t) = crate::filter::temporal_property(c) {
-        doc["extent"]["temporal"] = json!({"interval": [[null, null]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
-        doc["temporalProperty"] = json!(t);
-    }
+    // The temporal extent: the first and last change times (RFC 3339 text
+    // in UTC orders as time).
+    let mut times = world.catalog.iter(c).filter_map(|f| f.updated.as_deref());
+    let first = times.next();
+    let (lo, hi) = times.fold((first, first), |(lo, hi), t| {
+        (lo.min(Some(t)), hi.max(Some(t)))
+    });
+    doc["extent"]["temporal"] = json!({"interval": [[lo, hi]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
+    doc["temporalProperty"] = json!(crate::filter::TEMPORAL_PROPERTY);
     doc
 }
 
@@ -382,7 +387,9 @@ pub(crate) async fn collection(
             .await?
     } else {
         let c = parse_collection(&name)?;
-        collection_doc(&*state.world()?, c, &base)
+        state
+            .read(Work::Map, move |w| collection_doc(w, c, &base))
+            .await?
     };
     let title = doc["title"].as_str().unwrap_or(&name).to_string();
     Ok(doc_response(format, &title, doc))
@@ -476,7 +483,7 @@ pub(crate) struct ItemsQuery {
     limit: Option<u32>,
     /// Features to skip.
     offset: Option<u32>,
-    /// An instant or interval (`a/b`, `../b`, `a/..`) on the collection's temporal property (hidden dangers: `found_date`), by calendar date.
+    /// An instant or interval (`a/b`, `../b`, `a/..`) on the last change time `updated`: a date is its whole UTC day, a date-time carries its offset.
     datetime: Option<String>,
     /// A CQL2 filter on the queryables (`/collections/{c}/queryables`), e.g. `risk_level = 'red' AND industry = '化工'`.
     filter: Option<String>,
@@ -623,7 +630,7 @@ fn selection(c: Collection, p: &Params, limited: bool) -> Result<Selection, ApiE
             .unwrap_or_default(),
         datetime: p
             .get("datetime")
-            .map(|d| crate::filter::Datetime::parse(c, d))
+            .map(crate::filter::Datetime::parse)
             .transpose()?,
         limited,
     })

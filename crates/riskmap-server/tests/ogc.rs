@@ -237,25 +237,150 @@ async fn filters_and_sorting_equal_a_brute_force_over_every_item() {
         let keys: Vec<&String> = f["properties"].as_object().unwrap().keys().collect();
         assert_eq!(keys, ["name", "risk_level"]);
     }
+}
 
-    // datetime on the hidden dangers' found date.
-    let dangers = all(&s, "hidden_dangers").await;
-    let brute: Vec<String> = dangers
+/// The ids of `features` whose `updated` lies in `[from, until)`.
+fn changed_in(features: &[Value], from: Option<&str>, until: Option<&str>) -> Vec<String> {
+    let ts = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    features
         .iter()
         .filter(|f| {
-            f["properties"]["found_date"]
-                .as_str()
-                .is_some_and(|d| ("2026-06-01"..="2026-09-30").contains(&d))
+            let t = ts(f["properties"]["updated"].as_str().unwrap());
+            from.is_none_or(|a| t >= ts(a)) && until.is_none_or(|b| t < ts(b))
         })
         .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datetime_selects_by_the_last_change_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path()).await;
+    // Every item carries its last change time, as the store kept it; the
+    // queryables and the collection declare it.
+    let before = all(&s, "shelters").await;
+    assert!(before.len() > 3);
+    for f in &before {
+        let t = f["properties"]["updated"].as_str().unwrap();
+        assert!(
+            t.ends_with('Z') && t.parse::<jiff::Timestamp>().is_ok(),
+            "{t}"
+        );
+    }
+    let q = get(&s, "/collections/shelters/queryables").await.json();
+    assert_eq!(q["properties"]["updated"]["format"], "date-time");
+    let doc = get(&s, "/collections/shelters").await.json();
+    assert_eq!(doc["temporalProperty"], "updated");
+    let mut times: Vec<&str> = before
+        .iter()
+        .map(|f| f["properties"]["updated"].as_str().unwrap())
         .collect();
+    times.sort();
+    assert_eq!(
+        doc["extent"]["temporal"]["interval"],
+        json!([[times[0], times[times.len() - 1]]])
+    );
+    let loaded = times[times.len() - 1].to_string();
+
+    // One shelter changes later: it alone is newer than the load.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let id = before[1]["id"].as_str().unwrap();
+    let req = Request::patch(format!("/collections/shelters/items/{id}"))
+        .header("authorization", "Bearer t")
+        .header("content-type", "application/merge-patch+json")
+        .body(Body::from(
+            json!({"properties": {"capacity_persons": 777}}).to_string(),
+        ))
+        .unwrap();
+    let a = send(&s, req).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let after = all(&s, "shelters").await;
+    let changed = after.iter().find(|f| f["id"] == id).unwrap()["properties"]["updated"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(changed > loaded, "{changed} after {loaded}");
+    // A write keeps the same time in the store as in the world.
+    let stored = s
+        .app()
+        .store()
+        .get(Collection::Shelters, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.updated.as_deref(), Some(changed.as_str()));
+
+    // Instants, half-open and closed intervals, and dates (whole UTC
+    // days), against a brute force over every item.
+    let after_load = (loaded.parse::<jiff::Timestamp>().unwrap()
+        + jiff::SignedDuration::from_millis(1))
+    .to_string();
+    let day = &changed[..10];
+    let next_day = (jiff::civil::Date::strptime("%Y-%m-%d", day)
+        .unwrap()
+        .tomorrow()
+        .unwrap())
+    .to_string();
+    let cases: Vec<(String, Option<String>, Option<String>)> = vec![
+        (format!("{after_load}/.."), Some(after_load.clone()), None),
+        (format!("../{loaded}"), None, Some(after_load.clone())),
+        (
+            changed.clone(),
+            Some(changed.clone()),
+            Some(
+                (changed.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_nanos(1))
+                    .to_string(),
+            ),
+        ),
+        (
+            format!("{}/{}", times[0], loaded),
+            Some(times[0].to_string()),
+            Some(after_load.clone()),
+        ),
+        (
+            day.to_string(),
+            Some(format!("{day}T00:00:00Z")),
+            Some(format!("{next_day}T00:00:00Z")),
+        ),
+        (
+            "2020-01-01/2020-12-31".into(),
+            Some("2020-01-01T00:00:00Z".into()),
+            Some("2021-01-01T00:00:00Z".into()),
+        ),
+    ];
+    for (datetime, from, until) in cases {
+        let brute = changed_in(&after, from.as_deref(), until.as_deref());
+        let a = get(
+            &s,
+            &format!(
+                "/collections/shelters/items?limit=10000&datetime={}",
+                enc(&datetime)
+            ),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{datetime}: {}", a.text);
+        assert_eq!(ids(&a.json()), brute, "datetime={datetime}");
+    }
     let a = get(
         &s,
-        "/collections/hidden_dangers/items?limit=10000&datetime=2026-06-01/2026-09-30T23:59:59Z",
+        &format!(
+            "/collections/shelters/items?datetime={}/..",
+            enc(&after_load)
+        ),
+    )
+    .await;
+    assert_eq!(ids(&a.json()), [id.to_string()]);
+    // A filter on the same property agrees.
+    let a = get(
+        &s,
+        &format!(
+            "/collections/shelters/items?filter={}",
+            enc(&format!("updated > TIMESTAMP('{loaded}')"))
+        ),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
-    assert_eq!(ids(&a.json()), brute);
+    assert_eq!(ids(&a.json()), [id.to_string()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,7 +401,15 @@ async fn bad_parameters_name_themselves_and_formats_are_negotiated() {
             "filter",
         ),
         (
-            "/collections/enterprises/items?datetime=2026-01-01",
+            "/collections/enterprises/items?datetime=2026-13-01",
+            "datetime",
+        ),
+        (
+            "/collections/enterprises/items?datetime=2026-01-01T08:00:00",
+            "offset",
+        ),
+        (
+            "/collections/enterprises/items?datetime=2026-02-01/2026-01-01",
             "datetime",
         ),
         ("/collections/enterprises/items?limit=1&limit=2", "limit"),

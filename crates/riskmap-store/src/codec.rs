@@ -33,12 +33,28 @@ pub fn properties_json(feature: &Feature) -> Value {
     Value::Object(feature.record.to_properties())
 }
 
+/// Now, as the stores keep the last change time (`updated_at`): RFC 3339
+/// UTC with milliseconds, e.g. `2026-12-07T06:24:13.123Z`. The same text on
+/// both backends, so it compares as text in time order.
+pub fn now_stamp() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// The last change time to store for `feature`: its own (the server
+/// stamps what it writes), else now.
+pub fn updated_stamp(feature: &Feature) -> String {
+    feature.updated.clone().unwrap_or_else(now_stamp)
+}
+
 /// Rebuilds a feature from its stored parts.
 pub fn decode(
     collection: Collection,
     id: String,
     geometry: Geometry<f64>,
     properties: Value,
+    updated: Option<String>,
 ) -> Result<Feature, StoreError> {
     let map = match properties {
         Value::Object(m) => m,
@@ -51,6 +67,7 @@ pub fn decode(
             message: format!("properties: {e}"),
         })?;
     Ok(Feature {
+        updated,
         id,
         geometry,
         record,

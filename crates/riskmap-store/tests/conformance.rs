@@ -37,12 +37,30 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 /// Validated features of `collection` from GeoJSON Feature objects, through
 /// the same import validation as real data.
+///
+/// Each carries its own last change time, distinct from every other one
+/// parsed, as the server stamps what it writes: the round trips below
+/// hold only if the store keeps it exactly.
 fn parse(collection: Collection, features: Vec<Value>) -> Vec<Feature> {
+    static STAMPS: AtomicUsize = AtomicUsize::new(0);
     let text = json!({"type": "FeatureCollection", "features": features}).to_string();
-    match parse_geojson(collection, &text, "EPSG:4326".parse().expect("known CRS")) {
+    let mut parsed = match parse_geojson(collection, &text, "EPSG:4326".parse().expect("known CRS"))
+    {
         Ok(f) => f,
         Err(e) => panic!("test data for {collection} is invalid: {e}"),
+    };
+    for f in &mut parsed {
+        let n = STAMPS.fetch_add(1, Ordering::Relaxed);
+        f.updated = Some(format!(
+            "2026-11-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            1 + n / 86_400_000 % 28,
+            n / 3_600_000 % 24,
+            n / 60_000 % 60,
+            n / 1000 % 60,
+            n % 1000
+        ));
     }
+    parsed
 }
 
 fn point(id: &str, lon: f64, lat: f64, mut properties: Value) -> Value {
@@ -1564,6 +1582,69 @@ async fn derived_changes_land_with_their_writes(store: Arc<dyn Store>) {
     );
 }
 
+/// The last change time (最后更新时间): a time the writer gives is kept to
+/// the millisecond; without one, the store stamps the write with its
+/// commit time. A rewrite moves it, and a delete returns it.
+async fn last_change_times_are_kept(store: Arc<dyn Store>) {
+    const C: Collection = Collection::ProtectionTargets;
+    let s = store.as_ref();
+    let mut unstamped = numbered_targets(0..5, 1);
+    for f in &mut unstamped {
+        f.updated = None;
+    }
+    let before = riskmap_store::codec::now_stamp();
+    s.import(C, &unstamped[..3], None).await.expect("import");
+    s.put(&unstamped[3]).await.expect("put");
+    s.write(C, WriteOp::Upsert(&unstamped[4..]), &[])
+        .await
+        .expect("write");
+    let after = riskmap_store::codec::now_stamp();
+    let all = s.all(C).await.expect("all");
+    assert_eq!(all.len(), 5);
+    for f in &all {
+        let t = f
+            .updated
+            .as_deref()
+            .expect("a stored feature has a change time");
+        assert!(
+            before.as_str() <= t && t <= after.as_str(),
+            "{}: stamped {t}, written between {before} and {after}",
+            f.id
+        );
+        assert!(t.parse::<jiff::Timestamp>().is_ok(), "{t} is RFC 3339");
+    }
+    // Given times are kept, by every write path.
+    let mut given = numbered_targets(0..5, 2);
+    for (i, f) in given.iter_mut().enumerate() {
+        f.updated = Some(format!("2025-0{}-02T03:04:05.{i}78Z", i + 1));
+    }
+    s.put(&given[0]).await.expect("put");
+    s.write(C, WriteOp::Upsert(&given[1..3]), &[])
+        .await
+        .expect("write");
+    s.import(C, &given[3..], None).await.expect("import");
+    assert_eq!(s.all(C).await.expect("all"), given);
+    assert_eq!(
+        s.get(C, &given[2].id).await.expect("get"),
+        Some(given[2].clone())
+    );
+    // A rewrite without a time moves it to now.
+    s.put(&unstamped[0]).await.expect("put");
+    let t = s
+        .get(C, &unstamped[0].id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert!(
+        t.updated.as_deref() >= Some(after.as_str()),
+        "{:?}",
+        t.updated
+    );
+    // A delete returns the feature with its time.
+    let gone = s.delete(C, &given[1].id).await.expect("delete");
+    assert_eq!(gone, Some(given[1].clone()));
+}
+
 macro_rules! conformance {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -1594,7 +1675,8 @@ conformance!(
     insert_refuses_existing_ids,
     accounts_tokens_and_audit,
     incidents_round_trip_with_their_audit,
-    derived_changes_land_with_their_writes
+    derived_changes_land_with_their_writes,
+    last_change_times_are_kept
 );
 
 #[test]

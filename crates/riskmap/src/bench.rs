@@ -107,6 +107,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
                 .map_or(TargetCategory::Other, |(c, _)| *c);
             let population = rng.random_range(20..2000u32);
             Feature {
+                updated: None,
                 id: format!("t{i}"),
                 geometry: Geometry::Point(Point::new(x, y)),
                 record: Record::ProtectionTarget(ProtectionTarget {
@@ -128,6 +129,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
         .take(50)
         .enumerate()
         .map(|(i, (x, y))| Feature {
+            updated: None,
             id: format!("park{i}"),
             geometry: Geometry::Polygon(square(*x, *y, 1500.0)),
             record: Record::Park(Park {
@@ -178,6 +180,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
                 Geometry::Point(Point::new(x, y))
             };
             Feature {
+                updated: None,
                 id: format!("e{i}"),
                 geometry,
                 record: Record::Enterprise(Enterprise {
@@ -222,6 +225,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
             }
             let (kind, d, p) = specs[i % specs.len()];
             Feature {
+                updated: None,
                 id: format!("p{i}"),
                 geometry: Geometry::LineString(LineString::from(pts)),
                 record: Record::Pipeline(Pipeline {
@@ -245,6 +249,7 @@ pub(crate) fn synthetic(b: &ScoreBench) -> Catalog {
             let x0 = AREA.0 + (AREA.2 - AREA.0) * i as f64 / 11.0;
             let x1 = AREA.0 + (AREA.2 - AREA.0) * (i + 1) as f64 / 11.0;
             Feature {
+                updated: None,
                 id: format!("{}", 330100 + i * 100),
                 geometry: Geometry::Polygon(Rect::new((x0, AREA.1), (x1, AREA.3)).to_polygon()),
                 record: Record::District(District {

@@ -87,6 +87,7 @@ pub(crate) fn synthetic(n: usize, seed: u64) -> Vec<Feature> {
             let y = (cy + r * t.sin() * KM_LAT).clamp(AREA.1, AREA.3);
             let (name, cas, scale) = SUBSTANCES[rng.random_range(0..SUBSTANCES.len())];
             Feature {
+                updated: None,
                 id: (i + 1).to_string(),
                 geometry: Geometry::Point(Point::new(x, y)),
                 record: Record::Enterprise(Enterprise {

@@ -25,7 +25,9 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::sync::Notify;
 
 use crate::access::{AuditEntry, AuditQuery, AuditRow, StoredAccount, TokenRecord, WriteOp};
-use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
+use crate::codec::{
+    decode, geometry_from_geojson, geometry_to_geojson, properties_json, updated_stamp,
+};
 use crate::history::{DerivedChange, DerivedQuery, DerivedRow, bbox_columns, query_box};
 use crate::log::{CHANNEL, LoggedChange, Watch, logged_ids, new_origin};
 use crate::{ImportSummary, Progress, Store, StoreError, StoreResult};
@@ -43,8 +45,8 @@ const LOG_LOCK: i64 = 0x0072_6973_6b6d_6170; // "riskmap"
 /// How often a watch polls the log even without notifications.
 const WATCH_POLL: Duration = Duration::from_secs(5);
 
-const SELECT: &str =
-    "SELECT id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties";
+const SELECT: &str = "SELECT id, ST_AsGeoJSON(geom, 15) AS geometry, \
+     properties::text AS properties, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at";
 
 /// The query box `($1, $2)–($3, $4)`: a point or line when degenerate.
 const BOX: &str = "ST_SetSRID(ST_MakeBox2D(ST_Point($1, $2), ST_Point($3, $4))::geometry, 4326)";
@@ -126,13 +128,14 @@ impl PostgresStore {
         let id: String = row.try_get("id")?;
         let geometry: String = row.try_get("geometry")?;
         let properties: String = row.try_get("properties")?;
+        let updated: String = row.try_get("updated_at")?;
         let geometry = geometry_from_geojson(collection, &id, &geometry)?;
         let properties = serde_json::from_str(&properties).map_err(|e| StoreError::Corrupt {
             collection,
             id: id.clone(),
             message: format!("properties: {e}"),
         })?;
-        decode(collection, id, geometry, properties)
+        decode(collection, id, geometry, properties, Some(updated))
     }
 
     /// Inserts or replaces; returns whether the row is new.
@@ -142,10 +145,10 @@ impl PostgresStore {
     {
         check_finite(feature)?;
         let sql = format!(
-            "INSERT INTO {t} (id, name, geom, properties) \
-             VALUES ($1, $2, ST_SetSRID(ST_GeomFromGeoJSON($3), 4326), $4::jsonb) \
+            "INSERT INTO {t} (id, name, geom, properties, updated_at) \
+             VALUES ($1, $2, ST_SetSRID(ST_GeomFromGeoJSON($3), 4326), $4::jsonb, $5::timestamptz) \
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom, \
-             properties = EXCLUDED.properties, updated_at = now() \
+             properties = EXCLUDED.properties, updated_at = EXCLUDED.updated_at \
              RETURNING (xmax = 0) AS inserted",
             t = feature.collection().as_str()
         );
@@ -154,6 +157,7 @@ impl PostgresStore {
             .bind(feature.record.name())
             .bind(geometry_to_geojson(&feature.geometry))
             .bind(properties_json(feature).to_string())
+            .bind(updated_stamp(feature))
             .fetch_one(executor)
             .await?;
         Ok(inserted)
@@ -219,7 +223,7 @@ impl PostgresStore {
         derived: &[DerivedChange],
     ) -> StoreResult<Vec<Feature>> {
         let sql = format!(
-            "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties",
+            "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at",
             collection.as_str()
         );
         let mut tx = self.pool.begin().await?;
@@ -706,7 +710,7 @@ impl Store for PostgresStore {
 
     async fn delete(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
         let sql = format!(
-            "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties",
+            "DELETE FROM {} WHERE id = $1 RETURNING id, ST_AsGeoJSON(geom, 15) AS geometry, properties::text AS properties, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at",
             collection.as_str()
         );
         let mut tx = self.pool.begin().await?;

@@ -21,7 +21,9 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::access::{AuditEntry, AuditQuery, AuditRow, StoredAccount, TokenRecord, WriteOp};
-use crate::codec::{decode, geometry_from_geojson, geometry_to_geojson, properties_json};
+use crate::codec::{
+    decode, geometry_from_geojson, geometry_to_geojson, properties_json, updated_stamp,
+};
 use crate::history::{DerivedChange, DerivedQuery, DerivedRow, bbox_columns, query_box};
 use crate::log::{LoggedChange, Watch, collection_of, logged_ids, new_origin};
 use crate::{ImportSummary, Progress, Store, StoreError, StoreResult, intersects_bbox};
@@ -41,9 +43,9 @@ const WATCH_POLL: Duration = Duration::from_secs(1);
 const UPSERT_TAIL: &str = " ON CONFLICT(id) DO UPDATE SET name = excluded.name, \
      geometry = excluded.geometry, properties = excluded.properties, minx = excluded.minx, \
      miny = excluded.miny, maxx = excluded.maxx, maxy = excluded.maxy, \
-     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+     updated_at = excluded.updated_at";
 
-/// Rows per `INSERT` of an import (8 parameters each, well under SQLite's
+/// Rows per `INSERT` of an import (9 parameters each, well under SQLite's
 /// 32,766).
 const IMPORT_BATCH: usize = 500;
 
@@ -129,13 +131,14 @@ impl SqliteStore {
         let id: String = row.try_get("id")?;
         let geometry: String = row.try_get("geometry")?;
         let properties: String = row.try_get("properties")?;
+        let updated: String = row.try_get("updated_at")?;
         let geometry = geometry_from_geojson(collection, &id, &geometry)?;
         let properties = serde_json::from_str(&properties).map_err(|e| StoreError::Corrupt {
             collection,
             id: id.clone(),
             message: format!("properties: {e}"),
         })?;
-        decode(collection, id, geometry, properties)
+        decode(collection, id, geometry, properties, Some(updated))
     }
 
     async fn upsert<'e, E>(executor: E, feature: &Feature) -> StoreResult<()>
@@ -145,8 +148,8 @@ impl SqliteStore {
         check_finite(feature)?;
         let b = feature.bbox();
         let sql = format!(
-            "INSERT INTO {t} (id, name, geometry, properties, minx, miny, maxx, maxy) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8){UPSERT_TAIL}",
+            "INSERT INTO {t} (id, name, geometry, properties, minx, miny, maxx, maxy, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9){UPSERT_TAIL}",
             t = feature.collection().as_str()
         );
         sqlx::query(AssertSqlSafe(sql))
@@ -158,6 +161,7 @@ impl SqliteStore {
             .bind(b.min().y)
             .bind(b.max().x)
             .bind(b.max().y)
+            .bind(updated_stamp(feature))
             .execute(executor)
             .await?;
         Ok(())
@@ -218,12 +222,13 @@ impl SqliteStore {
                     geometry_to_geojson(&f.geometry),
                     properties_json(f).to_string(),
                     f.bbox(),
+                    updated_stamp(f),
                 ));
             }
             let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-                "INSERT INTO {table} (id, name, geometry, properties, minx, miny, maxx, maxy) "
+                "INSERT INTO {table} (id, name, geometry, properties, minx, miny, maxx, maxy, updated_at) "
             ));
-            q.push_values(rows, |mut b, (f, geometry, properties, bbox)| {
+            q.push_values(rows, |mut b, (f, geometry, properties, bbox, updated)| {
                 b.push_bind(f.id.clone())
                     .push_bind(f.record.name().map(str::to_string))
                     .push_bind(geometry)
@@ -231,7 +236,8 @@ impl SqliteStore {
                     .push_bind(bbox.min().x)
                     .push_bind(bbox.min().y)
                     .push_bind(bbox.max().x)
-                    .push_bind(bbox.max().y);
+                    .push_bind(bbox.max().y)
+                    .push_bind(updated);
             });
             q.push(UPSERT_TAIL);
             q.build().execute(&mut *tx).await?;
@@ -272,7 +278,7 @@ impl SqliteStore {
         derived: &[DerivedChange],
     ) -> StoreResult<Vec<Feature>> {
         let sql = format!(
-            "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties",
+            "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties, updated_at",
             collection.as_str()
         );
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -420,7 +426,7 @@ impl Store for SqliteStore {
 
     async fn get(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
         let sql = format!(
-            "SELECT id, geometry, properties FROM {} WHERE id = ?1",
+            "SELECT id, geometry, properties, updated_at FROM {} WHERE id = ?1",
             collection.as_str()
         );
         let row = sqlx::query(AssertSqlSafe(sql))
@@ -433,7 +439,7 @@ impl Store for SqliteStore {
 
     async fn all(&self, collection: Collection) -> StoreResult<Vec<Feature>> {
         let sql = format!(
-            "SELECT id, geometry, properties FROM {} ORDER BY id",
+            "SELECT id, geometry, properties, updated_at FROM {} ORDER BY id",
             collection.as_str()
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -450,7 +456,7 @@ impl Store for SqliteStore {
         bbox: Rect<f64>,
     ) -> StoreResult<Vec<Feature>> {
         let sql = format!(
-            "SELECT id, geometry, properties FROM {} \
+            "SELECT id, geometry, properties, updated_at FROM {} \
              WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?4 ORDER BY id",
             collection.as_str()
         );
@@ -751,7 +757,7 @@ impl Store for SqliteStore {
         // the busy timeout instead of failing when it upgrades from a read.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let sql = format!(
-            "SELECT id, geometry, properties FROM {} WHERE id = ?1",
+            "SELECT id, geometry, properties, updated_at FROM {} WHERE id = ?1",
             collection.as_str()
         );
         let old = sqlx::query(AssertSqlSafe(sql))
@@ -769,7 +775,7 @@ impl Store for SqliteStore {
 
     async fn delete(&self, collection: Collection, id: &str) -> StoreResult<Option<Feature>> {
         let sql = format!(
-            "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties",
+            "DELETE FROM {} WHERE id = ?1 RETURNING id, geometry, properties, updated_at",
             collection.as_str()
         );
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
