@@ -1425,37 +1425,83 @@ pub(crate) async fn patch_item(
         )));
     }
     let base = base_url(&headers);
-    let id_in = id.clone();
-    modify_item(&state, c, &id, &by, &base, move |old, world| {
-        check_if_match(expected.as_deref(), old, world)?;
-        // The stored feature as GeoJSON in the request's CRS, patched, then
-        // read back like a PUT body.
-        let mut current = json!({
-            "type": "Feature",
-            "id": old.id,
-            "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&old.geometry)),
-            "properties": old.record.to_properties(),
+    let patch = Arc::new(patch);
+    // The patch is applied and validated on a snapshot, off the async
+    // workers and outside the writer lock; under the lock only `If-Match`
+    // is judged and the feature checked to be the one patched. When
+    // another write replaced it meanwhile, the patch is applied again to
+    // the new version (a few times at most).
+    for _ in 0..3 {
+        let (patch, id_in, expected_in) = (patch.clone(), id.clone(), expected.clone());
+        let (base_version, f) = state
+            .read(Work::Analysis, move |w| {
+                let old =
+                    w.catalog.get(c, &id_in).cloned().ok_or_else(|| {
+                        ApiError::NotFound(format!("no feature {id_in:?} in {c}"))
+                    })?;
+                check_if_match(expected_in.as_deref(), &old, w)?;
+                let f = patched(c, &old, &patch, input, w)?;
+                Ok::<_, ApiError>((old, f))
+            })
+            .await??;
+        let mut stale = false;
+        let actor = actor.clone();
+        let expected = expected.clone();
+        let taken = modify_item(&state, c, &id, &by, &base, |old, world| {
+            check_if_match(expected.as_deref(), old, world)?;
+            if !std::ptr::eq(old, &*base_version) {
+                stale = true;
+                return Err(ApiError::Conflict(format!(
+                    "{c}/{id}: changed while the patch was applied"
+                )));
+            }
+            let mut f = f;
+            if c == Collection::HiddenDangers {
+                crate::dangers::keep_lifecycle(&mut f, Some(old), &actor)
+                    .map_err(|e| ApiError::Conflict(e.to_string()))?;
+            }
+            Ok(f)
+        })
+        .await;
+        if !stale {
+            return taken;
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "{c}/{id} changed three times while the patch was applied; nothing was written: send it again"
+    )))
+}
+
+/// `patch` (a JSON merge patch of the GeoJSON feature, geometry in the
+/// request's CRS) applied to `old` and validated whole, like a `PUT`.
+fn patched(
+    c: Collection,
+    old: &Feature,
+    patch: &Value,
+    input: InputCrs,
+    world: &World,
+) -> Result<Feature, ApiError> {
+    // The stored feature as GeoJSON in the request's CRS, patched, then
+    // read back like a PUT body.
+    let mut current = json!({
+        "type": "Feature",
+        "id": old.id,
+        "geometry": geojson::Geometry::new(geojson::GeometryValue::from(&old.geometry)),
+        "properties": old.record.to_properties(),
+    });
+    if input.crs != Crs::Wgs84 && input.crs != Crs::Cgcs2000 {
+        let g = old.geometry.map_coords(|c| {
+            let (x, y) = input.crs.from_wgs84(c.x, c.y);
+            geo::coord! { x: x, y: y }
         });
-        if input.crs != Crs::Wgs84 && input.crs != Crs::Cgcs2000 {
-            let g = old.geometry.map_coords(|c| {
-                let (x, y) = input.crs.from_wgs84(c.x, c.y);
-                geo::coord! { x: x, y: y }
-            });
-            current["geometry"] = json!(geojson::Geometry::new(geojson::GeometryValue::from(&g)));
-        }
-        if input.lat_first {
-            // Back to the request's axis order; `validate_replacement` swaps again.
-            swap_axes(&mut current);
-        }
-        merge_patch(&mut current, &patch);
-        let mut f = validate_replacement(c, &id_in, current, input, world)?;
-        if c == Collection::HiddenDangers {
-            crate::dangers::keep_lifecycle(&mut f, Some(old), &actor)
-                .map_err(|e| ApiError::Conflict(e.to_string()))?;
-        }
-        Ok(f)
-    })
-    .await
+        current["geometry"] = json!(geojson::Geometry::new(geojson::GeometryValue::from(&g)));
+    }
+    if input.lat_first {
+        // Back to the request's axis order; `validate_replacement` swaps again.
+        swap_axes(&mut current);
+    }
+    merge_patch(&mut current, patch);
+    validate_replacement(c, &old.id, current, input, world)
 }
 
 /// `OPTIONS` on items: the methods allowed.
