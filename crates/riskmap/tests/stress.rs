@@ -228,6 +228,28 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     let reg_token = login("stress-reg", "stress-password-1").await;
     let ent_token = login("stress-ent", "stress-password-2").await;
 
+    // The label glyphs the style names (a CJK font range), when the
+    // server found a font.
+    let style: Value = setup
+        .get(format!("{base}/style.json"))
+        .send()
+        .await
+        .expect("style")
+        .json()
+        .await
+        .expect("style json");
+    let glyphs: Option<String> = style["glyphs"].as_str().and_then(|g| {
+        let font = style["layers"]
+            .as_array()?
+            .iter()
+            .find_map(|l| l["layout"]["text-font"][0].as_str())?;
+        Some(
+            g.replace("{fontstack}", &font.replace(' ', "%20"))
+                .replace("{range}", "19968-20223"),
+        )
+    });
+    let today = riskmap_app::today();
+
     let mut tasks = Vec::new();
     // /health must answer within 1 s throughout.
     let health_worst = Arc::new(Mutex::new(Duration::ZERO));
@@ -337,6 +359,57 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         .send()
                         .await;
                     log.check("write", "DELETE target", r).await;
+                }
+                i += 1;
+            }
+        }));
+    }
+    // Phase 2: a QGIS-style editor (OGC API – Features Part 4): reads a
+    // demo protection target and its ETag, PATCHes it with If-Match (200),
+    // then again with the stale tag (412, nothing changes).
+    {
+        let (base, log) = (base.clone(), log.clone());
+        let targets: Vec<String> = demo("protection_targets")
+            .iter()
+            .filter_map(|f| f["id"].as_str().map(str::to_string))
+            .take(20)
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(phase1_end.into()).await;
+            let c = http();
+            let mut i = 0usize;
+            while Instant::now() < end {
+                let id = &targets[i % targets.len()];
+                let url = format!("{base}/collections/protection_targets/items/{id}");
+                let r = c.get(&url).send().await;
+                let Some(resp) = log.check("patch", &format!("GET {id}"), r).await else {
+                    i += 1;
+                    continue;
+                };
+                let Some(tag) = resp
+                    .headers()
+                    .get("etag")
+                    .and_then(|t| t.to_str().ok())
+                    .map(str::to_string)
+                else {
+                    log.fail(format!("GET {id}: no ETag"));
+                    i += 1;
+                    continue;
+                };
+                for (want, population) in [(200, 100 + i), (412, 1)] {
+                    let r = c
+                        .patch(&url)
+                        .bearer_auth(TOKEN)
+                        .header("content-type", "application/merge-patch+json")
+                        .header("if-match", &tag)
+                        .body(json!({"properties": {"population": population}}).to_string())
+                        .send()
+                        .await;
+                    if let Some(resp) = log.check("patch", &format!("PATCH {id}"), r).await
+                        && resp.status() != want
+                    {
+                        log.fail(format!("PATCH {id}: {} (wanted {want})", resp.status()));
+                    }
                 }
                 i += 1;
             }
@@ -558,6 +631,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
     // Eight readers.
     for r in 0..8usize {
         let (base, log, ids, sites) = (base.clone(), log.clone(), ids.clone(), sites.clone());
+        let (glyphs, today) = (glyphs.clone(), today.clone());
         tasks.push(tokio::spawn(async move {
             let c = http();
             let mut i = r;
@@ -565,7 +639,7 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                 let id = &ids[i % ids.len()];
                 let (lon, lat) = first_point(&sites[i % sites.len()]);
                 let phase2 = Instant::now() >= phase1_end;
-                let n = if phase2 { 26 } else { 4 };
+                let n = if phase2 { 34 } else { 4 };
                 let (family, req) = match i % n {
                     0 => ("risk", c.get(format!("{base}/api/risk/enterprises/{id}"))),
                     1 => (
@@ -704,10 +778,71 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
                         };
                         ("changes", req)
                     }
+                    25 => (
+                        "ogc",
+                        c.get(format!("{base}/collections/enterprises/queryables")),
+                    ),
+                    26 => {
+                        // Part 3: a CQL2 text filter and a sort, as QGIS sends.
+                        let q = [
+                            ("filter", "risk_level IN ('red','orange') OR employees > 100"),
+                            ("sortby", "-risk_score,name"),
+                            ("limit", "50"),
+                        ];
+                        ("ogc", c.get(format!("{base}/collections/enterprises/items")).query(&q))
+                    }
+                    27 => {
+                        // CQL2 JSON, properties and datetime (the last change).
+                        let f = json!({"op": "s_intersects", "args": [{"property": "geometry"},
+                            {"bbox": [lon - 0.05, lat - 0.05, lon + 0.05, lat + 0.05]}]});
+                        let q = [
+                            ("filter", f.to_string()),
+                            ("filter-lang", "cql2-json".to_string()),
+                            ("properties", "name,category,population,updated".to_string()),
+                            ("datetime", format!("{today}/..")),
+                            ("limit", "200".to_string()),
+                        ];
+                        ("ogc", c.get(format!("{base}/collections/protection_targets/items")).query(&q))
+                    }
+                    28 => ("ogc", c.get(format!("{base}/api/openapi.json"))),
+                    29 => (
+                        "ogc",
+                        c.get(format!("{base}/collections/enterprises/items?f=html&limit=20")),
+                    ),
+                    30 => {
+                        // Filtered tiles: only red enterprises of one industry.
+                        let (z, x, y) = tile_at(9 + (i % 6) as u8, lon, lat);
+                        (
+                            "tiles",
+                            c.get(format!("{base}/tiles/enterprises/{z}/{x}/{y}.mvt"))
+                                .query(&[("filter", "risk_level = 'red' OR industry = 'chemical'")]),
+                        )
+                    }
+                    31 => {
+                        let (z, x, y) = tile_at(10 + (i % 7) as u8, lon, lat);
+                        ("basemap", c.get(format!("{base}/tiles/basemap/{z}/{x}/{y}.mvt")))
+                    }
+                    32 => match &glyphs {
+                        Some(g) => ("basemap", c.get(g)),
+                        None => ("basemap", c.get(format!("{base}/tiles/basemap.json"))),
+                    },
+                    33 => {
+                        let (f, coll) = [("gpkg", "protection_targets"), ("shp", "enterprises")][(i / n) % 2];
+                        ("office", c.get(format!("{base}/collections/{coll}/items?f={f}&limit=200")))
+                    }
                     _ => ("style", c.get(format!("{base}/style.json"))),
                 };
                 let what = format!("{family} #{i}");
                 if let Some(resp) = log.check(family, &what, req.send().await).await {
+                    // The interoperability reads are all well-formed: each
+                    // must succeed, not only avoid a 5xx.
+                    if matches!(family, "ogc" | "basemap") && !resp.status().is_success() {
+                        let status = resp.status();
+                        let body = resp.text().await.unwrap_or_default();
+                        log.fail(format!("{what}: {status} {body:.300}"));
+                        i += 8;
+                        continue;
+                    }
                     // Read the whole body: a response cut short is a failure too.
                     if let Err(e) = resp.bytes().await {
                         log.fail(format!("{what}: body: {e}"));
@@ -744,6 +879,9 @@ async fn readers_and_writers_together_never_hang_fail_or_diverge() {
         "resources",
         "changes",
         "metrics",
+        "ogc",
+        "patch",
+        "basemap",
     ] {
         assert!(
             counts.get(family).copied().unwrap_or(0) >= 3,
