@@ -1233,6 +1233,16 @@ fn validate_replacement(
     Ok(feature)
 }
 
+/// `f` replacing `old`: a hidden danger keeps its stored status and
+/// history (a transition that landed meanwhile is not lost).
+fn with_lifecycle(mut f: Feature, old: &Feature, actor: &str) -> Result<Feature, ApiError> {
+    if f.collection() == Collection::HiddenDangers {
+        crate::dangers::keep_lifecycle(&mut f, Some(old), actor)
+            .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    }
+    Ok(f)
+}
+
 /// Replaces one stored feature by `make(current, world)` under the writer
 /// lock, after `If-Match`; the answer is the new feature with its tag.
 async fn modify_item(
@@ -1308,12 +1318,7 @@ pub(crate) async fn replace_item(
         let f = feature.clone();
         let taken = modify_item(&state, c, &id, &by, &base, |old, world| {
             check_if_match(expected.as_deref(), old, world)?;
-            let mut f = f;
-            if c == Collection::HiddenDangers {
-                crate::dangers::keep_lifecycle(&mut f, Some(old), &actor)
-                    .map_err(|e| ApiError::Conflict(e.to_string()))?;
-            }
-            Ok(f)
+            with_lifecycle(f, old, &actor)
         })
         .await;
         match taken {
@@ -1455,12 +1460,7 @@ pub(crate) async fn patch_item(
                     "{c}/{id}: changed while the patch was applied"
                 )));
             }
-            let mut f = f;
-            if c == Collection::HiddenDangers {
-                crate::dangers::keep_lifecycle(&mut f, Some(old), &actor)
-                    .map_err(|e| ApiError::Conflict(e.to_string()))?;
-            }
-            Ok(f)
+            with_lifecycle(f, old, &actor)
         })
         .await;
         if !stale {

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, client, repo_root, riskmap};
+use common::{Server, client, riskmap};
 use geo::Rect;
 use riskmap_tiles::{DecodedTile, TileCoord, decode_tile, tiles_covering};
 use serde_json::Value;
@@ -45,32 +45,12 @@ fn reader_python() -> PathBuf {
     if let Ok(p) = std::env::var("RISKMAP_PMTILES_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = repo_root().join("target/pmtiles-reader-venv");
-    let python = venv.join("bin/python");
-    let ready = || {
-        Command::new(&python)
-            .args(["-c", "import pmtiles.reader"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ready() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "--require-hashes", "-r"])
-                .arg(reader_dir().join("requirements.txt"))
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            ok && ready(),
-            "cannot set up the PMTiles reader in {} (python3 -m venv + pip install -r tests/pmtiles-reader/requirements.txt)",
-            venv.display()
-        );
-    }
-    python
+    common::python_venv(
+        "pmtiles-reader-venv",
+        &reader_dir().join("requirements.txt"),
+        |bin| common::python_runs(&bin.join("python"), "import pmtiles.reader"),
+    )
+    .join("python")
 }
 
 fn hex(s: &str) -> Vec<u8> {

@@ -17,7 +17,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, client, repo_root, riskmap};
+use common::{Server, client, riskmap};
 use riskmap_core::{Collection, Feature};
 use riskmap_store::{SqliteStore, Store};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
@@ -38,32 +38,12 @@ fn reader_python() -> PathBuf {
     if let Ok(p) = std::env::var("RISKMAP_XLSX_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = repo_root().join("target/xlsx-reader-venv");
-    let python = venv.join("bin/python");
-    let ready = || {
-        Command::new(&python)
-            .args(["-c", "import openpyxl"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ready() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "--require-hashes", "-r"])
-                .arg(reader_dir().join("requirements.txt"))
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            ok && ready(),
-            "cannot set up the xlsx reader in {} (python3 -m venv + pip install -r tests/xlsx-reader/requirements.txt)",
-            venv.display()
-        );
-    }
-    python
+    common::python_venv(
+        "xlsx-reader-venv",
+        &reader_dir().join("requirements.txt"),
+        |bin| common::python_runs(&bin.join("python"), "import openpyxl"),
+    )
+    .join("python")
 }
 
 /// The first sheet of a workbook as openpyxl reads it.

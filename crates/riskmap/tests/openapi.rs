@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, client, repo_root};
+use common::{Server, client};
 use serde_json::Value;
 
 fn tools_dir() -> PathBuf {
@@ -21,33 +21,17 @@ fn tools_dir() -> PathBuf {
 /// The virtual environment's `bin` with both tools, created when missing.
 /// Never skips: tools that cannot be set up fail the test.
 fn tools_bin() -> PathBuf {
-    let venv = repo_root().join("target/openapi-tools-venv");
-    let bin = venv.join("bin");
-    let ready = || {
-        bin.join("openapi-spec-validator").exists()
-            && Command::new(bin.join("schemathesis"))
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-    };
-    if !ready() {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(bin.join("pip"))
-                .args(["install", "-q", "--require-hashes", "-r"])
-                .arg(tools_dir().join("requirements.txt"))
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            ok && ready(),
-            "cannot set up the OpenAPI tools in {}",
-            venv.display()
-        );
-    }
-    bin
+    common::python_venv(
+        "openapi-tools-venv",
+        &tools_dir().join("requirements.txt"),
+        |bin| {
+            bin.join("openapi-spec-validator").exists()
+                && Command::new(bin.join("schemathesis"))
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+        },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

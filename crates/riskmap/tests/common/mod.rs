@@ -141,3 +141,39 @@ pub fn tile_at(z: u8, lon: f64, lat: f64) -> (u8, u32, u32) {
     let y = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n) as u32;
     (z, x, y)
 }
+
+/// The `bin` directory of the Python virtual environment `target/{name}`
+/// with the pinned, hash-checked packages of `requirements`, created when
+/// `ready(bin)` says it is not there yet. Never skips: tools that cannot be
+/// set up fail the test.
+pub fn python_venv(name: &str, requirements: &Path, ready: impl Fn(&Path) -> bool) -> PathBuf {
+    let venv = repo_root().join("target").join(name);
+    let bin = venv.join("bin");
+    if !ready(&bin) {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(bin.join("pip"))
+                .args(["install", "-q", "--require-hashes", "-r"])
+                .arg(requirements)
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            ok && ready(&bin),
+            "cannot set up {} (python3 -m venv, then pip install --require-hashes -r {})",
+            venv.display(),
+            requirements.display()
+        );
+    }
+    bin
+}
+
+/// Whether `python` runs `code` successfully (e.g. an import).
+pub fn python_runs(python: &Path, code: &str) -> bool {
+    Command::new(python)
+        .args(["-c", code])
+        .status()
+        .is_ok_and(|s| s.success())
+}
