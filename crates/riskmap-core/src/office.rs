@@ -694,7 +694,8 @@ pub fn schema_fields(collection: Collection) -> &'static [&'static str] {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportTable {
     /// Column names: `id`, the schema fields, properties outside the schema,
-    /// `lon`,`lat` or `wkt`, then the derived `risk_level` or `overdue`.
+    /// `lon`,`lat` or `wkt`, then the derived `risk_level` or `overdue`,
+    /// and the last change time `updated` (最后更新时间).
     pub headers: Vec<String>,
     /// One row per feature, a cell per header.
     pub rows: Vec<Vec<Cell>>,
@@ -756,6 +757,7 @@ pub fn export_table<'a>(
     headers.extend(geometry_columns.iter().map(|s| s.to_string()));
     let level_column = derived.contains(&"risk_level").then_some(headers.len());
     headers.extend(derived.iter().map(|s| s.to_string()));
+    headers.push("updated".into());
     let rules = crate::dangers::DangerRules::builtin();
     let rows = features
         .iter()
@@ -794,6 +796,7 @@ pub fn export_table<'a>(
                     _ => Cell::Empty,
                 });
             }
+            row.push(f.updated.clone().map_or(Cell::Empty, Cell::Text));
             row
         })
         .collect();

@@ -168,6 +168,18 @@ async fn servers_on_one_postgis_follow_each_other() {
         async move { get_json(&url).await["risk_level"].clone() }
     };
     assert_eq!(level(&a).await, level(&b).await);
+    // Both serve the same last change time, the one a stamped and stored.
+    let updated = |s: &Server| {
+        let url = s.url("/collections/enterprises/items/ms-ent-1");
+        async move { get_json(&url).await["properties"]["updated"].clone() }
+    };
+    let (ua, ub) = (updated(&a).await, updated(&b).await);
+    assert!(
+        ua.as_str() > demo["properties"]["updated"].as_str(),
+        "{ua} after the demo's {}",
+        demo["properties"]["updated"]
+    );
+    assert_eq!(ua, ub);
     assert_eq!(
         level(&b).await,
         get_json(&b.url("/api/risk/enterprises/ent-06")).await["risk_level"]

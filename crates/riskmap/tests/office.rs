@@ -141,7 +141,7 @@ async fn an_xlsx_export_reads_back_in_openpyxl_as_the_items() {
     let mut extra: Vec<String> = Vec::new();
     for f in features {
         for k in f["properties"].as_object().unwrap().keys() {
-            // The served last change time is not a column of the register.
+            // The last change time comes last.
             if !DANGER_FIELDS.contains(&k.as_str()) && !extra.contains(k) && k != "updated" {
                 extra.push(k.clone());
             }
@@ -150,7 +150,7 @@ async fn an_xlsx_export_reads_back_in_openpyxl_as_the_items() {
     let mut want_header: Vec<String> = vec!["id".into()];
     want_header.extend(DANGER_FIELDS.map(String::from));
     want_header.extend(extra.iter().cloned());
-    want_header.extend(["lon", "lat", "overdue"].map(String::from));
+    want_header.extend(["lon", "lat", "overdue", "updated"].map(String::from));
     let header: Vec<String> = rows[0]
         .as_array()
         .unwrap()

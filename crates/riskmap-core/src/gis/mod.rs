@@ -245,7 +245,8 @@ pub fn cell_json(c: &Cell) -> Value {
 }
 
 /// A GeoJSON FeatureCollection of the features with their import-schema
-/// properties (nested lists as JSON, not text) and, when `risk` gives one,
+/// properties (nested lists as JSON, not text), the last change time
+/// `updated` and, when `risk` gives one,
 /// `risk_level`, `risk_score`, `risk_model` and `risk_summary`. It imports
 /// back unchanged (the derived properties are ignored).
 pub fn geojson_export<'a>(
@@ -266,6 +267,9 @@ pub fn geojson_export<'a>(
                 );
                 props.insert("risk_model".into(), Value::from(s.model));
                 props.insert("risk_summary".into(), Value::from(s.summary));
+            }
+            if let Some(t) = &f.updated {
+                props.insert("updated".into(), Value::from(t.as_str()));
             }
             serde_json::json!({
                 "type": "Feature",
