@@ -32,7 +32,7 @@ use super::{FieldType, GisTable};
 use crate::import::{Cell, ImportErrors, Layer, LayerRecord};
 
 /// The DBF names of the export's fields longer than 10 bytes (the mapping
-/// the README documents); a Shapefile import maps them back.
+/// `docs/reference.md` documents); a Shapefile import maps them back.
 pub const SHORT_NAMES: [(&str, &str); 18] = [
     ("credit_code", "credit_cd"),
     ("district_code", "district"),
