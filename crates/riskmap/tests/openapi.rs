@@ -86,8 +86,11 @@ async fn the_openapi_document_validates_and_schemathesis_finds_no_server_error()
 
     // Generated requests, bounded in count and time, to 127.0.0.1 only.
     let url = server.url("/api/openapi.json");
+    // Its cache (`.schemathesis/`) goes to the scratch directory, not the checkout.
+    let scratch = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(bin.join("schemathesis"))
+            .current_dir(&scratch)
             .args(["run", &url])
             .args(["--checks", "not_a_server_error"])
             .args(["--max-examples", "25"])
