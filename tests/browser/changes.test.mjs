@@ -352,10 +352,16 @@ test('an item flies to its feature and opens its explanation; clearing removes t
   const i = answer.levels.findIndex((l) => l.collection === 'enterprises' && l.id === site.id);
   await page.click(`#changes-result li[data-group="levels"][data-index="${i}"]`);
   await page.waitForFunction((name) => document.querySelector('#panel')?.textContent.includes(name), site.properties.name, { timeout: 30_000 });
-  await idle();
-  const c = await page.evaluate(() => window.__map.getCenter().toArray());
+  // The flight ends at the change's centre (waited for, not sampled once: on a
+  // loaded machine the panel can open before the flight has drawn a frame).
   const want = centre(answer.levels[i].bbox);
-  assert.ok(Math.abs(c[0] - want[0]) < 1e-4 && Math.abs(c[1] - want[1]) < 1e-4, `flew to ${c}, the change at ${want}`);
+  const arrived = await page.waitForFunction((w) => {
+    const c = window.__map.getCenter().toArray();
+    return !window.__map.isMoving() && Math.abs(c[0] - w[0]) < 1e-4 && Math.abs(c[1] - w[1]) < 1e-4;
+  }, want, { timeout: 20_000 }).then(() => true, () => false);
+  const c = await page.evaluate(() => window.__map.getCenter().toArray());
+  assert.ok(arrived, `flew to ${c}, the change at ${want}`);
+  await idle();
   const risk = (await api(`/api/risk/enterprises/${encodeURIComponent(site.id)}`)).body;
   assert.equal(risk.risk_level, answer.levels[i].new, 'the served level is the new one');
 

@@ -124,14 +124,15 @@ export function createChanges(ctx) {
 
   function focus(group, x) {
     if (!x) return;
-    const c = centre(x.bbox);
-    if (c) map.flyTo({ center: c, zoom: Math.max(map.getZoom(), 14) });
+    // The panel opens first, so the map has its size beside the panel before it flies.
     if (group === 'levels') {
       const [collection, id] = x.collection === 'pipeline_segments' ? ['pipelines', String(x.id).split('#')[0]] : [x.collection, x.id];
       if (EXPLAINED.has(collection)) ctx.openFeature(collection, id, { id, name: x.name });
     } else if (group.startsWith('violations')) {
       ctx.openFeature('enterprises', x.site_id, { id: x.site_id, name: x.site_name });
     }
+    const c = centre(x.bbox);
+    if (c) map.flyTo({ center: c, zoom: Math.max(map.getZoom(), 14) });
   }
 
   function features() {

@@ -253,6 +253,8 @@ async function loadReport(siteId) {
   }
   if (state.selected !== sel) return;
   sel.report = report;
+  // The panel first (a report widens it), then the map is fitted beside it.
+  renderPanel();
   if (!report.missing) {
     const zones = report.zones_geojson ?? { type: 'FeatureCollection', features: [] };
     setReportZones(zones);
@@ -261,7 +263,6 @@ async function loadReport(siteId) {
     zones.features.forEach((f) => f.geometry && walk(f.geometry.coordinates));
     if (!b.isEmpty()) map.fitBounds(b, { padding: 60, maxZoom: 16, duration: 600 });
   }
-  renderPanel();
   $('#site-report')?.scrollIntoView({ block: 'start' });
 }
 
@@ -302,7 +303,20 @@ function renderReportSection(sel) {
   return parts.join('');
 }
 
+/**
+ * Draws the panel, then lets the map take its new size at once. The map's own
+ * ResizeObserver learns of it later (throttled); a size change it reports in
+ * the middle of a flight ends the flight off its target by half the panel's
+ * width, so callers open the panel before they move the map.
+ */
 function renderPanel() {
+  drawPanel();
+  const box = map.getContainer();
+  const canvas = map.getCanvas();
+  if (box.clientWidth !== canvas.clientWidth || box.clientHeight !== canvas.clientHeight) map.resize();
+}
+
+function drawPanel() {
   const sel = state.selected;
   const panel = $('#panel');
   if (state.panelView === 'siting') {
@@ -501,10 +515,11 @@ function flyToFeature(f) {
   const walk = (c) => { if (typeof c[0] === 'number') b.extend([c[0], c[1]]); else c.forEach(walk); };
   const g = f.geometry;
   if (g) (g.type === 'GeometryCollection' ? g.geometries : [g]).forEach((x) => walk(x.coordinates));
-  if (!b.isEmpty()) map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 1200 });
   const { units, accidents, major_hazard_registration: reg, inspection_findings: found, ...props } = f.properties ?? {};
   void units; void accidents; void reg; void found;
+  // The panel first: the flight is planned for the map's size beside it.
   openFeature('enterprises', f.id, { id: f.id, ...props });
+  if (!b.isEmpty()) map.fitBounds(b, { padding: 80, maxZoom: 16, duration: 1200 });
 }
 
 // ------------------------------------------------------------ statistics
