@@ -352,8 +352,9 @@ test('an item flies to its feature and opens its explanation; clearing removes t
   const i = answer.levels.findIndex((l) => l.collection === 'enterprises' && l.id === site.id);
   await page.click(`#changes-result li[data-group="levels"][data-index="${i}"]`);
   await page.waitForFunction((name) => document.querySelector('#panel')?.textContent.includes(name), site.properties.name, { timeout: 30_000 });
-  // The flight ends at the change's centre (waited for, not sampled once: on a
-  // loaded machine the panel can open before the flight has drawn a frame).
+  // The flight ends at the change's centre, beside the open panel (waited for,
+  // not sampled once: on a loaded machine the flight is still under way when
+  // the panel's text arrives).
   const want = centre(answer.levels[i].bbox);
   const arrived = await page.waitForFunction((w) => {
     const c = window.__map.getCenter().toArray();
